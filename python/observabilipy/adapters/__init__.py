@@ -1,0 +1,1 @@
+"""Adapters: storage, frameworks and exporters around the pure core."""

@@ -1,0 +1,1 @@
+"""Storage adapters that satisfy the ports in ``observabilipy.core.ports``."""

@@ -1,0 +1,97 @@
+"""Log entries as NDJSON: one JSON object a line, in the shape ``GET /logs`` serves.
+
+``{"id":42,"timestamp":"2026-11-26T07:23:08.123456Z","level":"info","message":"paid",
+"logger":"checkout","attributes":{"order_id":7}}`` — RFC 3339 UTC with microseconds,
+the canonical lowercase level; ``id`` only when the entry has one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Final
+
+import orjson
+
+from observabilipy.core.encoding.attributes import encode_attributes, safe_text
+from observabilipy.core.models import LogEntry
+
+#: A stored log row: id (or None), timestamp, level, message, logger, attributes JSON.
+LogRow = tuple[int | None, float, str, str, str, str]
+
+_EPOCH: Final = dt.datetime(1970, 1, 1)
+_last_second: tuple[int, bytes] = (0, b"1970-01-01T00:00:00")
+
+
+def format_timestamp(timestamp: float) -> bytes:
+    """RFC 3339 UTC with microseconds, rounded half to even: ``2026-11-26T07:23:08.123456Z``."""
+    global _last_second
+    try:
+        micros = round(timestamp * 1_000_000)
+    except (ValueError, OverflowError):
+        raise ValueError(f"timestamp {timestamp!r} is not a finite number") from None
+    seconds, fraction = divmod(micros, 1_000_000)
+    cached_seconds, prefix = _last_second  # one read: the pair is swapped whole
+    if seconds != cached_seconds:
+        try:
+            moment = _EPOCH + dt.timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"timestamp {timestamp!r} is outside years 1-9999") from None
+        prefix = moment.strftime("%Y-%m-%dT%H:%M:%S").encode()
+        if len(prefix) != 19:  # strftime pads years below 1000 differently per platform
+            prefix = f"{moment.year:04d}{moment.strftime('-%m-%dT%H:%M:%S')}".encode()
+        _last_second = (seconds, prefix)
+    return b"%s.%06dZ" % (prefix, fraction)
+
+
+def _json_string(value: str) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a str, got {type(value).__name__}") from None
+        return orjson.dumps(safe_text(value))
+
+
+def _line(row: LogRow) -> bytes:
+    id_, timestamp, level, message, logger, attributes = row
+    if type(timestamp) is not float and type(timestamp) is not int:
+        raise TypeError(f"timestamp must be a number, got {type(timestamp).__name__}")
+    if type(attributes) is not str:
+        raise TypeError(f"attributes must be JSON text, got {type(attributes).__name__}")
+    body = b'"timestamp":"%s","level":%s,"message":%s,"logger":%s,"attributes":%s}\n' % (
+        format_timestamp(timestamp),
+        _json_string(level),
+        _json_string(message),
+        _json_string(logger),
+        attributes.encode(),
+    )
+    if id_ is None:
+        return b"{" + body
+    if type(id_) is not int:
+        raise TypeError(f"id must be an int, got {type(id_).__name__}")
+    return b'{"id":%d,%s' % (id_, body)
+
+
+def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
+    """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""
+    return b"".join([_line(row) for row in rows])
+
+
+def encode_log_entries(entries: Iterable[LogEntry]) -> bytes:
+    """NDJSON for entries not yet stored (no ``id``), e.g. for a file that Alloy tails."""
+    return b"".join(
+        [
+            _line(
+                (
+                    None,
+                    entry.timestamp,
+                    entry.level,
+                    entry.message,
+                    entry.logger,
+                    encode_attributes(entry.attributes),
+                )
+            )
+            for entry in entries
+        ]
+    )

@@ -1,0 +1,53 @@
+"""The two records everything else carries: a log entry and a metric sample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class LogEntry(msgspec.Struct, frozen=True):
+    """One structured log event.
+
+    ``timestamp`` is seconds since the epoch (UTC); ``level`` one of the canonical
+    lowercase names in :mod:`observabilipy.core.levels`; ``logger`` the name of the
+    logger that recorded it.
+    """
+
+    timestamp: float
+    level: str
+    message: str
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    logger: str = ""
+
+
+class MetricSample(msgspec.Struct, frozen=True):
+    """One value of one series at one moment: the unit of metric history.
+
+    ``name`` is the full sample name as exposed (``orders_total``,
+    ``checkout_seconds_bucket``); ``labels`` includes ``le`` for histogram buckets.
+    """
+
+    name: str
+    timestamp: float
+    value: float
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+#: One sample of a family: full sample name, label pairs in order, value.
+Sample = tuple[str, tuple[tuple[str, str], ...], float]
+
+
+class MetricFamily(msgspec.Struct, frozen=True):
+    """A metric family as the encoders take it: plain data, no live state.
+
+    ``name`` is the family name (a counter's without ``_total``); ``kind`` is
+    ``counter``, ``gauge`` or ``histogram``; samples carry their full names
+    (``orders_total``, ``latency_bucket``) and histogram samples their ``le`` label.
+    """
+
+    name: str
+    kind: str
+    help: str
+    samples: list[Sample]

@@ -1,0 +1,126 @@
+"""The set of metric families a process defines, and their snapshot for exposition."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TypeVar
+
+from observabilipy.core.encoding.floats import format_le
+from observabilipy.core.instruments import (
+    DEFAULT_BUCKETS,
+    Counter,
+    Gauge,
+    Histogram,
+)
+from observabilipy.core.models import MetricFamily, MetricSample
+from observabilipy.core.names import check_metric_name
+
+Instrument = Counter | Gauge | Histogram
+I = TypeVar("I", Counter, Gauge, Histogram)  # noqa: E741
+
+_SUFFIXES = {"counter": ("", "_total"), "gauge": ("",), "histogram": ("", "_bucket", "_count", "_sum")}
+
+
+class Registry:
+    """Defines metrics once and snapshots them; defining the same metric again returns it."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, Instrument] = {}
+        self._claimed: dict[str, Instrument] = {}  # every exposed name -> its family
+        self._lock = threading.Lock()
+
+    def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
+        """A counter; ``orders`` and ``orders_total`` name the same family."""
+        return self._define(Counter(name, documentation, labels))
+
+    def gauge(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Gauge:
+        """A gauge."""
+        return self._define(Gauge(name, documentation, labels))
+
+    def histogram(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] = (),
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+    ) -> Histogram:
+        """A histogram with cumulative buckets (Prometheus' defaults unless given)."""
+        return self._define(Histogram(name, documentation, labels, buckets))
+
+    def _define(self, new: I) -> I:
+        with self._lock:
+            existing = self._families.get(new.name)
+            if existing is not None:
+                if _same_definition(existing, new):
+                    return existing  # type: ignore[return-value]
+                raise ValueError(
+                    f"{new.signature()} conflicts with the existing {existing.signature()}"
+                )
+            exposed = [new.name + suffix for suffix in _SUFFIXES[new.kind]]
+            for exposed_name in exposed:
+                holder = self._claimed.get(exposed_name)
+                if holder is not None:
+                    raise ValueError(
+                        f"{new.signature()} would expose {exposed_name!r}, "
+                        f"which the existing {holder.signature()} already exposes"
+                    )
+            self._families[new.name] = new
+            for exposed_name in exposed:
+                self._claimed[exposed_name] = new
+            return new
+
+    def get(self, name: str) -> Instrument | None:
+        """The family defined under ``name`` (a counter may be named with ``_total``)."""
+        check_metric_name(name)
+        family = self._families.get(name)
+        if family is None and name.endswith("_total"):
+            candidate = self._families.get(name.removesuffix("_total"))
+            if isinstance(candidate, Counter):
+                family = candidate
+        return family
+
+    def collect(self) -> list[MetricFamily]:
+        """A consistent snapshot of every family, in the order they were defined."""
+        with self._lock:
+            families = list(self._families.values())
+        return [snapshot(family) for family in families]
+
+    def samples(self, timestamp: float) -> list[MetricSample]:
+        """The snapshot as ``MetricSample`` rows, stamped with ``timestamp``."""
+        return [
+            MetricSample(name, timestamp, value, dict(labels))
+            for family in self.collect()
+            for name, labels, value in family.samples
+        ]
+
+
+def _same_definition(existing: Instrument, new: Instrument) -> bool:
+    if type(existing) is not type(new) or existing.labelnames != new.labelnames:
+        return False
+    if isinstance(existing, Histogram) and isinstance(new, Histogram):
+        return existing.buckets == new.buckets
+    return True
+
+
+def snapshot(family: Instrument) -> MetricFamily:
+    """Turn one family's live state into the plain data the encoders take."""
+    names = family.labelnames
+    samples: list[tuple[str, tuple[tuple[str, str], ...], float]] = []
+    if isinstance(family, Histogram):
+        bounds = [format_le(b) for b in family.buckets] + ["+Inf"]
+        for values, child in family.children():
+            labels = tuple(zip(names, values, strict=True))
+            cumulative, total = child.state()
+            samples.extend(
+                (f"{family.name}_bucket", (*labels, ("le", le)), float(count))
+                for le, count in zip(bounds, cumulative, strict=True)
+            )
+            samples.append((f"{family.name}_count", labels, float(cumulative[-1])))
+            samples.append((f"{family.name}_sum", labels, total))
+    else:
+        sample_name = family.name + ("_total" if isinstance(family, Counter) else "")
+        for values, child in family.children():
+            labels = tuple(zip(names, values, strict=True))
+            samples.append((sample_name, labels, child.get()))
+    return MetricFamily(family.name, family.kind, family.documentation, samples)
