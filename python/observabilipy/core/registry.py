@@ -17,9 +17,13 @@ from observabilipy.core.models import MetricFamily, MetricSample
 from observabilipy.core.names import check_metric_name
 
 Instrument = Counter | Gauge | Histogram
-I = TypeVar("I", Counter, Gauge, Histogram)  # noqa: E741
+AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
 
-_SUFFIXES = {"counter": ("", "_total"), "gauge": ("",), "histogram": ("", "_bucket", "_count", "_sum")}
+_SUFFIXES = {
+    "counter": ("", "_total"),
+    "gauge": ("",),
+    "histogram": ("", "_bucket", "_count", "_sum"),
+}
 
 
 class Registry:
@@ -48,7 +52,7 @@ class Registry:
         """A histogram with cumulative buckets (Prometheus' defaults unless given)."""
         return self._define(Histogram(name, documentation, labels, buckets))
 
-    def _define(self, new: I) -> I:
+    def _define(self, new: AnyInstrument) -> AnyInstrument:
         with self._lock:
             existing = self._families.get(new.name)
             if existing is not None:
@@ -109,9 +113,9 @@ def snapshot(family: Instrument) -> MetricFamily:
     samples: list[tuple[str, tuple[tuple[str, str], ...], float]] = []
     if isinstance(family, Histogram):
         bounds = [format_le(b) for b in family.buckets] + ["+Inf"]
-        for values, child in family.children():
+        for values, histogram in family.children():
             labels = tuple(zip(names, values, strict=True))
-            cumulative, total = child.state()
+            cumulative, total = histogram.state()
             samples.extend(
                 (f"{family.name}_bucket", (*labels, ("le", le)), float(count))
                 for le, count in zip(bounds, cumulative, strict=True)
@@ -120,7 +124,8 @@ def snapshot(family: Instrument) -> MetricFamily:
             samples.append((f"{family.name}_sum", labels, total))
     else:
         sample_name = family.name + ("_total" if isinstance(family, Counter) else "")
-        for values, child in family.children():
-            labels = tuple(zip(names, values, strict=True))
-            samples.append((sample_name, labels, child.get()))
+        samples.extend(
+            (sample_name, tuple(zip(names, values, strict=True)), value.get())
+            for values, value in family.children()
+        )
     return MetricFamily(family.name, family.kind, family.documentation, samples)

@@ -70,9 +70,7 @@ def _sanitize(value: Any, depth: int) -> Any:
         if depth >= MAX_DEPTH:
             return TOO_DEEP
         if isinstance(value, Mapping):
-            return {
-                _sanitize_key(key): _sanitize(item, depth + 1) for key, item in value.items()
-            }
+            return {_sanitize_key(key): _sanitize(item, depth + 1) for key, item in value.items()}
         return [_sanitize(item, depth + 1) for item in value]
     return _fallback(value)
 

@@ -44,12 +44,12 @@ def format_timestamp(timestamp: float) -> bytes:
     return b"%s.%06dZ" % (prefix, fraction)
 
 
-def _json_string(value: str) -> bytes:
+def _json_string(value: str, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a str, got {type(value).__name__}")
     try:
         return orjson.dumps(value)
-    except TypeError:
-        if not isinstance(value, str):
-            raise TypeError(f"expected a str, got {type(value).__name__}") from None
+    except TypeError:  # lone surrogates
         return orjson.dumps(safe_text(value))
 
 
@@ -61,9 +61,9 @@ def _line(row: LogRow) -> bytes:
         raise TypeError(f"attributes must be JSON text, got {type(attributes).__name__}")
     body = b'"timestamp":"%s","level":%s,"message":%s,"logger":%s,"attributes":%s}\n' % (
         format_timestamp(timestamp),
-        _json_string(level),
-        _json_string(message),
-        _json_string(logger),
+        _json_string(level, "level"),
+        _json_string(message, "message"),
+        _json_string(logger, "logger"),
         attributes.encode(),
     )
     if id_ is None:

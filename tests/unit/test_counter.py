@@ -1,0 +1,150 @@
+"""Counters: cumulative, exact under threads, and strict about their input."""
+
+import math
+import threading
+
+import pytest
+
+from observabilipy import Registry
+
+
+def test_counter_incremented_three_times_reads_three():
+    """Three inc() calls give a total of exactly 3."""
+    counter = Registry().counter("requests_total", "Requests")
+    for _ in range(3):
+        counter.inc()
+    assert counter.get() == 3
+
+
+def test_counter_adds_fractional_amounts_and_ones_together():
+    """inc(amount) adds to the same total as the lock-free inc()."""
+    counter = Registry().counter("bytes_total", "Bytes")
+    counter.inc()
+    counter.inc(2.5)
+    counter.inc(0)
+    counter.inc(1.0)
+    assert counter.get() == 4.5
+
+
+def test_counter_is_exact_under_eight_threads():
+    """8 threads x 1,000,000 increments give exactly 8,000,000."""
+    counter = Registry().counter("hits_total", "Hits")
+    child = Registry().counter("by_worker", "Hits", labels=["w"]).labels("a")
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        start.wait()
+        for _ in range(500_000):
+            counter.inc()
+            child.inc(1)
+        for _ in range(500_000):
+            counter.inc()
+        for _ in range(10_000):
+            child.inc(2)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counter.get() == 8_000_000
+    assert child.get() == 8 * (500_000 + 20_000)
+
+
+@pytest.mark.parametrize("amount", [-1, -0.5, math.nan, math.inf])
+def test_counter_refuses_amounts_that_would_not_only_grow(amount):
+    """Negative, NaN and infinite increments raise ValueError naming the amount."""
+    counter = Registry().counter("jobs_total", "Jobs")
+    counter.inc()
+    with pytest.raises(ValueError, match="jobs") as info:
+        counter.inc(amount)
+    assert repr(amount) in str(info.value)
+    assert counter.get() == 1
+
+
+@pytest.mark.parametrize("amount", ["3", None, b"1", [1]])
+def test_counter_refuses_amounts_that_are_not_numbers(amount):
+    """A non-number increment raises TypeError and changes nothing."""
+    counter = Registry().counter("jobs_total", "Jobs")
+    with pytest.raises(TypeError, match="needs a number"):
+        counter.inc(amount)
+    assert counter.get() == 0
+
+
+def test_labelled_counter_needs_labels_before_inc():
+    """inc() on a labelled family says to call labels() first."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method"])
+    with pytest.raises(ValueError, match=r"labels\(\.\.\.\) first"):
+        counter.inc()
+    with pytest.raises(ValueError, match=r"labels\(\.\.\.\) first"):
+        counter.inc(5)
+    assert counter.children() == []
+
+
+def test_labels_by_keyword_and_position_reach_the_same_child():
+    """labels(method="card") and labels("card") are one series."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method", "region"])
+    counter.labels(method="card", region="eu").inc()
+    counter.labels("card", "eu").inc()
+    counter.labels(region="eu", method="card").inc(3)
+    [(values, child)] = counter.children()
+    assert values == ("card", "eu")
+    assert child.get() == 5
+
+
+def test_integer_and_enum_label_values_become_text():
+    """Integer label values (status codes) and enums are written as text."""
+    import enum
+
+    class Method(str, enum.Enum):  # noqa: UP042 - the mixin is what users write
+        CARD = "card"
+
+    counter = Registry().counter("orders_total", "Orders", labels=["method", "code"])
+    counter.labels(Method.CARD, 200).inc()
+    counter.labels("card", "200").inc()
+    [(values, child)] = counter.children()
+    assert values == ("card", "200")
+    assert child.get() == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("card",), {}, r"takes labels \['method', 'region'\], got \['card'\]"),
+        ((), {"method": "card"}, r"got \['method'\]"),
+        ((), {"method": "card", "zone": "eu"}, r"got \['method', 'zone'\]"),
+        (("card", "eu", "x"), {}, "takes labels"),
+        (("card",), {"region": "eu"}, "takes labels"),
+    ],
+)
+def test_wrong_label_sets_raise_and_add_no_series(args, kwargs, message):
+    """A missing, extra or unknown label raises ValueError naming what was given."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method", "region"])
+    with pytest.raises(ValueError, match=message):
+        counter.labels(*args, **kwargs)
+    assert counter.children() == []
+
+
+@pytest.mark.parametrize("value", [None, 1.5, True, b"x", object(), "\ud800"])
+def test_label_values_must_be_text(value):
+    """None, floats, bools, bytes, objects and lone surrogates are refused as label values."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method"])
+    with pytest.raises((TypeError, ValueError), match="method"):
+        counter.labels(value)
+    assert counter.children() == []
+
+
+def test_labels_on_an_unlabelled_counter_raise():
+    """labels() on a family without labels says it has none."""
+    counter = Registry().counter("orders_total", "Orders")
+    with pytest.raises(ValueError, match="has no labels"):
+        counter.labels("x")
+
+
+def test_remove_forgets_a_series():
+    """remove() drops one child; the next labels() starts from zero."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method"])
+    counter.labels("card").inc(4)
+    counter.remove("card")
+    assert counter.children() == []
+    assert counter.labels("card").get() == 0

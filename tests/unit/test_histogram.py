@@ -1,0 +1,154 @@
+"""Histograms: cumulative buckets, sum and count; timing that never swallows errors."""
+
+import asyncio
+import math
+import threading
+
+import pytest
+
+from observabilipy import DEFAULT_BUCKETS, Registry
+
+
+def test_histogram_counts_cumulatively():
+    """Observing 0.01 and 5.0 with buckets [0.025, 1] gives buckets 1, 1, 2, count 2, sum 5.01."""
+    histogram = Registry().histogram("checkout_seconds", "Checkout", buckets=[0.025, 1])
+    histogram.observe(0.01)
+    histogram.observe(5.0)
+    assert histogram.state() == ([1, 1, 2], 5.01)
+
+
+def test_bucket_bounds_are_inclusive():
+    """A value equal to a bound falls in that bound's bucket (le means <=)."""
+    histogram = Registry().histogram("size", "Size", buckets=[1, 2])
+    histogram.observe(1)
+    histogram.observe(2)
+    histogram.observe(-math.inf)
+    histogram.observe(math.inf)
+    assert histogram.state()[0] == [2, 3, 4]
+
+
+def test_default_buckets_are_prometheus_defaults():
+    """The default bounds run 0.005 ... 10, like prometheus_client and OpenTelemetry's HTTP."""
+    assert DEFAULT_BUCKETS[0] == 0.005
+    assert DEFAULT_BUCKETS[-1] == 10.0
+    assert len(DEFAULT_BUCKETS) == 14
+    assert Registry().histogram("h", "H").buckets == DEFAULT_BUCKETS
+
+
+def test_histogram_is_exact_under_threads():
+    """4 threads x 50,000 observations: count and sum are exact."""
+    histogram = Registry().histogram("work_seconds", "Work", buckets=[0.5])
+
+    def work() -> None:
+        for _ in range(50_000):
+            histogram.observe(0.25)
+            histogram.observe(1.0)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert histogram.state() == ([200_000, 400_000], 250_000.0)
+
+
+def test_histogram_refuses_nan_and_non_numbers():
+    """NaN raises ValueError, a string TypeError; neither changes the state."""
+    histogram = Registry().histogram("latency", "Latency", buckets=[1])
+    histogram.observe(0.5)
+    with pytest.raises(ValueError, match="NaN"):
+        histogram.observe(math.nan)
+    with pytest.raises(TypeError, match="latency"):
+        histogram.observe("0.5")  # type: ignore[arg-type]
+    assert histogram.state() == ([1, 1], 0.5)
+
+
+@pytest.mark.parametrize(
+    ("buckets", "message"),
+    [
+        ([], "at least one"),
+        ([1, 1], "strictly increasing"),
+        ([2, 1], "strictly increasing"),
+        ([1, math.nan], "finite"),
+        (["a"], "must be numbers"),
+        ([math.inf], "at least one"),
+    ],
+)
+def test_bad_buckets_are_refused(buckets, message):
+    """Empty, unsorted, NaN or non-numeric bounds raise ValueError."""
+    with pytest.raises(ValueError, match=message):
+        Registry().histogram("latency", "Latency", buckets=buckets)
+
+
+def test_explicit_inf_bucket_is_the_same_as_implied():
+    """A trailing +Inf bound is accepted and not doubled."""
+    histogram = Registry().histogram("latency", "Latency", buckets=[1, math.inf])
+    assert histogram.buckets == (1.0,)
+
+
+def test_le_label_is_reserved_on_histograms():
+    """Defining a histogram with an 'le' label raises ValueError naming it."""
+    with pytest.raises(ValueError, match="'le'"):
+        Registry().histogram("latency", "Latency", labels=["le"])
+
+
+def test_time_records_when_the_block_raises_and_does_not_swallow():
+    """time() as a context manager observes the duration and re-raises the error."""
+    histogram = Registry().histogram("op_seconds", "Op", buckets=[60])
+    with pytest.raises(KeyError), histogram.time():
+        raise KeyError("boom")
+    cumulative, total = histogram.state()
+    assert cumulative == [1, 1]
+    assert 0 <= total < 60
+
+
+def test_time_decorates_sync_functions():
+    """A decorated function returns its value and is observed once per call, errors too."""
+    histogram = Registry().histogram("op_seconds", "Op", buckets=[60])
+
+    @histogram.time()
+    def double(x: int) -> int:
+        if x < 0:
+            raise ValueError("negative")
+        return 2 * x
+
+    assert double(4) == 8
+    with pytest.raises(ValueError, match="negative"):
+        double(-1)
+    assert double.__name__ == "double"
+    assert histogram.state()[0] == [2, 2]
+
+
+def test_time_decorates_async_functions_and_async_with():
+    """Async functions are timed across their awaits; ``async with`` works too."""
+    histogram = Registry().histogram("op_seconds", "Op", buckets=[0.005, 60])
+
+    @histogram.time()
+    async def slow() -> str:
+        await asyncio.sleep(0.01)
+        return "done"
+
+    async def main() -> str:
+        async with histogram.time():
+            await asyncio.sleep(0)
+        return await slow()
+
+    assert asyncio.iscoroutinefunction(slow)
+    assert asyncio.run(main()) == "done"
+    cumulative, total = histogram.state()
+    assert cumulative[-1] == 2
+    assert cumulative[0] <= 1  # the slow call took longer than 5 ms
+    assert total >= 0.01
+
+
+def test_labelled_histogram_children_are_independent():
+    """Each label set keeps its own buckets; the family refuses observe()."""
+    histogram = Registry().histogram("op_seconds", "Op", labels=["op"], buckets=[1])
+    histogram.labels(op="a").observe(0.5)
+    histogram.labels(op="b").observe(2)
+    with pytest.raises(ValueError, match=r"labels\(\.\.\.\) first"):
+        histogram.observe(1)
+    assert [(values, child.state()) for values, child in histogram.children()] == [
+        (("a",), ([1, 1], 0.5)),
+        (("b",), ([0, 1], 2.0)),
+    ]

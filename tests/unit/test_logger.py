@@ -1,0 +1,104 @@
+"""The logger facade: entries with level, logger name, attributes and tracebacks."""
+
+import pytest
+
+from observabilipy import InMemoryLogStorage, LogEntry, Logger
+
+
+def make_logger(**kwargs):
+    storage = InMemoryLogStorage()
+    return Logger("checkout", storage.write, clock=lambda: 1700000000.5, **kwargs), storage
+
+
+def test_info_records_message_attributes_and_logger_name():
+    """log.info("paid", order_id=7) stores one entry with everything given."""
+    log, storage = make_logger()
+    log.info("paid", order_id=7, amount=9.5)
+    assert storage.read() == [
+        LogEntry(1700000000.5, "info", "paid", {"order_id": 7, "amount": 9.5}, "checkout")
+    ]
+
+
+def test_every_level_method_records_its_canonical_level():
+    """debug/info/warning/warn/error/critical/log record the matching lowercase level."""
+    log, storage = make_logger()
+    log.debug("d")
+    log.info("i")
+    log.warning("w")
+    log.warn("w2")
+    log.error("e")
+    log.critical("c")
+    log.log("FATAL", "f")
+    log.log(30, "n")
+    assert [(e.level, e.message) for e in storage.read()] == [
+        ("debug", "d"),
+        ("info", "i"),
+        ("warning", "w"),
+        ("warning", "w2"),
+        ("error", "e"),
+        ("critical", "c"),
+        ("critical", "f"),
+        ("warning", "n"),
+    ]
+
+
+def test_entries_below_the_minimum_level_are_skipped():
+    """A logger at warning drops debug and info but keeps the rest."""
+    log, storage = make_logger(level="WARN")
+    log.debug("d")
+    log.info("i")
+    log.log("info", "i2")
+    log.warning("w")
+    log.exception("e")
+    assert [e.message for e in storage.read()] == ["w", "e"]
+
+
+def test_exception_captures_the_traceback():
+    """exception() inside an except block stores the formatted traceback at error level."""
+    log, storage = make_logger()
+    try:
+        raise RuntimeError("card declined")
+    except RuntimeError:
+        log.exception("payment failed", order_id=7)
+    [entry] = storage.read()
+    assert entry.level == "error"
+    assert entry.attributes["order_id"] == 7
+    assert entry.attributes["exception"].startswith("Traceback (most recent call last):")
+    assert entry.attributes["exception"].endswith("RuntimeError: card declined")
+
+
+def test_exception_outside_an_except_block_adds_no_traceback():
+    """exception() with no exception being handled records a plain error."""
+    log, storage = make_logger()
+    log.exception("odd")
+    assert storage.read()[0].attributes == {}
+
+
+def test_bind_adds_attributes_to_a_child_only():
+    """bind() returns a child whose entries carry the bound attributes; call attributes win."""
+    log, storage = make_logger()
+    child = log.bind(request_id="r1", user="a")
+    child.info("one", user="b")
+    log.info("two")
+    grandchild = child.bind(step=2)
+    grandchild.info("three")
+    assert [e.attributes for e in storage.read()] == [
+        {"request_id": "r1", "user": "b"},
+        {},
+        {"request_id": "r1", "user": "a", "step": 2},
+    ]
+
+
+def test_non_text_messages_are_turned_into_text():
+    """A non-str message is stored as str(message), as stdlib logging would print it."""
+    log, storage = make_logger()
+    log.info(ValueError("bad"))
+    assert storage.read()[0].message == "bad"
+
+
+def test_bad_logger_name_and_level_are_refused():
+    """A non-str logger name is a TypeError; an unknown level a ValueError."""
+    with pytest.raises(TypeError, match="logger name"):
+        Logger(3, print)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="loud"):
+        Logger("x", print, level="loud")
