@@ -13,7 +13,7 @@ from observabilipy.core.instruments import (
     Gauge,
     Histogram,
 )
-from observabilipy.core.models import MetricFamily, MetricSample
+from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import check_metric_name
 
 Instrument = Counter | Gauge | Histogram
@@ -109,12 +109,10 @@ def _same_definition(existing: Instrument, new: Instrument) -> bool:
 
 def snapshot(family: Instrument) -> MetricFamily:
     """Turn one family's live state into the plain data the encoders take."""
-    names = family.labelnames
-    samples: list[tuple[str, tuple[tuple[str, str], ...], float]] = []
+    samples: list[Sample] = []
     if isinstance(family, Histogram):
         bounds = [format_le(b) for b in family.buckets] + ["+Inf"]
-        for values, histogram in family.children():
-            labels = tuple(zip(names, values, strict=True))
+        for labels, histogram in family.series():
             cumulative, total = histogram.state()
             samples.extend(
                 (f"{family.name}_bucket", (*labels, ("le", le)), float(count))
@@ -124,8 +122,5 @@ def snapshot(family: Instrument) -> MetricFamily:
             samples.append((f"{family.name}_sum", labels, total))
     else:
         sample_name = family.name + ("_total" if isinstance(family, Counter) else "")
-        samples.extend(
-            (sample_name, tuple(zip(names, values, strict=True)), value.get())
-            for values, value in family.children()
-        )
+        samples = [(sample_name, labels, value.get()) for labels, value in family.series()]
     return MetricFamily(family.name, family.kind, family.documentation, samples)

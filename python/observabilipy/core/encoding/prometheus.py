@@ -33,74 +33,81 @@ def _escape_help_openmetrics(text: str) -> str:
     return _escape_help_text(text).replace('"', '\\"')
 
 
-class _Writer:
-    """Validates names once per encoding call and renders sample lines."""
+#: Rendered ``{a="x",b="y"}`` strings by label pairs. Series keep their pairs from one
+#: scrape to the next, so rendering and validating them once saves most of the work.
+#: Cleared whole when full, so label churn cannot grow it without bound.
+_RENDERED: dict[tuple[tuple[str, str], ...], str] = {}
+_RENDERED_MAX: Final = 100_000
 
-    __slots__ = ("_label_names",)
 
-    def __init__(self) -> None:
-        self._label_names: set[str] = set()
-
-    def family_header(self, family: MetricFamily) -> None:
-        if not isinstance(family.name, str) or not _METRIC_NAME.fullmatch(family.name):
-            raise ValueError(f"invalid metric name {family.name!r}")
-        if family.kind not in KINDS:
-            raise ValueError(f"unknown metric type {family.kind!r} for {family.name!r}")
-        if not isinstance(family.help, str):
-            raise TypeError(f"help of {family.name!r} must be a str")
-
-    def samples(self, family: MetricFamily, out: list[str]) -> None:
-        prefix = family.name
-        known = self._label_names
-        for sample in family.samples:
-            name, labels, value = sample
-            if not name.startswith(prefix):
-                raise ValueError(f"sample {name!r} does not belong to family {prefix!r}")
-            if labels:
-                parts = []
-                for label, label_value in labels:
-                    if label not in known:
-                        self._check_label_name(family.name, label)
-                    if type(label_value) is not str:
-                        raise TypeError(
-                            f"label {label!r} of {name!r} must be a str, "
-                            f"got {type(label_value).__name__}"
-                        )
-                    parts.append(f'{label}="{escape_label_value(label_value)}"')
-                name = f"{name}{{{','.join(parts)}}}"
-            if type(value) is not float and type(value) is not int:
-                raise TypeError(f"value of {sample[0]!r} must be a float, got {value!r}")
-            out.append(f"{name} {format_value(value)}\n")
-
-    def _check_label_name(self, metric: str, label: object) -> None:
+def _render_labels(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+    parts = []
+    for label, text in labels:
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
-            raise ValueError(f"invalid label name {label!r} on {metric!r}")
-        self._label_names.add(label)
+            raise ValueError(f"invalid label name {label!r} on {sample!r}")
+        if type(text) is not str:
+            raise TypeError(
+                f"label {label!r} of {sample!r} must be a str, got {type(text).__name__}"
+            )
+        parts.append(f'{label}="{escape_label_value(text)}"')
+    rendered = "{" + ",".join(parts) + "}"
+    if len(_RENDERED) >= _RENDERED_MAX:
+        _RENDERED.clear()
+    _RENDERED[labels] = rendered
+    return rendered
+
+
+def _check_header(family: MetricFamily) -> None:
+    if not isinstance(family.name, str) or not _METRIC_NAME.fullmatch(family.name):
+        raise ValueError(f"invalid metric name {family.name!r}")
+    if family.kind not in KINDS:
+        raise ValueError(f"unknown metric type {family.kind!r} for {family.name!r}")
+    if not isinstance(family.help, str):
+        raise TypeError(f"help of {family.name!r} must be a str")
+
+
+def _write_samples(family: MetricFamily, out: list[str]) -> None:
+    prefix = family.name
+    rendered = _RENDERED
+    for sample in family.samples:
+        name, labels, value = sample
+        if not name.startswith(prefix):
+            raise ValueError(f"sample {name!r} does not belong to family {prefix!r}")
+        if labels:
+            name += rendered.get(labels) or _render_labels(name, labels)
+        if type(value) is float:
+            # Most counter values are small whole numbers: skip the general path.
+            if 0 < value < 1e6 and value.is_integer():
+                out.append(f"{name} {value:.0f}\n")
+            else:
+                out.append(f"{name} {format_value(value)}\n")
+        elif type(value) is int:
+            out.append(f"{name} {format_value(float(value))}\n")
+        else:
+            raise TypeError(f"value of {sample[0]!r} must be a float, got {value!r}")
 
 
 def encode_text(families: Iterable[MetricFamily]) -> bytes:
     """Prometheus text format 0.0.4."""
     out: list[str] = []
-    writer = _Writer()
     for family in families:
-        writer.family_header(family)
+        _check_header(family)
         name = family.name + "_total" if family.kind == "counter" else family.name
         if family.help:
             out.append(f"# HELP {name} {_escape_help_text(family.help)}\n")
         out.append(f"# TYPE {name} {family.kind}\n")
-        writer.samples(family, out)
+        _write_samples(family, out)
     return "".join(out).encode()
 
 
 def encode_openmetrics(families: Iterable[MetricFamily]) -> bytes:
     """OpenMetrics 1.0.0 text, ending with ``# EOF``."""
     out: list[str] = []
-    writer = _Writer()
     for family in families:
-        writer.family_header(family)
+        _check_header(family)
         if family.help:
             out.append(f"# HELP {family.name} {_escape_help_openmetrics(family.help)}\n")
         out.append(f"# TYPE {family.name} {family.kind}\n")
-        writer.samples(family, out)
+        _write_samples(family, out)
     out.append("# EOF\n")
     return "".join(out).encode()
