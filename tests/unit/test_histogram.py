@@ -152,3 +152,14 @@ def test_labelled_histogram_children_are_independent():
         (("a",), ([1, 1], 0.5)),
         (("b",), ([0, 1], 2.0)),
     ]
+
+
+def test_values_that_compare_but_do_not_add_leave_the_state_whole():
+    """A Decimal sorts into a bucket but cannot be summed: TypeError, no half-recorded value."""
+    import decimal
+
+    histogram = Registry().histogram("latency", "Latency", buckets=[1])
+    with pytest.raises(TypeError, match=r"'latency' observe\(\) needs a float, got Decimal"):
+        histogram.observe(decimal.Decimal("0.5"))  # type: ignore[arg-type]
+    histogram.observe(0.25)
+    assert histogram.state() == ([1, 1], 0.25)

@@ -168,9 +168,17 @@ class HistogramValue:
             ) from None
         if value != value or not self._unlabelled:
             self._refuse_observation(value)
-        with self._lock:
-            self._counts[index] += 1
+        lock = self._lock
+        lock.acquire()  # cheaper than `with` on this path; the sum goes first as it may raise
+        try:
             self._sum += value
+            self._counts[index] += 1
+        except TypeError:
+            raise TypeError(
+                f"{self._name!r} observe() needs a float, got {type(value).__name__} {value!r}"
+            ) from None
+        finally:
+            lock.release()
 
     def _refuse_observation(self, value: float) -> None:
         if not self._unlabelled:
