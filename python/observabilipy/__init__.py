@@ -6,17 +6,23 @@ from observabilipy.adapters.storage.memory import (
     RingBufferLogStorage,
     RingBufferMetricsStorage,
 )
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
+from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
+from observabilipy.runtime.engine import Engine
+from observabilipy.runtime.retention import Retention
 
 __all__ = [
     "DEFAULT_BUCKETS",
     "LEVELS",
     "Counter",
+    "Engine",
     "Gauge",
     "Histogram",
     "InMemoryLogStorage",
@@ -28,7 +34,11 @@ __all__ = [
     "MetricSample",
     "MetricsStoragePort",
     "Registry",
+    "Retention",
     "RingBufferLogStorage",
     "RingBufferMetricsStorage",
+    "SQLiteLogStorage",
+    "SQLiteMetricsStorage",
+    "StorageError",
     "parse_level",
 ]

@@ -104,21 +104,20 @@ class Unprintable:
         (math.nan, None),
         (math.inf, None),
         (-math.inf, None),
-        (b"caf\xc3\xa9 \xff", "café \\xff"),
-        (bytearray(b"ab"), "ab"),
+        (b"caf\xc3\xa9 \xff", "Y2Fmw6kg/w=="),
+        (bytearray(b"ab"), "YWI="),
         ("bad \ud800", "bad \ufffd"),
-        (2**70, str(2**70)),
-        (-(2**64), str(-(2**64))),
-        (2**63, 2**63),
+        (2**70, 2**70),
+        (-(2**64), -(2**64)),
         ((1, "a"), [1, "a"]),
         ({3}, [3]),
         (Color.RED, "red"),
         (Point(1, 2), {"x": 1, "y": 2}),
-        (dt.datetime(2026, 11, 26, 7, 23, 8, tzinfo=dt.UTC), "2026-11-26T07:23:08+00:00"),
+        (dt.datetime(2026, 11, 26, 7, 23, 8, tzinfo=dt.UTC), "2026-11-26T07:23:08Z"),
         (dt.date(2026, 11, 26), "2026-11-26"),
         (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
         (decimal.Decimal("9.50"), "9.50"),
-        ({1: "a", 2.5: "b", None: "c"}, {"1": "a", "2.5": "b", "null": "c"}),
+        ({1: "a", 2.5: "b", None: "c"}, {"1": "a", "2.5": "b", "None": "c"}),
         ({(1, 2): "tuple key"}, {"(1, 2)": "tuple key"}),
         (Unprintable(), "<unprintable Unprintable>"),
         (object, "<class 'object'>"),
@@ -133,9 +132,9 @@ def test_attribute_values_json_cannot_hold_follow_the_rule(value, expected):
 
 
 def test_deep_and_cyclic_attributes_are_cut():
-    """Nesting deeper than 254 levels, and reference cycles, are cut with a marker."""
+    """Nesting too deep to encode, and reference cycles, are cut with a marker."""
     deep: object = 1
-    for _ in range(300):
+    for _ in range(5000):
         deep = [deep]
     cyclic: list[object] = []
     cyclic.append(cyclic)

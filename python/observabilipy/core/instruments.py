@@ -89,6 +89,12 @@ class CounterValue:
         with self._lock:
             self._extra += number
 
+    def _reset_after_fork(self) -> None:
+        if not isinstance(self._ones, _LabelsRequired):
+            self._ones = itertools.count()
+        self._extra = 0.0
+        self._lock = threading.Lock()
+
     def get(self) -> float:
         """The current total."""
         ones = self._ones
@@ -129,6 +135,9 @@ class GaugeValue:
         number = amount if type(amount) is float else _number(self._name, "dec()", amount)
         with self._lock:
             self._value -= number
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()  # the value is a state, not a tally: it stays
 
     def set_to_current_time(self, clock: Callable[[], float] | None = None) -> None:
         """Set the gauge to the current Unix time in seconds."""
@@ -188,6 +197,11 @@ class HistogramValue:
     def time(self) -> Timer:
         """Observe the duration of a block or call, in seconds, even when it raises."""
         return Timer(self.observe)
+
+    def _reset_after_fork(self) -> None:
+        self._counts = [0] * len(self._counts)
+        self._sum = 0.0
+        self._lock = threading.Lock()
 
     def state(self) -> tuple[list[int], float]:
         """Cumulative bucket counts (the last is +Inf, equal to the count) and the sum."""
@@ -278,6 +292,15 @@ class _Family(Generic[V]):
         with self._children_lock:  # both dicts gain and lose keys together, in one order
             return list(zip(self._pairs.values(), self._children.values(), strict=True))
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: tallies restart from zero (the parent reports its own)."""
+        self._children_lock = threading.Lock()
+        values: list[Any] = list(self._children.values())
+        if not self.labelnames:
+            values.append(self._self_value())
+        for value in values:
+            value._reset_after_fork()
+
     def _new_value(self) -> V:
         raise NotImplementedError
 
@@ -308,18 +331,39 @@ class Counter(_Family[CounterValue], CounterValue):
         return self
 
 
+#: How a gauge's values from several processes combine into the one exposed.
+AGGREGATES: Final = ("sum", "max", "min", "latest", "per_process")
+
+
 class Gauge(_Family[GaugeValue], GaugeValue):
-    """A gauge family."""
+    """A gauge family; ``aggregate`` says how values from several processes combine."""
 
     kind = "gauge"
 
-    def __init__(self, name: str, documentation: str = "", labelnames: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        documentation: str = "",
+        labelnames: Sequence[str] = (),
+        aggregate: str = "sum",
+    ) -> None:
+        if aggregate not in AGGREGATES:
+            raise ValueError(
+                f"unknown aggregate {aggregate!r} for gauge {name!r}: use one of "
+                f"{', '.join(AGGREGATES)}"
+            )
+        self.aggregate = aggregate
         self._init_family(check_metric_name(name), documentation, labelnames)
+        if aggregate == "per_process" and "pid" in self.labelnames:
+            raise ValueError(f"gauge {name!r} aggregates per_process, which adds the 'pid' label")
         GaugeValue.__init__(self, self.name)
         self._unlabelled = not self.labelnames
 
     def _new_value(self) -> GaugeValue:
         return GaugeValue(self.name)
+
+    def signature(self) -> str:
+        return f"{super().signature()} aggregated by {self.aggregate}"
 
     def _self_value(self) -> GaugeValue:
         return self

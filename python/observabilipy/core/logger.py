@@ -10,7 +10,7 @@ from typing import Any
 from observabilipy.core.levels import level_number, parse_level
 from observabilipy.core.models import LogEntry
 
-Sink = Callable[[LogEntry], None]
+Sink = Callable[[LogEntry], object]
 
 
 class Logger:

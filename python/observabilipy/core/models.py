@@ -7,12 +7,13 @@ from typing import Any
 import msgspec
 
 
-class LogEntry(msgspec.Struct, frozen=True):
+class LogEntry(msgspec.Struct, frozen=True, array_like=True):
     """One structured log event.
 
     ``timestamp`` is seconds since the epoch (UTC); ``level`` one of the canonical
     lowercase names in :mod:`observabilipy.core.levels`; ``logger`` the name of the
-    logger that recorded it.
+    logger that recorded it. msgspec encodes it as a compact array (field order),
+    which is how batches travel into SQLite.
     """
 
     timestamp: float

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from observabilipy.core.encoding.floats import format_le
@@ -33,14 +33,25 @@ class Registry:
         self._families: dict[str, Instrument] = {}
         self._claimed: dict[str, Instrument] = {}  # every exposed name -> its family
         self._lock = threading.Lock()
+        self._collectors: list[Callable[[], list[MetricFamily]]] = []
+
+    def add_collector(self, collect: Callable[[], list[MetricFamily]]) -> None:
+        """Add families computed at collection time (e.g. from another object's state)."""
+        self._collectors.append(collect)
 
     def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
         """A counter; ``orders`` and ``orders_total`` name the same family."""
         return self._define(Counter(name, documentation, labels))
 
-    def gauge(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Gauge:
-        """A gauge."""
-        return self._define(Gauge(name, documentation, labels))
+    def gauge(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] = (),
+        aggregate: str = "sum",
+    ) -> Gauge:
+        """A gauge; ``aggregate`` (sum, max, min, latest, per_process) combines processes."""
+        return self._define(Gauge(name, documentation, labels, aggregate))
 
     def histogram(
         self,
@@ -88,7 +99,21 @@ class Registry:
         """A consistent snapshot of every family, in the order they were defined."""
         with self._lock:
             families = list(self._families.values())
-        return [snapshot(family) for family in families]
+        collected = [snapshot(family) for family in families]
+        for collect in self._collectors:
+            collected.extend(collect())
+        return collected
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: new locks, counters and histograms back to zero."""
+        self._lock = threading.Lock()
+        for family in self._families.values():
+            family.reset_after_fork()
+
+    def families(self) -> list[Instrument]:
+        """The live families, in the order they were defined."""
+        with self._lock:
+            return list(self._families.values())
 
     def samples(self, timestamp: float) -> list[MetricSample]:
         """The snapshot as ``MetricSample`` rows, stamped with ``timestamp``."""
@@ -104,6 +129,8 @@ def _same_definition(existing: Instrument, new: Instrument) -> bool:
         return False
     if isinstance(existing, Histogram) and isinstance(new, Histogram):
         return existing.buckets == new.buckets
+    if isinstance(existing, Gauge) and isinstance(new, Gauge):
+        return existing.aggregate == new.aggregate
     return True
 
 

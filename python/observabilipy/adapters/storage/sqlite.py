@@ -1,0 +1,235 @@
+"""Log storage in one SQLite file (WAL mode) through apsw.
+
+A batch is one ``INSERT … SELECT … FROM json_each(?)``: the rows cross into SQLite as
+one JSON text, so the statement runs start to end without the GIL instead of handing
+it back and forth for every row (which a busy producer thread would starve).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
+
+import apsw
+import msgspec
+import orjson
+
+from observabilipy.adapters.storage.sqlite_schema import StorageError, prepare, scalar
+from observabilipy.core.encoding.attributes import encode_attributes, text_of
+from observabilipy.core.encoding.ndjson import LogRow
+from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
+from observabilipy.core.models import LogEntry
+
+_INSERT: Final = """
+    INSERT INTO logs (ts, level, logger, message, attributes)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+    FROM json_each(?)
+"""
+# The writer's path: entries encoded by msgspec in one C call (LogEntry is an array:
+# timestamp, level, message, attributes, logger), levels mapped in SQL.
+# An unknown level or a NaN timestamp becomes NULL and fails NOT NULL: see insert_entries.
+_INSERT_ENTRIES: Final = """
+    INSERT INTO logs (ts, level, logger, message, attributes)
+    SELECT value ->> 0,
+        CASE value ->> 1 WHEN 'info' THEN 20 WHEN 'debug' THEN 10 WHEN 'warning' THEN 30
+            WHEN 'error' THEN 40 WHEN 'critical' THEN 50 END,
+        value ->> 4, value ->> 2, value -> 3
+    FROM json_each(?)
+"""
+_ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
+_LEVEL_NAME: Final = (
+    "CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' WHEN 30 THEN 'warning' "
+    "WHEN 40 THEN 'error' ELSE 'critical' END"
+)
+_SELECT: Final = f"SELECT id, ts, {_LEVEL_NAME}, message, logger, attributes FROM logs"
+
+
+def open_connection(
+    path: str, *, synchronous: str = "NORMAL", busy_ms: int = 5000, readonly: bool = False
+) -> apsw.Connection:
+    """A configured connection to ``path`` with the schema up to date."""
+    flags = apsw.SQLITE_OPEN_URI  # lets Engine(":memory:") share one memdb database
+    flags |= apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE
+    if not readonly:
+        flags |= apsw.SQLITE_OPEN_CREATE
+    try:
+        connection = apsw.Connection(path, flags=flags)
+    except apsw.CantOpenError as error:
+        raise StorageError(f"cannot open {path}: {error}") from error
+    if readonly:
+        connection.set_busy_timeout(busy_ms)
+    else:
+        prepare(connection, path, synchronous=synchronous, busy_ms=busy_ms)
+    return connection
+
+
+def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
+    """The row stored for ``entry``; ValueError/TypeError names what cannot be stored."""
+    timestamp = entry.timestamp
+    if type(timestamp) is not float and type(timestamp) is not int:
+        raise TypeError(f"log timestamp must be a number, got {timestamp!r}")
+    if timestamp - timestamp != 0:
+        raise ValueError(f"log timestamp must be finite, got {timestamp!r}")
+    level = STDLIB_NUMBERS.get(entry.level)
+    if level is None:
+        level = STDLIB_NUMBERS[parse_level(entry.level)]
+    if not isinstance(entry.message, str) or not isinstance(entry.logger, str):
+        raise TypeError(f"log message and logger must be str, got {entry!r}")
+    return timestamp, level, entry.logger, entry.message, encode_attributes(entry.attributes)
+
+
+def insert_rows(connection: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert prepared rows in one statement (the caller owns the transaction)."""
+    connection.execute(_INSERT, (orjson.dumps(rows),))
+
+
+def insert_entries(
+    connection: apsw.Connection, entries: Sequence[LogEntry]
+) -> list[tuple[LogEntry, Exception]]:
+    """Insert entries (the caller owns the transaction); returns those that cannot be stored.
+
+    The whole batch goes through msgspec and SQLite without a Python step per entry;
+    only when that fails (odd attributes, an invalid entry) is each entry prepared
+    and checked on its own.
+    """
+    try:
+        payload = _ENTRY_ENCODER.encode(entries)
+    except (TypeError, ValueError, RecursionError):
+        payload = None
+    if payload is not None:
+        try:
+            connection.execute(_INSERT_ENTRIES, (payload,))
+            return []
+        except apsw.ConstraintError:
+            pass  # the failed statement changed nothing; go entry by entry
+    rows: list[tuple[float, int, str, str, str]] = []
+    rejected: list[tuple[LogEntry, Exception]] = []
+    for entry in entries:
+        try:
+            rows.append(log_row(entry))
+        except (TypeError, ValueError) as error:
+            rejected.append((entry, error))
+    insert_rows(connection, rows)
+    return rejected
+
+
+class SQLiteLogStorage:
+    """The log port over a SQLite file, plus the cursor queries the endpoints need."""
+
+    def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_ms: int = 5000) -> None:
+        self.path = path
+        self._connection = open_connection(path, synchronous=synchronous, busy_ms=busy_ms)
+        self._lock = threading.RLock()  # one connection, used by one thread at a time
+
+    @property
+    def connection(self) -> apsw.Connection:
+        """The underlying connection (hold ``lock`` while using it)."""
+        return self._connection
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def write(self, entry: LogEntry) -> None:
+        """Store one entry, committed on return."""
+        self.write_many([entry])
+
+    def write_many(self, entries: Iterable[LogEntry]) -> int:
+        """Store entries in one transaction: all of them or, on error, none."""
+        rows = [log_row(entry) for entry in entries]
+        if not rows:
+            return 0
+        with self._lock, self._connection:
+            insert_rows(self._connection, rows)
+        return len(rows)
+
+    def read(self, since: float = 0) -> list[LogEntry]:
+        """Entries at or after ``since``, oldest first."""
+        return [
+            LogEntry(ts, level, message, orjson.loads(attributes), logger)
+            for _, ts, level, message, logger, attributes in self.query(since=since or None)
+        ]
+
+    def query(
+        self,
+        *,
+        after: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | int | None = None,
+        logger: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogRow]:
+        """Stored rows matching every filter given, in cursor order."""
+        return list(self.iter_rows(after, since, until, level, logger, limit))
+
+    def iter_rows(
+        self,
+        after: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | int | None = None,
+        logger: str | None = None,
+        limit: int | None = None,
+        chunk: int = 5000,
+    ) -> Iterator[LogRow]:
+        """Like ``query`` but fetched ``chunk`` rows at a time, so memory stays flat."""
+        sql, params = build_query(after, since, until, level, logger)
+        cursor = after
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = chunk if remaining is None else min(chunk, remaining)
+            with self._lock:
+                rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
+                    sql, (*params, -1 if cursor is None else cursor, size)
+                ).fetchall()
+            yield from rows
+            if len(rows) < size:
+                return
+            cursor = rows[-1][0]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def last_id(self) -> int:
+        """The newest cursor, 0 when empty."""
+        with self._lock:
+            return int(scalar(self._connection, "SELECT max(id) FROM logs") or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+def build_query(
+    after: int | None,
+    since: float | None,
+    until: float | None,
+    level: str | int | None,
+    logger: str | None,
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for the filters; the cursor and chunk size bind last."""
+    if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
+        raise TypeError(f"after must be an int cursor, got {after!r}")
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(float(since))
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(float(until))
+    if level is not None:
+        minimum = STDLIB_NUMBERS[parse_level(level)]
+        clauses.append("level >= ?")
+        params.append(minimum)
+        if minimum >= 30:  # the literal term lets SQLite use the partial index
+            clauses.append("level >= 30")
+    if logger is not None:
+        clauses.append("logger = ?")
+        params.append(logger)
+    clauses.append("id > ?")
+    return f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", params
+
+
+__all__ = ["SQLiteLogStorage", "StorageError", "build_query", "log_row", "open_connection"]

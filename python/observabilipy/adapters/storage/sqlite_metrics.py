@@ -1,0 +1,220 @@
+"""Metric state and history in the SQLite file, shared by every process that opens it.
+
+Each process keeps the latest value of each of its series in ``metric_state`` (only
+changed values are written) and beats its heart in ``processes``. Any process can then
+read every other process's values; ``core.aggregate`` combines them with its own live
+ones. Processes that exited are folded into process 0, so counters never go back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+import apsw
+import orjson
+
+from observabilipy.adapters.storage.sqlite import open_connection
+from observabilipy.core.aggregate import RemoteRow
+from observabilipy.core.models import MetricFamily, MetricSample
+
+_UPSERT_STATE: Final = """
+    INSERT INTO metric_state (process, family, sample, labels, value, updated)
+    SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?3) WHERE true
+    ON CONFLICT (process, sample, labels) DO UPDATE
+        SET value = excluded.value, updated = excluded.updated
+"""
+_UPSERT_FAMILY: Final = """
+    INSERT INTO metric_families (name, kind, help, aggregate) VALUES (?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE
+        SET kind = excluded.kind, help = excluded.help, aggregate = excluded.aggregate
+"""
+_REMOTE: Final = """
+    SELECT s.family, s.sample, s.labels, sum(s.value), max(s.updated), 0
+    FROM metric_state AS s JOIN metric_families AS f ON f.name = s.family
+    WHERE s.process != ?1 AND f.kind != 'gauge'
+    GROUP BY s.sample, s.labels
+    UNION ALL
+    SELECT s.family, s.sample, s.labels, s.value, s.updated, p.pid
+    FROM metric_state AS s
+        JOIN metric_families AS f ON f.name = s.family
+        JOIN processes AS p ON p.id = s.process
+    WHERE s.process != ?1 AND f.kind = 'gauge' AND p.exited = 0 AND p.heartbeat >= ?2
+"""
+_RETIRE: Final = """
+    INSERT INTO metric_state (process, family, sample, labels, value, updated)
+    SELECT 0, s.family, s.sample, s.labels, s.value, s.updated
+    FROM metric_state AS s JOIN metric_families AS f ON f.name = s.family
+    WHERE s.process = ?1 AND f.kind != 'gauge' AND true
+    ON CONFLICT (process, sample, labels) DO UPDATE
+        SET value = value + excluded.value, updated = max(updated, excluded.updated)
+"""
+
+
+def register_process(connection: apsw.Connection, now: float) -> int:
+    """A new row for this process; its id keys every value it writes."""
+    with connection:
+        connection.execute(
+            "INSERT INTO processes (pid, host, started, heartbeat) VALUES (?, ?, ?, ?)",
+            (os.getpid(), socket.gethostname(), now, now),
+        )
+        process = int(connection.last_insert_rowid())
+    return process
+
+
+class MetricStateWriter:
+    """Writes one process's snapshots: families once, then only values that changed."""
+
+    def __init__(self, process: int) -> None:
+        self.process = process
+        self._families: dict[str, tuple[str, str, str]] = {}
+        self._written: dict[tuple[str, Any], float] = {}
+        self._labels_json: dict[Any, str] = {}
+
+    def save(
+        self,
+        connection: apsw.Connection,
+        families: Iterable[MetricFamily],
+        aggregates: dict[str, str],
+        now: float,
+    ) -> int:
+        """Write what changed since the last save and beat the heart; returns rows written."""
+        new_families: list[tuple[str, str, str, str]] = []
+        changed: list[tuple[str, str, str, float]] = []
+        written, labels_json = self._written, self._labels_json
+        for family in families:
+            meta = (family.kind, family.help, aggregates.get(family.name, "sum"))
+            if self._families.get(family.name) != meta:
+                new_families.append((family.name, *meta))
+            for sample, labels, value in family.samples:
+                key = (sample, labels)
+                if written.get(key) == value:
+                    continue
+                text = labels_json.get(labels)
+                if text is None:
+                    text = labels_json[labels] = orjson.dumps(labels).decode()
+                changed.append((family.name, sample, text, value))
+                written[key] = value
+        with connection:
+            if new_families:
+                connection.executemany(_UPSERT_FAMILY, new_families)
+            if changed:
+                connection.execute(_UPSERT_STATE, (self.process, now, orjson.dumps(changed)))
+            connection.execute(
+                "UPDATE processes SET heartbeat = ? WHERE id = ?", (now, self.process)
+            )
+        for name, kind, help_text, aggregate in new_families:
+            self._families[name] = (kind, help_text, aggregate)
+        return len(changed)
+
+    def mark_exited(self, connection: apsw.Connection) -> None:
+        with connection:
+            connection.execute("UPDATE processes SET exited = 1 WHERE id = ?", (self.process,))
+
+
+def remote_rows(connection: apsw.Connection, me: int, live_after: float) -> list[RemoteRow]:
+    """Every other process's values: counters and histograms summed, live gauges each."""
+    return [
+        (family, sample, tuple(map(tuple, orjson.loads(labels))), value, updated, pid)
+        for family, sample, labels, value, updated, pid in connection.execute(
+            _REMOTE, (me, live_after)
+        )
+    ]
+
+
+def family_meta(connection: apsw.Connection) -> dict[str, tuple[str, str, str]]:
+    """kind, help and aggregate of every family any process defined."""
+    return {
+        name: (kind, help_text, aggregate)
+        for name, kind, help_text, aggregate in connection.execute(
+            "SELECT name, kind, help, aggregate FROM metric_families"
+        )
+    }
+
+
+def retire_dead(connection: apsw.Connection, dead_before: float, me: int) -> int:
+    """Fold processes that exited (or stopped beating here) into process 0."""
+    host = socket.gethostname()
+    candidates: list[tuple[int, int, str, int, float]] = connection.execute(  # type: ignore[assignment]
+        "SELECT id, pid, host, exited, heartbeat FROM processes WHERE id NOT IN (0, ?)", (me,)
+    ).fetchall()
+    retired = 0
+    for process, pid, on_host, exited, heartbeat in candidates:
+        if not exited and not (heartbeat < dead_before and on_host == host and _gone(pid)):
+            continue
+        with connection:
+            connection.execute(_RETIRE, (process,))
+            connection.execute("DELETE FROM metric_state WHERE process = ?", (process,))
+            connection.execute("DELETE FROM processes WHERE id = ?", (process,))
+        retired += 1
+    return retired
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class SQLiteMetricsStorage:
+    """The metrics port over the file's snapshot history (``MetricSample`` rows)."""
+
+    def __init__(self, path: str, *, busy_ms: int = 5000) -> None:
+        self.path = path
+        self._connection = open_connection(path, busy_ms=busy_ms)
+        self._lock = threading.Lock()
+
+    def write(self, sample: MetricSample) -> None:
+        """Keep one sample in the history."""
+        self.write_many([sample])
+
+    def write_many(self, samples: Iterable[MetricSample], process: int = 0) -> None:
+        """Keep samples in the history, in one transaction."""
+        rows = [
+            (s.timestamp, s.name, orjson.dumps(s.labels).decode(), s.value, process)
+            for s in samples
+        ]
+        with self._lock, self._connection:
+            self._connection.executemany(
+                "INSERT INTO metric_history (ts, sample, labels, value, process) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def read(self, since: float = 0) -> list[MetricSample]:
+        """History at or after ``since``, oldest first."""
+        with self._lock:
+            rows: list[Any] = self._connection.execute(
+                "SELECT sample, ts, value, labels FROM metric_history WHERE ts >= ? "
+                "ORDER BY ts, rowid",
+                (since,),
+            ).fetchall()
+        return [
+            MetricSample(name, ts, value, orjson.loads(labels)) for name, ts, value, labels in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+def history_rows(families: Iterable[MetricFamily], now: float) -> list[MetricSample]:
+    """A snapshot as history samples."""
+    return [
+        MetricSample(sample, now, value, dict(labels))
+        for family in families
+        for sample, labels, value in family.samples
+    ]
+
+
+def liveness_cutoff(snapshot_interval: float) -> float:
+    """Heartbeats older than this are from processes whose gauges no longer count."""
+    return time.time() - 3 * snapshot_interval - 1.0

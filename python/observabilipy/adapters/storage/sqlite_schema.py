@@ -1,0 +1,123 @@
+"""The SQLite file's layout: versioned by ``PRAGMA user_version``, migrated forward only."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import apsw
+
+#: Marks the file as ours ("OBSP"), so a foreign database is named, not overwritten.
+APPLICATION_ID: Final = 0x4F425350
+
+#: Each entry moves the schema from version ``index`` to ``index + 1``.
+MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the cursor: never reused, only grows
+        ts REAL NOT NULL,                      -- seconds since the epoch, UTC
+        level INTEGER NOT NULL,                -- stdlib number: 10 debug ... 50 critical
+        logger TEXT NOT NULL,
+        message TEXT NOT NULL,
+        attributes TEXT NOT NULL               -- a JSON object
+    );
+    CREATE INDEX logs_ts ON logs (ts);
+    -- Warnings and worse are few and wanted fast; indexing every row costs ingest speed.
+    CREATE INDEX logs_problems ON logs (level, id) WHERE level >= 30;
+
+    CREATE TABLE processes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- 0 holds the totals of retired processes
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        started REAL NOT NULL,
+        heartbeat REAL NOT NULL,
+        exited INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO processes (id, pid, host, started, heartbeat, exited)
+        VALUES (0, 0, '', 0, 0, 1);
+
+    CREATE TABLE metric_families (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        help TEXT NOT NULL,
+        aggregate TEXT NOT NULL                -- how gauges combine across processes
+    );
+
+    -- The latest value of every series of every process.
+    CREATE TABLE metric_state (
+        process INTEGER NOT NULL,
+        family TEXT NOT NULL,
+        sample TEXT NOT NULL,
+        labels TEXT NOT NULL,                  -- JSON array of [name, value] pairs
+        value REAL NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (process, sample, labels)
+    ) WITHOUT ROWID;
+
+    -- Snapshots kept as history, read back as MetricSample rows.
+    CREATE TABLE metric_history (
+        ts REAL NOT NULL,
+        sample TEXT NOT NULL,
+        labels TEXT NOT NULL,                  -- JSON object
+        value REAL NOT NULL,
+        process INTEGER NOT NULL
+    );
+    CREATE INDEX metric_history_ts ON metric_history (ts);
+    """,
+)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def scalar(connection: apsw.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    for row in connection.execute(sql, params):
+        return row[0]
+    return None
+
+
+class StorageError(RuntimeError):
+    """The database file cannot be used; the message names the file and why."""
+
+
+def prepare(connection: apsw.Connection, path: str, *, synchronous: str, busy_ms: int) -> None:
+    """Configure a connection and bring the file's schema up to date.
+
+    Raises ``StorageError`` naming ``path`` when the file is not a database, is
+    someone else's database, or was written by a newer observabilipy.
+    """
+    connection.set_busy_timeout(busy_ms)
+    try:
+        application_id = int(scalar(connection, "PRAGMA application_id"))
+        version = int(scalar(connection, "PRAGMA user_version"))
+    except apsw.NotADBError as error:
+        raise StorageError(f"{path} is not a SQLite database (corrupt?): {error}") from error
+    if application_id not in (0, APPLICATION_ID):
+        raise StorageError(f"{path} belongs to another application (id {application_id:#x})")
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"{path} has schema version {version}, newer than this observabilipy "
+            f"understands ({SCHEMA_VERSION}): upgrade observabilipy"
+        )
+    if version == 0:  # must precede WAL and the first table to take effect
+        connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    if scalar(connection, "PRAGMA journal_mode") != "memory":
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    if version < SCHEMA_VERSION:
+        _migrate(connection, version)
+
+
+def _migrate(connection: apsw.Connection, version: int) -> None:
+    # IMMEDIATE takes the write lock first, so two processes opening a new file at
+    # once queue up (busy timeout) instead of deadlocking on a read-to-write upgrade.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(scalar(connection, "PRAGMA user_version"))
+        for step in range(current, SCHEMA_VERSION):  # another process may have migrated
+            connection.execute(MIGRATIONS[step])
+        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

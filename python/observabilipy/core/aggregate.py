@@ -1,0 +1,95 @@
+"""Totals across processes: this process's live families plus every other's stored values.
+
+Counters and histograms add up (a process that exited keeps its last totals, so a
+total never goes back). Gauges combine by their family's ``aggregate``: ``sum``,
+``max``, ``min``, ``latest`` (the most recently changed value), or ``per_process``
+(each process's value, told apart by a ``pid`` label).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Final
+
+from observabilipy.core.models import MetricFamily, Sample
+
+Labels = tuple[tuple[str, str], ...]
+#: family, sample name, labels, value, last change time, pid (gauges; 0 for sums)
+RemoteRow = tuple[str, str, Labels, float, float, int]
+Meta = tuple[str, str, str]  # kind, help, aggregate
+
+_SUFFIX_ORDER: Final = {"_bucket": 0, "_count": 1, "_sum": 2}
+
+
+def combine(
+    local: Iterable[MetricFamily],
+    local_aggregates: dict[str, str],
+    remote: Iterable[RemoteRow],
+    remote_meta: dict[str, Meta],
+    *,
+    pid: int,
+    now: float,
+    changed_at: dict[tuple[str, Labels], float] | None = None,
+) -> list[MetricFamily]:
+    """One family per name, this process's families first, in their order."""
+    meta: dict[str, Meta] = {}
+    values: dict[str, dict[tuple[str, Labels], list[tuple[float, float, int]]]] = {}
+    changed_at = changed_at or {}
+    for family in local:
+        meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
+        series = values.setdefault(family.name, {})
+        for sample, labels, value in family.samples:
+            updated = changed_at.get((sample, labels), now)
+            series.setdefault((sample, labels), []).append((value, updated, pid))
+    for family_name, sample, labels, value, updated, row_pid in remote:
+        if family_name not in meta:
+            if family_name not in remote_meta:
+                continue
+            meta[family_name] = remote_meta[family_name]
+        series = values.setdefault(family_name, {})
+        series.setdefault((sample, labels), []).append((value, updated, row_pid))
+    return [_family(name, meta[name], values.get(name, {})) for name in meta]
+
+
+def _family(
+    name: str, meta: Meta, series: dict[tuple[str, Labels], list[tuple[float, float, int]]]
+) -> MetricFamily:
+    kind, help_text, aggregate = meta
+    samples: list[Sample] = []
+    if kind != "gauge":
+        samples = [
+            (sample, labels, math.fsum(v for v, _, _ in vs))
+            for (sample, labels), vs in series.items()
+        ]
+    elif aggregate == "per_process":
+        for (sample, labels), vs in series.items():
+            samples.extend((sample, (*labels, ("pid", str(p))), v) for v, _, p in vs)
+    else:
+        samples = [
+            (sample, labels, _gauge(aggregate, vs)) for (sample, labels), vs in series.items()
+        ]
+    if kind == "histogram":
+        samples.sort(key=lambda s: _histogram_order(name, s))
+    return MetricFamily(name, kind, help_text, samples)
+
+
+def _gauge(aggregate: str, values: list[tuple[float, float, int]]) -> float:
+    if aggregate == "max":
+        return max(v for v, _, _ in values)
+    if aggregate == "min":
+        return min(v for v, _, _ in values)
+    if aggregate == "latest":
+        return max(values, key=lambda item: item[1])[0]
+    return math.fsum(v for v, _, _ in values)
+
+
+def _histogram_order(name: str, sample: Sample) -> tuple[Labels, int, float]:
+    """Group each label set's buckets (by bound), then its count and sum."""
+    sample_name, labels, _ = sample
+    suffix = sample_name[len(name) :]
+    if suffix == "_bucket":
+        base = tuple(pair for pair in labels if pair[0] != "le")
+        bound = next(float(v) for k, v in labels if k == "le")
+        return base, 0, bound
+    return labels, _SUFFIX_ORDER.get(suffix, 3), 0.0

@@ -1,0 +1,240 @@
+"""The engine: loggers and instruments in front, one SQLite file (WAL) behind.
+
+``log.info()`` appends to a bounded buffer and returns; a writer thread per process
+commits batches. Metrics live in process memory and are snapshotted into the file,
+where every process sharing it reads the others' totals.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
+from observabilipy.core.encoding.ndjson import LogRow
+from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
+from observabilipy.core.logger import Logger
+from observabilipy.core.models import LogEntry, MetricFamily
+from observabilipy.core.registry import Registry
+from observabilipy.runtime.buffer import Buffer, Policy
+from observabilipy.runtime.metrics_sync import MetricsSync
+from observabilipy.runtime.retention import Retention, apply
+from observabilipy.runtime.writer import PeriodicTask, Writer, WriterStats
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+_ABANDONED: list[Any] = []  # a parent's connections, kept open (never closed) in a child
+
+
+class Engine:
+    """Records logs and metrics into ``path`` (a SQLite file; ``":memory:"`` or None
+    keeps them in memory). Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        buffer_size: int = 100_000,
+        overflow: Policy = "drop_newest",
+        block_timeout: float = 1.0,
+        flush_interval: float = 0.1,
+        batch_size: int = 1000,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 5.0,
+        snapshot_interval: float = 5.0,
+        history_interval: float = 60.0,
+        retention: Retention | None = None,
+        level: str | int = "debug",
+    ) -> None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
+        for name, value in (
+            ("flush_interval", flush_interval),
+            ("snapshot_interval", snapshot_interval),
+            ("history_interval", history_interval),
+            ("busy_timeout", busy_timeout),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+        self.path = ":memory:" if path is None else os.fspath(path)
+        # In memory, a named memdb database lets the writer and readers share it.
+        self._database = (
+            f"file:/observabilipy-{uuid.uuid4().hex}?vfs=memdb"
+            if self.path == ":memory:"
+            else self.path
+        )
+        self.level = level
+        self.registry = Registry()
+        self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout)
+        self._settings = {
+            "interval": flush_interval,
+            "batch_size": batch_size,
+            "synchronous": synchronous.upper(),
+            "busy_ms": int(busy_timeout * 1000),
+        }
+        self._snapshot_interval = snapshot_interval
+        self._history_interval = history_interval
+        self.retention = retention or Retention()
+        self._stats = WriterStats(
+            self.registry.counter(
+                "observabilipy_rows_written_total", "Log rows committed to storage"
+            ),
+            self.registry.counter(
+                "observabilipy_write_errors_total", "Failed storage writes (retried)"
+            ),
+            self.registry.histogram(
+                "observabilipy_flush_duration_seconds", "Time to commit one batch of log rows"
+            ),
+        )
+        self.registry.add_collector(self._buffer_families)
+        self.logs = SQLiteLogStorage(self._database, busy_ms=int(busy_timeout * 1000))
+        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=int(busy_timeout * 1000))
+        self._sync = MetricsSync(self.registry, snapshot_interval)
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._writer = self._start_writer()
+        _ENGINES.add(self)
+        atexit.register(self.close)
+
+    def _start_writer(self) -> Writer:
+        writer = Writer(self._database, self.buffer, self._stats, **self._settings)  # type: ignore[arg-type]
+        writer.tasks = [
+            PeriodicTask(self._snapshot_interval, self._sync.snapshot, self._sync.final, True),
+            PeriodicTask(self._history_interval, self._sync.history),
+            PeriodicTask(self.retention.interval, self._retain),
+        ]
+        writer.start()
+        return writer
+
+    def _retain(self, connection: Any) -> None:
+        apply(connection, self.retention, time.time())
+        self._sync.retire(connection)
+
+    def _buffer_families(self) -> list[MetricFamily]:
+        buffer = self.buffer
+        return [
+            MetricFamily(
+                "observabilipy_buffer_dropped",
+                "counter",
+                "Log entries dropped because the buffer was full",
+                [("observabilipy_buffer_dropped_total", (), float(buffer.dropped))],
+            ),
+            MetricFamily(
+                "observabilipy_buffer_depth",
+                "gauge",
+                "Log entries waiting to be written",
+                [("observabilipy_buffer_depth", (), float(len(buffer)))],
+            ),
+        ]
+
+    # -- recording -------------------------------------------------------------------
+    def logger(self, name: str = "", *, level: str | int | None = None) -> Logger:
+        """A logger whose entries carry ``name``; cheap to create, safe to share."""
+        return Logger(name, self.buffer.append, level=self.level if level is None else level)
+
+    def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
+        """A counter (see ``Registry.counter``)."""
+        return self.registry.counter(name, documentation, labels)
+
+    def gauge(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] = (),
+        aggregate: str = "sum",
+    ) -> Gauge:
+        """A gauge; ``aggregate`` says how processes sharing the file combine."""
+        return self.registry.gauge(name, documentation, labels, aggregate)
+
+    def histogram(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] = (),
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+    ) -> Histogram:
+        """A histogram (see ``Registry.histogram``)."""
+        return self.registry.histogram(name, documentation, labels, buckets)
+
+    # -- reading ---------------------------------------------------------------------
+    def collect(self) -> list[MetricFamily]:
+        """Totals across every process sharing the file, this one's values live."""
+        with self.logs.lock:
+            return self._sync.totals(self.logs.connection)
+
+    def read_logs(
+        self,
+        *,
+        after: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | int | None = None,
+        logger: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogRow]:
+        """Stored log rows (id, timestamp, level, message, logger, attributes JSON)."""
+        return self.logs.query(
+            after=after, since=since, until=until, level=level, logger=logger, limit=limit
+        )
+
+    # -- lifecycle -------------------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit everything recorded before the call, metrics included.
+
+        True on success; False if storage is failing (entries are kept and retried)
+        or ``timeout`` seconds passed.
+        """
+        if self._closed:
+            return True
+        return self._writer.flush(timeout)
+
+    def close(self) -> None:
+        """Flush, stop the writer, mark this process exited; safe to call twice."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        atexit.unregister(self.close)
+        self._writer.stop()
+        self.logs.close()
+        self.metrics.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _after_fork_in_child(self) -> None:
+        """Start over in a forked child: empty buffer, own writer, own connections."""
+        if self._closed:
+            return
+        _ABANDONED.extend([self._writer, self.logs, self.metrics])
+        self.buffer.reset()
+        self.registry.reset_after_fork()
+        self._sync.reset_after_fork()
+        self._close_lock = threading.Lock()
+        self.logs = SQLiteLogStorage(self._database, busy_ms=self._settings["busy_ms"])  # type: ignore[arg-type]
+        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._settings["busy_ms"])  # type: ignore[arg-type]
+        self._writer = self._start_writer()
+
+
+def _after_fork_in_child() -> None:
+    for engine in list(_ENGINES):
+        engine._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,118 @@
+"""Worker processes for the engine tests (``python -m tests.integration.engine_worker``).
+
+Each command opens an Engine on the given file, does its work and reports on stdout.
+"""
+
+import sys
+import time
+
+from observabilipy import Engine
+
+
+def log(path: str, count: int, tag: str) -> None:
+    """Write ``count`` entries tagged with this worker, then flush and close."""
+    with Engine(path) as engine:
+        log = engine.logger("worker")
+        for seq in range(count):
+            log.info("entry", worker=tag, seq=seq)
+        assert engine.flush(60)
+    print("done", flush=True)
+
+
+def count(path: str, times: int) -> None:
+    """Increment one shared counter ``times`` times, then flush and close."""
+    with Engine(path) as engine:
+        counter = engine.counter("jobs_total", "Jobs done")
+        for _ in range(times):
+            counter.inc()
+        assert engine.flush(60)
+    print("done", flush=True)
+
+
+def crash(path: str) -> None:
+    """Log forever, printing the last seq whose flush() returned True; killed from outside."""
+    engine = Engine(path)
+    log = engine.logger("crash")
+    seq = 0
+    while True:
+        for _ in range(500):
+            log.info("entry", seq=seq)
+            seq += 1
+        if engine.flush(10):
+            print(seq - 1, flush=True)
+
+
+def gauge(path: str, value: str, aggregate: str) -> None:
+    """Set a gauge, flush, report, and stay alive until stdin closes."""
+    engine = Engine(path, snapshot_interval=0.2)
+    engine.gauge("workers_busy", "Busy workers", aggregate=aggregate).set(float(value))
+    engine.counter("served_total", "Requests served").inc(float(value))
+    assert engine.flush(30)
+    print("ready", flush=True)
+    sys.stdin.read()
+    engine.close()
+
+
+def hold(path: str, seconds: str) -> None:
+    """Hold the write lock on the file for ``seconds``."""
+    import apsw
+
+    connection = apsw.Connection(path)
+    connection.execute("BEGIN EXCLUSIVE")
+    print("locked", flush=True)
+    time.sleep(float(seconds))
+    connection.execute("ROLLBACK")
+
+
+def disk_full(path: str) -> None:
+    """Write under a small file-size limit, then lift it; report what the caller saw."""
+    import json
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG instead
+    engine = Engine(path)
+    log = engine.logger("disk")
+    log.info("before")
+    assert engine.flush(30)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
+    start = time.monotonic()
+    for seq in range(3000):
+        log.info("x" * 500, seq=seq)  # never raises, never blocks
+    logging_seconds = time.monotonic() - start
+    during = engine.flush(5)
+    errors = engine.registry.get("observabilipy_write_errors_total").get()  # type: ignore[union-attr]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    after = engine.flush(30)
+    rows = len(engine.read_logs())
+    engine.close()
+    print(
+        json.dumps(
+            {
+                "during": during,
+                "after": after,
+                "errors": errors,
+                "rows": rows,
+                "logging_seconds": logging_seconds,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "log":
+        log(args[0], int(args[1]), args[2])
+    elif command == "count":
+        count(args[0], int(args[1]))
+    elif command == "crash":
+        crash(args[0])
+    elif command == "gauge":
+        gauge(args[0], args[1], args[2])
+    elif command == "disk_full":
+        disk_full(args[0])
+    elif command == "hold":
+        hold(args[0], args[1])
+    else:
+        raise SystemExit(f"unknown command {command!r}")

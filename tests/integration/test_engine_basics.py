@@ -1,0 +1,135 @@
+"""The engine on a real SQLite file: record, flush, read back, close."""
+
+import json
+import time
+
+import apsw
+import pytest
+
+from observabilipy import Engine, Retention, SQLiteLogStorage, StorageError
+from observabilipy.core.encoding.prometheus import encode_text
+
+
+def test_logged_entries_are_in_the_file_when_flush_returns(tmp_path):
+    """log.info then flush(): the rows are in SQLite with every field the contract names."""
+    path = tmp_path / "app.db"
+    with Engine(path) as engine:
+        log = engine.logger("checkout")
+        log.info("paid", order_id=7, amount=9.5)
+        log.bind(request="r1").warning("slow", seconds=2)
+        assert engine.flush()
+        offline = SQLiteLogStorage(str(path))
+        rows = offline.query()
+    assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+        ("info", "paid", "checkout", {"order_id": 7, "amount": 9.5}),
+        ("warning", "slow", "checkout", {"request": "r1", "seconds": 2}),
+    ]
+    assert [r[0] for r in rows] == [1, 2]
+    assert abs(rows[0][1] - time.time()) < 60
+
+
+def test_close_flushes_and_the_file_is_wal(tmp_path):
+    """Leaving the with block writes everything; the file is in WAL mode with our schema."""
+    path = tmp_path / "app.db"
+    with Engine(path) as engine:
+        for i in range(1000):
+            engine.logger().debug("n", i=i)
+    connection = apsw.Connection(str(path))
+    assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(1000,)]
+    assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
+    assert connection.execute("PRAGMA user_version").fetchall() == [(1,)]
+    assert connection.execute("PRAGMA auto_vacuum").fetchall() == [(2,)]  # incremental
+    assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_memory_engine_works_without_a_file(tmp_path):
+    """Engine() keeps logs and metrics in memory, readable through the same API."""
+    with Engine() as engine:
+        engine.logger("m").error("boom")
+        engine.counter("hits_total", "Hits").inc(2)
+        assert engine.flush()
+        assert [r[3] for r in engine.read_logs()] == ["boom"]
+        assert b"hits_total 2" in encode_text(engine.collect())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_queries_filter_by_cursor_time_level_logger_and_limit(tmp_path):
+    """after, since/until, minimum level, logger and limit each narrow the rows."""
+    with Engine(tmp_path / "app.db") as engine:
+        log_a, log_b = engine.logger("a"), engine.logger("b")
+        log_a.debug("1")
+        log_b.info("2")
+        log_a.warning("3")
+        log_b.error("4")
+        log_a.critical("5")
+        engine.flush()
+        rows = engine.read_logs()
+        messages = lambda **kw: [r[3] for r in engine.read_logs(**kw)]  # noqa: E731
+        assert messages(after=rows[1][0]) == ["3", "4", "5"]
+        assert messages(level="warning") == ["3", "4", "5"]
+        assert messages(level="ERROR") == ["4", "5"]
+        assert messages(level=20) == ["2", "3", "4", "5"]
+        assert messages(logger="b") == ["2", "4"]
+        assert messages(limit=2) == ["1", "2"]
+        assert messages(after=rows[0][0], limit=2, logger="a") == ["3", "5"]
+        assert messages(since=rows[2][1]) == ["3", "4", "5"]
+        assert messages(until=rows[2][1]) == ["1", "2"]
+        with pytest.raises(ValueError, match="loud"):
+            engine.read_logs(level="loud")
+
+
+def test_large_reads_come_in_chunks_in_order(tmp_path):
+    """iter_rows pages through 12,000 rows by cursor without skipping or repeating."""
+    with Engine(tmp_path / "app.db") as engine:
+        log = engine.logger()
+        for i in range(12_000):
+            log.info("m", i=i)
+        engine.flush()
+        ids = [row[0] for row in engine.logs.iter_rows(chunk=5000)]
+    assert ids == list(range(1, 12_001))
+
+
+def test_a_corrupt_file_is_named_in_the_error(tmp_path):
+    """Opening garbage raises StorageError naming the file."""
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match=r"broken\.db"):
+        Engine(path)
+
+
+def test_another_applications_database_is_refused(tmp_path):
+    """A SQLite file with a foreign application_id is named, not written to."""
+    path = tmp_path / "other.db"
+    connection = apsw.Connection(str(path))
+    connection.execute("PRAGMA application_id=42; CREATE TABLE t(x)")
+    connection.close()
+    with pytest.raises(StorageError, match=r"other.db belongs to another application"):
+        Engine(path)
+
+
+def test_bad_engine_settings_are_refused(tmp_path):
+    """Unknown sync modes, non-positive intervals or buffer sizes raise ValueError."""
+    with pytest.raises(ValueError, match="synchronous"):
+        Engine(tmp_path / "a.db", synchronous="SOMETIMES")
+    with pytest.raises(ValueError, match="flush_interval"):
+        Engine(tmp_path / "a.db", flush_interval=0)
+    with pytest.raises(ValueError, match="capacity"):
+        Engine(tmp_path / "a.db", buffer_size=0)
+    with pytest.raises(ValueError, match="max_rows"):
+        Retention(max_rows=0)
+
+
+def test_a_full_buffer_drops_and_says_so_in_its_metrics(tmp_path):
+    """With a tiny buffer and a stalled writer, drops are counted in the engine's metrics."""
+    with Engine(tmp_path / "app.db", buffer_size=10, flush_interval=60, batch_size=10**6) as engine:
+        log = engine.logger()
+        for i in range(100):
+            log.info("m", i=i)
+        dropped = engine.buffer.dropped
+        assert dropped >= 80
+        text = encode_text(engine.collect()).decode()
+        assert f"observabilipy_buffer_dropped_total {dropped}" in text
+        assert engine.flush()
+        assert len(engine.read_logs()) + dropped == 100
+        text = encode_text(engine.collect()).decode()
+        assert f"observabilipy_rows_written_total {100 - dropped}" in text

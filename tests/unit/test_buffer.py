@@ -1,0 +1,105 @@
+"""The buffer between producers and the writer: bounded, never blocking by default, exact."""
+
+import threading
+import time
+
+import pytest
+
+from observabilipy.runtime.buffer import Buffer
+
+
+def test_appends_are_taken_oldest_first():
+    """take() hands out items in append order, up to the limit asked for."""
+    buffer: Buffer[int] = Buffer(10)
+    for i in range(5):
+        assert buffer.append(i)
+    assert buffer.take(3) == [0, 1, 2]
+    assert buffer.take(10) == [3, 4]
+    assert buffer.take(10) == []
+
+
+def test_drop_newest_refuses_appends_when_full_and_counts_them():
+    """A full drop_newest buffer keeps what it has; each refused append is counted."""
+    buffer: Buffer[int] = Buffer(3, "drop_newest")
+    results = [buffer.append(i) for i in range(5)]
+    assert results == [True, True, True, False, False]
+    assert buffer.take(10) == [0, 1, 2]
+    assert (buffer.appended, buffer.taken, buffer.dropped) == (5, 3, 2)
+
+
+def test_drop_oldest_keeps_the_newest_and_counts_the_rest():
+    """A full drop_oldest buffer evicts from the head; each eviction is counted."""
+    buffer: Buffer[int] = Buffer(3, "drop_oldest")
+    for i in range(5):
+        buffer.append(i)
+    assert buffer.take(10) == [2, 3, 4]
+    assert (buffer.appended, buffer.taken, buffer.dropped) == (5, 3, 2)
+
+
+def test_block_waits_for_space_then_appends():
+    """A full blocking buffer waits until the consumer takes something."""
+    buffer: Buffer[int] = Buffer(1, "block", block_timeout=5.0)
+    buffer.append(0)
+    threading.Timer(0.1, buffer.take, args=(1,)).start()
+    start = time.monotonic()
+    assert buffer.append(1)
+    assert 0.05 < time.monotonic() - start < 4
+    assert buffer.take(1) == [1]
+    assert buffer.dropped == 0
+
+
+def test_block_gives_up_after_the_timeout_and_counts_a_drop():
+    """When no space comes within the timeout, the append is dropped and counted."""
+    buffer: Buffer[int] = Buffer(1, "block", block_timeout=0.05)
+    buffer.append(0)
+    start = time.monotonic()
+    assert not buffer.append(1)
+    assert time.monotonic() - start >= 0.05
+    assert buffer.dropped == 1
+
+
+@pytest.mark.parametrize("policy", ["drop_newest", "drop_oldest", "block"])
+def test_accounting_is_exact_under_many_producers(policy):
+    """appended == taken + dropped with 8 producers and a concurrent consumer."""
+    buffer: Buffer[int] = Buffer(1000, policy, block_timeout=0.001)
+    taken: list[int] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        while not done.is_set() or len(buffer):
+            taken.extend(buffer.take(100))
+            time.sleep(0.0005)
+
+    def produce(worker: int) -> None:
+        for i in range(20_000):
+            buffer.append(worker * 1_000_000 + i)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    producers = [threading.Thread(target=produce, args=(w,)) for w in range(8)]
+    for thread in producers:
+        thread.start()
+    for thread in producers:
+        thread.join()
+    done.set()
+    consumer.join()
+    assert buffer.appended == 160_000
+    assert buffer.appended == buffer.taken + buffer.dropped
+    assert len(taken) == buffer.taken == len(set(taken))
+    for worker in range(8):  # each producer's items arrive in order
+        mine = [item for item in taken if item // 1_000_000 == worker]
+        assert mine == sorted(mine)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0,), "capacity"),
+        ((10, "spill"), "unknown buffer policy 'spill'"),
+        ((10, "block", -1), "timeout"),
+    ],
+)
+def test_bad_settings_are_refused(args, message):
+    """Zero capacity, an unknown policy or a negative timeout raise ValueError naming it."""
+    with pytest.raises(ValueError, match=message):
+        Buffer(*args)
