@@ -100,6 +100,15 @@ def disk_full(path: str) -> None:
     )
 
 
+def exit_without_close(path: str) -> None:
+    """Log and return without flush() or close(): the exit handler must write it all."""
+    engine = Engine(path, flush_interval=60, batch_size=10**6)
+    log = engine.logger("exit")
+    for seq in range(2000):
+        log.info("entry", seq=seq)
+    engine.counter("exits_total", "Exits").inc()
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "log":
@@ -112,6 +121,8 @@ if __name__ == "__main__":
         gauge(args[0], args[1], args[2])
     elif command == "disk_full":
         disk_full(args[0])
+    elif command == "exit_without_close":
+        exit_without_close(args[0])
     elif command == "hold":
         hold(args[0], args[1])
     else:

@@ -2,6 +2,7 @@
 
 import json
 import time
+from typing import Any
 
 import apsw
 import pytest
@@ -133,3 +134,25 @@ def test_a_full_buffer_drops_and_says_so_in_its_metrics(tmp_path):
         assert len(engine.read_logs()) + dropped == 100
         text = encode_text(engine.collect()).decode()
         assert f"observabilipy_rows_written_total {100 - dropped}" in text
+
+
+def test_the_writer_stores_attributes_exactly_as_the_documented_rule_writes_them(tmp_path):
+    """Batch-encoded attributes land as the same text encode_attributes gives, odd values too."""
+    import datetime as dt
+    import math
+
+    from observabilipy.core.encoding.attributes import encode_attributes
+
+    awkward: list[dict[str, Any]] = [
+        {"float": 1e16, "tiny": 1e-7, "negzero": -0.0, "nan": math.nan, "big": 2**70},
+        {"text": '\u2028\x7f\x1f"\\/é🎉', "bytes": b"\xff", "when": dt.date(2026, 1, 1)},
+        {"surrogate": "\ud800", "tuple_key": {(1, 2): "x"}},  # forces the per-entry path
+        {"nested": [1, {"x": None}], "set": {3}},
+    ]
+    with Engine(tmp_path / "attrs.db") as engine:
+        log = engine.logger()
+        for attributes in awkward:
+            log.info("m", **attributes)
+        assert engine.flush()
+        stored = [row[5] for row in engine.read_logs()]
+    assert stored == [encode_attributes(a) for a in awkward]

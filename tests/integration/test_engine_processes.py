@@ -167,3 +167,14 @@ def test_offline_reader_follows_a_file_another_process_writes(tmp_path):
             time.sleep(0.01)
     finish(process)
     assert seen == list(range(50_000))
+
+
+def test_interpreter_exit_flushes_what_was_never_flushed(tmp_path):
+    """A process that logs and exits without close() still has every entry and metric stored."""
+    path = str(tmp_path / "exit.db")
+    finish(worker("exit_without_close", path))
+    connection = apsw.Connection(path)
+    assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(2000,)]
+    with Engine(path) as engine:
+        engine.counter("exits_total", "Exits")
+        assert "\nexits_total 1\n" in encode_text(engine.collect()).decode()

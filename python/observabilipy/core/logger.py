@@ -13,6 +13,24 @@ from observabilipy.core.models import LogEntry
 Sink = Callable[[LogEntry], object]
 
 
+def _level_method(level: str) -> Callable[..., None]:
+    """One level's method, its level and number bound once: the hot path makes no
+    extra call beyond the sink."""
+    number = level_number(level)
+
+    def record(self: Logger, message: object, /, **attributes: Any) -> None:
+        if self._minimum <= number:
+            if self._context:
+                attributes = {**self._context, **attributes}
+            if type(message) is not str:
+                message = str(message)
+            self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
+
+    record.__name__ = record.__qualname__ = level
+    record.__doc__ = f"Record at {level} level."
+    return record
+
+
 class Logger:
     """Records structured entries into ``sink``; cheap enough for hot paths.
 
@@ -47,31 +65,12 @@ class Logger:
             message = str(message)
         self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
 
-    def debug(self, message: object, /, **attributes: Any) -> None:
-        """Record at debug level."""
-        if self._minimum <= 10:
-            self._emit("debug", message, attributes)
-
-    def info(self, message: object, /, **attributes: Any) -> None:
-        """Record at info level."""
-        if self._minimum <= 20:
-            self._emit("info", message, attributes)
-
-    def warning(self, message: object, /, **attributes: Any) -> None:
-        """Record at warning level."""
-        if self._minimum <= 30:
-            self._emit("warning", message, attributes)
-
+    debug = _level_method("debug")
+    info = _level_method("info")
+    warning = _level_method("warning")
     warn = warning
-
-    def error(self, message: object, /, **attributes: Any) -> None:
-        """Record at error level."""
-        if self._minimum <= 40:
-            self._emit("error", message, attributes)
-
-    def critical(self, message: object, /, **attributes: Any) -> None:
-        """Record at critical level."""
-        self._emit("critical", message, attributes)
+    error = _level_method("error")
+    critical = _level_method("critical")
 
     def exception(self, message: object, /, **attributes: Any) -> None:
         """Record at error level with the exception being handled as ``exception``."""

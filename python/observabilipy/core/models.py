@@ -7,13 +7,14 @@ from typing import Any
 import msgspec
 
 
-class LogEntry(msgspec.Struct, frozen=True, array_like=True):
+class LogEntry(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One structured log event.
 
     ``timestamp`` is seconds since the epoch (UTC); ``level`` one of the canonical
     lowercase names in :mod:`observabilipy.core.levels`; ``logger`` the name of the
     logger that recorded it. msgspec encodes it as a compact array (field order),
-    which is how batches travel into SQLite.
+    which is how batches travel into SQLite. Entries are not tracked by the cyclic GC
+    (an entry never refers back to itself), so a full buffer costs collections nothing.
     """
 
     timestamp: float

@@ -24,7 +24,7 @@ from observabilipy.core.models import MetricFamily, MetricSample
 
 _UPSERT_STATE: Final = """
     INSERT INTO metric_state (process, family, sample, labels, value, updated)
-    SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM json_each(?3) WHERE true
+    SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?2 FROM jsonb_each(?3) WHERE true
     ON CONFLICT (process, sample, labels) DO UPDATE
         SET value = excluded.value, updated = excluded.updated
 """

@@ -1,0 +1,150 @@
+"""The engine end to end: the logging hot path, sustained ingest, the writer under load.
+
+- ``log.info() hot path``: ``log.info("msg", a=1, b="x")`` into an Engine whose writer
+  runs, against stdlib ``logging.info`` into a handler that does nothing. Per 1,000
+  calls, like the instrument groups.
+- ``ingest 300k``: 300,000 entries logged as fast as one thread can, then ``flush()``;
+  one round is the whole run, so entries/s = 300,000 / median. The anchor is the raw
+  apsw ceiling: ``executemany`` of the same rows, prepared in advance, into a bare
+  table with no index. Rows, drops and disk bytes per entry go to ``extra_info``.
+- ``writer under a busy producer``: 200,000 entries already buffered, written while
+  another thread spins in pure Python (the GIL convoy case). The round includes
+  logging them first; ``extra_info`` has the rows/s of the flush alone.
+"""
+
+import logging
+import os
+import threading
+import time
+from itertools import repeat
+from pathlib import Path
+
+import apsw
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from observabilipy import Engine
+
+CALLS = 1_000
+INGEST = 300_000
+
+
+class DoNothing(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+@pytest.mark.benchmark(group="log.info() hot path")
+def test_log_info_observabilipy(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    with Engine(tmp_path / "hot.db", buffer_size=10_000_000) as engine:
+        log = engine.logger("bench")
+
+        def run() -> None:
+            for _ in repeat(None, CALLS):
+                log.info("msg", a=1, b="x")
+
+        benchmark(run)
+        assert engine.flush(120)
+        assert engine.buffer.dropped == 0
+        assert engine.logs.last_id() == engine.buffer.appended
+
+
+@pytest.mark.benchmark(group="log.info() hot path")
+def test_log_info_stdlib_logging(benchmark: BenchmarkFixture) -> None:
+    logger = logging.getLogger("observabilipy-bench")
+    handler = DoNothing()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+
+        def run() -> None:
+            for _ in repeat(None, CALLS):
+                logger.info("msg", extra={"a": 1, "b": "x"})
+
+        benchmark(run)
+    finally:
+        logger.removeHandler(handler)
+
+
+def fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+@pytest.mark.benchmark(group="ingest 300k")
+def test_ingest_observabilipy(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    path = tmp_path / "ingest.db"
+    results: list[tuple[int, int]] = []
+
+    def run() -> None:
+        with Engine(fresh(path), buffer_size=INGEST) as engine:
+            log = engine.logger("ingest")
+            for i in range(INGEST):
+                log.info("request handled", status=200, path="/api/items", i=i)
+            assert engine.flush(300)
+            results.append((engine.logs.last_id(), engine.buffer.dropped))
+            with engine.logs.lock:
+                engine.logs.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    assert all(result == (INGEST, 0) for result in results)
+    benchmark.extra_info["entries_per_second"] = INGEST / benchmark.stats.stats.median
+    benchmark.extra_info["disk_bytes_per_entry"] = os.path.getsize(path) / INGEST
+
+
+@pytest.mark.benchmark(group="ingest 300k")
+def test_ingest_raw_apsw_ceiling(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    path = tmp_path / "raw.db"
+    now = time.time()
+    rows = [(now, 20, "ingest", "request handled", '{"status":200}') for _ in range(INGEST)]
+
+    def run() -> None:
+        connection = apsw.Connection(str(fresh(path)))
+        connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+        connection.execute("CREATE TABLE t (ts REAL, level INT, logger, message, attributes)")
+        for start in range(0, INGEST, 50_000):
+            with connection:
+                connection.executemany(
+                    "INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows[start : start + 50_000]
+                )
+        assert connection.execute("SELECT count(*) FROM t").fetchall() == [(INGEST,)]
+        connection.close()
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    benchmark.extra_info["rows_per_second"] = INGEST / benchmark.stats.stats.median
+
+
+@pytest.mark.benchmark(group="writer under a busy producer")
+def test_writer_with_a_cpu_bound_thread(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    count = 200_000
+    flush_seconds: list[float] = []
+
+    def run() -> None:
+        stop = threading.Event()
+
+        def spin() -> None:
+            x = 0
+            while not stop.is_set():
+                x += 1
+
+        with Engine(fresh(path), buffer_size=count, flush_interval=3600, batch_size=10**9) as e:
+            log = e.logger("busy")
+            for i in range(count):
+                log.info("entry", i=i)
+            spinner = threading.Thread(target=spin)
+            spinner.start()
+            try:
+                start = time.perf_counter()
+                assert e.flush(300)
+                flush_seconds.append(time.perf_counter() - start)
+            finally:
+                stop.set()
+                spinner.join()
+            assert e.logs.last_id() == count
+
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    median = sorted(flush_seconds)[len(flush_seconds) // 2]
+    benchmark.extra_info["rows_per_second_while_spinning"] = count / median
