@@ -1,5 +1,6 @@
 """observabilipy: metrics and structured logs for any Python service, from day one."""
 
+from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
 from observabilipy.adapters.storage.memory import (
     InMemoryLogStorage,
     InMemoryMetricsStorage,
@@ -30,6 +31,7 @@ __all__ = [
     "LogEntry",
     "LogStoragePort",
     "Logger",
+    "LoggingHandler",
     "MetricFamily",
     "MetricSample",
     "MetricsStoragePort",
@@ -40,5 +42,6 @@ __all__ = [
     "SQLiteLogStorage",
     "SQLiteMetricsStorage",
     "StorageError",
+    "StructlogProcessor",
     "parse_level",
 ]

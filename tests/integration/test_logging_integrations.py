@@ -1,0 +1,63 @@
+"""stdlib logging and structlog feeding the same engine."""
+
+import json
+import logging
+
+import structlog
+
+import observabilipy as obs
+
+
+def test_stdlib_records_land_with_level_extra_and_traceback():
+    """A LoggingHandler turns records into entries: message, level, logger, extra, exception."""
+    with obs.Engine() as engine:
+        logger = logging.getLogger("shop.checkout")
+        handler = obs.LoggingHandler(engine)
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        try:
+            logger.info("paid %s", "order-7", extra={"order_id": 7})
+            logger.log(25, "between info and warning")
+            try:
+                raise KeyError("card")
+            except KeyError:
+                logger.exception("failed")
+        finally:
+            logger.removeHandler(handler)
+        assert engine.flush()
+        rows = engine.read_logs()
+    assert [(r[2], r[3], r[4]) for r in rows] == [
+        ("info", "paid order-7", "shop.checkout"),
+        ("info", "between info and warning", "shop.checkout"),
+        ("error", "failed", "shop.checkout"),
+    ]
+    assert json.loads(rows[0][5]) == {"order_id": 7}
+    assert "KeyError: 'card'" in json.loads(rows[2][5])["exception"]
+
+
+def test_structlog_events_land_and_pass_on_unchanged():
+    """A StructlogProcessor records each event and hands the same dict to the next step."""
+    passed_on: list[dict[str, object]] = []
+
+    def keep(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+        passed_on.append(dict(event))
+        return event
+
+    with obs.Engine() as engine:
+        log = structlog.wrap_logger(
+            structlog.ReturnLogger(),
+            processors=[
+                structlog.processors.add_log_level,
+                obs.StructlogProcessor(engine),
+                keep,
+            ],
+        ).bind(logger="api")
+        log.info("paid", order_id=7)
+        log.warning("slow", seconds=2.5)
+        assert engine.flush()
+        rows = engine.read_logs()
+    assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+        ("info", "paid", "api", {"order_id": 7}),
+        ("warning", "slow", "api", {"seconds": 2.5}),
+    ]
+    assert passed_on[0] == {"logger": "api", "order_id": 7, "event": "paid", "level": "info"}
