@@ -2,6 +2,8 @@
 
 import json
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
@@ -39,7 +41,7 @@ def test_structlog_events_land_and_pass_on_unchanged():
     """A StructlogProcessor records each event and hands the same dict to the next step."""
     passed_on: list[dict[str, object]] = []
 
-    def keep(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+    def keep(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         passed_on.append(dict(event))
         return event
 
