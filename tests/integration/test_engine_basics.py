@@ -156,3 +156,39 @@ def test_the_writer_stores_attributes_exactly_as_the_documented_rule_writes_them
         assert engine.flush()
         stored = [row[5] for row in engine.read_logs()]
     assert stored == [encode_attributes(a) for a in awkward]
+
+
+def test_accounting_is_exact_with_many_producer_threads(tmp_path):
+    """8 threads overflowing a small buffer: written + dropped == appended, exactly."""
+    import threading
+
+    with Engine(tmp_path / "acct.db", buffer_size=2000, batch_size=500) as engine:
+        log = engine.logger()
+
+        def produce(worker: int) -> None:
+            for i in range(20_000):
+                log.info("m", worker=worker, i=i)
+
+        threads = [threading.Thread(target=produce, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert engine.flush()
+        written = engine.logs.last_id()
+        assert engine.buffer.appended == 160_000
+        assert written + engine.buffer.dropped == 160_000
+        assert written == len(
+            {(json.loads(r[5])["worker"], json.loads(r[5])["i"]) for r in engine.read_logs()}
+        )
+
+
+def test_a_file_from_a_newer_version_is_refused(tmp_path):
+    """A schema version above ours raises StorageError asking for an upgrade."""
+    path = tmp_path / "future.db"
+    Engine(path).close()
+    connection = apsw.Connection(str(path))
+    connection.execute("PRAGMA user_version=99")
+    connection.close()
+    with pytest.raises(StorageError, match="schema version 99"):
+        Engine(path)
