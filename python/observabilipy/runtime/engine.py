@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from observabilipy.adapters.frameworks.asgi import ObservabilityApp
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
@@ -184,6 +185,30 @@ class Engine:
         return self.logs.query(
             after=after, since=since, until=until, level=level, logger=logger, limit=limit
         )
+
+    def health(self) -> dict[str, Any]:
+        """Liveness and storage state, as ``GET /healthz`` reports it."""
+        writer_alive = self._writer.alive and not self._closed
+        counter = self.registry.get("observabilipy_write_errors_total")
+        return {
+            "status": "ok" if writer_alive else "degraded",
+            "storage": {
+                "path": self.path,
+                "writer": "running" if writer_alive else "stopped",
+                "buffered": len(self.buffer),
+                "dropped": self.buffer.dropped,
+                "write_errors": int(counter.get()) if isinstance(counter, Counter) else 0,
+                "last_id": self.logs.last_id() if not self._closed else None,
+            },
+        }
+
+    def asgi_app(self, *, token: str | None = None, **options: Any) -> ObservabilityApp:
+        """The endpoints as a plain ASGI app: ``app.mount("/observability", engine.asgi_app())``.
+
+        ``token`` guards every endpoint with ``Authorization: Bearer <token>``; see
+        ``ObservabilityApp`` for the limits it takes.
+        """
+        return ObservabilityApp(self, token=token, **options)
 
     # -- lifecycle -------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:

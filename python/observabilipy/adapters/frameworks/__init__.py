@@ -1,0 +1,1 @@
+"""Framework adapters: the endpoints as ASGI (and, later, WSGI and Django)."""

@@ -1,0 +1,327 @@
+"""The engine's endpoints as a plain ASGI 3 app: mount it anywhere, or serve it alone.
+
+Blocking work (SQLite, encoding) runs in worker threads so the event loop keeps
+serving; long log responses go out in chunks, so memory stays flat whatever their size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hmac
+import time
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from observabilipy.core.encoding.ndjson import encode_log_rows
+from observabilipy.core.encoding.negotiate import negotiate
+from observabilipy.core.encoding.prometheus import encode_openmetrics, encode_text
+from observabilipy.core.ingest import InputError, parse_loki_push, parse_ndjson, parse_time
+from observabilipy.core.levels import parse_level
+
+if TYPE_CHECKING:
+    from observabilipy.runtime.engine import Engine
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+NDJSON: Final = b"application/x-ndjson"
+JSON: Final = b"application/json"
+ROUTES: Final = {
+    "/metrics": ("GET", "HEAD"),
+    "/logs": ("GET", "POST"),
+    "/loki/api/v1/push": ("POST",),
+    "/healthz": ("GET", "HEAD"),
+}
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _accepts_gzip(accept_encoding: str | None) -> bool:
+    for part in (accept_encoding or "").split(","):
+        coding, *params = part.strip().split(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = next((p.split("=", 1)[1] for p in params if p.strip().startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    length = str(len(body)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", length),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ObservabilityApp:
+    """GET /metrics, GET and POST /logs, POST /loki/api/v1/push, GET /healthz."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        token: str | None = None,
+        max_body: int = 16 * 1024 * 1024,
+        max_limit: int = 100_000,
+        poll_interval: float = 0.25,
+        keepalive: float = 15.0,
+        close_engine_on_shutdown: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.token = token
+        self.max_body = max_body
+        self.max_limit = max_limit
+        self.poll_interval = poll_interval
+        self.keepalive = keepalive
+        self.close_engine_on_shutdown = close_engine_on_shutdown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.close_engine_on_shutdown:
+                    await asyncio.to_thread(self.engine.close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        path = path.rstrip("/") or "/"
+        try:
+            allowed = ROUTES.get(path)
+            if allowed is None:
+                raise HTTPError(404, f"no such endpoint: {scope['path']}")
+            if self.token is not None and not self._authorized(scope):
+                raise HTTPError(401, "a valid 'Authorization: Bearer <token>' header is required")
+            method = scope["method"]
+            if method not in allowed:
+                raise HTTPError(405, f"{method} is not allowed on {path}", allow=list(allowed))
+            if path == "/metrics":
+                await self._metrics(scope, send)
+            elif path == "/healthz":
+                await self._health(scope, send)
+            elif method == "GET":
+                await self._read_logs(scope, receive, send)
+            else:
+                await self._ingest(scope, receive, send, loki=path != "/logs")
+        except HTTPError as error:
+            headers = []
+            if "allow" in error.extra:
+                headers.append((b"allow", ", ".join(error.extra.pop("allow")).encode()))
+            if error.status == 401:
+                headers.append((b"www-authenticate", b"Bearer"))
+            body = msgspec.json.encode({"error": error.message, **error.extra})
+            await _respond(send, error.status, body, JSON, headers)
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = _header(scope, b"authorization") or ""
+        expected = f"Bearer {self.token}"
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    # -- endpoints -------------------------------------------------------------------
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        fmt, content_type = negotiate(_header(scope, b"accept"))
+        encode = encode_openmetrics if fmt == "openmetrics" else encode_text
+        body = await asyncio.to_thread(lambda: encode(self.engine.collect()))
+        headers = [(b"vary", b"accept, accept-encoding")]
+        if _accepts_gzip(_header(scope, b"accept-encoding")):
+            body = gzip.compress(body, compresslevel=5)
+            headers.append((b"content-encoding", b"gzip"))
+        if scope["method"] == "HEAD":
+            body = b""
+        await _respond(send, 200, body, content_type.encode(), headers)
+
+    async def _health(self, scope: Scope, send: Send) -> None:
+        state = await asyncio.to_thread(self.engine.health)
+        body = b"" if scope["method"] == "HEAD" else msgspec.json.encode(state)
+        await _respond(send, 200 if state["status"] == "ok" else 503, body, JSON)
+
+    def _query(self, scope: Scope) -> dict[str, Any]:
+        raw = scope.get("query_string", b"").decode("latin-1")
+        params = dict(parse_qsl(raw, keep_blank_values=True))  # a repeated key: the last wins
+        out: dict[str, Any] = {}
+        try:
+            if "after" in params:
+                out["after"] = _int(params["after"], "after", 0)
+            if "limit" in params:
+                out["limit"] = _int(params["limit"], "limit", 1)
+                if out["limit"] > self.max_limit:
+                    raise InputError(f"limit must be at most {self.max_limit}, got {out['limit']}")
+            for name in ("since", "until"):
+                if name in params:
+                    out[name] = parse_time(params[name], name)
+            if "level" in params:
+                out["level"] = parse_level(params["level"])
+            if "logger" in params:
+                out["logger"] = params["logger"]
+            follow = params.get("follow", "0").lower()
+            if follow not in ("0", "1", "true", "false", ""):
+                raise InputError(f"follow must be 1 or 0, got {params['follow']!r}")
+            out["follow"] = follow in ("1", "true")
+        except (InputError, ValueError) as error:
+            raise HTTPError(400, str(error)) from None
+        return out
+
+    async def _read_logs(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = self._query(scope)
+        follow = query.pop("follow")
+        limit = query.pop("limit", None)
+        cursor = query.pop("after", None)
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", NDJSON)],
+        }
+        await send(start)
+        disconnected = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        try:
+            sent = 0
+            quiet_since = time.monotonic()
+            while not disconnected.is_set():
+                want = 5000 if limit is None else min(5000, limit - sent)
+                if want <= 0:
+                    break
+                rows = await asyncio.to_thread(
+                    self.engine.read_logs, after=cursor, limit=want, **query
+                )
+                if rows:
+                    cursor = rows[-1][0]
+                    sent += len(rows)
+                    body = await asyncio.to_thread(encode_log_rows, rows)
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    quiet_since = time.monotonic()
+                    continue
+                if not follow:
+                    break
+                if time.monotonic() - quiet_since >= self.keepalive:
+                    await send({"type": "http.response.body", "body": b"\n", "more_body": True})
+                    quiet_since = time.monotonic()
+                with contextlib.suppress(TimeoutError):  # the poll interval passed
+                    await asyncio.wait_for(disconnected.wait(), self.poll_interval)
+            if not disconnected.is_set():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
+    async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise HTTPError(413, f"body of {declared} bytes is over the {self.max_body}-byte limit")
+        body = await _read_body(receive, self.max_body)
+        encoding = (_header(scope, b"content-encoding") or "").strip().lower()
+        if encoding == "gzip":
+            body = _gunzip(body, self.max_body)
+        elif encoding not in ("", "identity"):
+            raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+        if loki:
+            content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            if content_type == "application/x-protobuf":
+                raise HTTPError(415, "protobuf pushes are not supported yet: push JSON")
+        try:
+            entries = parse_loki_push(body) if loki else parse_ndjson(body, time.time())
+        except InputError as error:
+            extra = {} if error.line is None else {"line": error.line}
+            raise HTTPError(400, str(error), **extra) from None
+        await asyncio.to_thread(self.engine.logs.write_many, entries)
+        if loki:
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _respond(send, 200, msgspec.json.encode({"accepted": len(entries)}), JSON)
+
+
+def _int(text: str, name: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{name} must be an integer, got {text!r}") from None
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "the client went away before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(413, f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise HTTPError(400, f"body is not valid gzip: {error}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
+    if not inflater.eof:
+        raise HTTPError(400, "body is not valid gzip: truncated")
+    return out
+
+
+async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            disconnected.set()
+            return

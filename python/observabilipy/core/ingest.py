@@ -1,0 +1,167 @@
+"""Turning what clients send into log entries: NDJSON lines, Loki pushes, query values.
+
+Pure functions: bytes and strings in, ``LogEntry`` values or ``InputError`` out. An
+``InputError`` says what is wrong and, for bodies, on which line, so a client can fix
+its request; nothing is half-accepted because callers parse everything before writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+
+from observabilipy.core.levels import parse_level
+from observabilipy.core.models import LogEntry
+
+_DECODER: Final = msgspec.json.Decoder()
+_KNOWN_KEYS: Final = frozenset({"id", "timestamp", "level", "message", "logger", "attributes"})
+
+
+class InputError(ValueError):
+    """Bad client input; ``line`` is the 1-based body line at fault, when there is one."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.reason = message
+        self.line = line
+
+
+def parse_time(value: str, what: str = "time") -> float:
+    """Epoch seconds from RFC 3339 text or a number of seconds."""
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number):
+            raise InputError(f"{what} must be a finite time, got {value!r}")
+        return number
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InputError(
+            f"{what} must be RFC 3339 (2026-11-26T07:23:08Z) or epoch seconds, got {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise InputError(f"{what} needs a UTC offset (Z or +00:00), got {value!r}")
+    return moment.timestamp()
+
+
+def _entry(obj: Any, line: int, now: float) -> LogEntry:
+    if not isinstance(obj, dict):
+        raise InputError("expected a JSON object", line)
+    message = obj.get("message")
+    if not isinstance(message, str):
+        problem = "is missing" if message is None else "must be a string"
+        raise InputError(f"'message' {problem}", line)
+    timestamp = obj.get("timestamp")
+    if timestamp is None:
+        ts = now
+    elif isinstance(timestamp, str):
+        try:
+            ts = parse_time(timestamp, "'timestamp'")
+        except InputError as error:
+            raise InputError(error.reason, line) from None
+    elif isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        ts = float(timestamp)
+        if not math.isfinite(ts):
+            raise InputError("'timestamp' must be finite", line)
+    else:
+        raise InputError("'timestamp' must be RFC 3339 text or epoch seconds", line)
+    try:
+        moment_ok = dt.datetime.fromtimestamp(ts, dt.UTC).year
+    except (OverflowError, OSError, ValueError):
+        moment_ok = 0
+    if not 1 <= moment_ok <= 9999:
+        raise InputError(f"'timestamp' {timestamp!r} is outside years 1-9999", line)
+    level = obj.get("level", "info")
+    try:
+        level = parse_level(level)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"'level': {error}", line) from None
+    logger = obj.get("logger", "")
+    if not isinstance(logger, str):
+        raise InputError("'logger' must be a string", line)
+    attributes = obj.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise InputError("'attributes' must be an object", line)
+    extra = {key: value for key, value in obj.items() if key not in _KNOWN_KEYS}
+    if extra:  # fields other shippers add (host, service...) are kept, not refused
+        attributes = {**extra, **attributes}
+    return LogEntry(ts, level, message, attributes, logger)
+
+
+def parse_ndjson(body: bytes, now: float) -> list[LogEntry]:
+    """Every line of an NDJSON body as an entry; blank lines are skipped."""
+    entries = []
+    for number, raw in enumerate(body.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = _DECODER.decode(raw)
+        except msgspec.DecodeError as error:
+            raise InputError(f"not valid JSON ({error})", number) from None
+        entries.append(_entry(obj, number, now))
+    return entries
+
+
+def parse_loki_push(body: bytes) -> list[LogEntry]:
+    """Entries from a Loki push request in JSON (``{"streams": [...]}``).
+
+    Each stream's labels become attributes; ``level`` (or ``detected_level``) sets the
+    level, ``logger`` (else ``service_name``, else ``job``) the logger name.
+    """
+    try:
+        push = _DECODER.decode(body)
+    except msgspec.DecodeError as error:
+        raise InputError(f"not valid JSON ({error})") from None
+    streams = push.get("streams") if isinstance(push, dict) else None
+    if not isinstance(streams, list):
+        raise InputError("expected an object with a 'streams' list")
+    entries = []
+    for index, stream in enumerate(streams):
+        labels = stream.get("stream", {}) if isinstance(stream, dict) else None
+        values = stream.get("values") if isinstance(stream, dict) else None
+        if not isinstance(labels, dict) or not isinstance(values, list):
+            raise InputError(f"streams[{index}] needs a 'stream' object and a 'values' list")
+        for position, value in enumerate(values):
+            entries.append(_loki_entry(labels, value, f"streams[{index}].values[{position}]"))
+    return entries
+
+
+def loki_entry(
+    labels: Mapping[str, str], nanos: int, line: str, metadata: Mapping[str, str]
+) -> LogEntry:
+    """One Loki log line as an entry (shared by the JSON and protobuf decoders)."""
+    attributes = {**labels, **metadata}
+    level_name = attributes.get("level") or attributes.get("detected_level") or "info"
+    try:
+        level = parse_level(level_name)
+    except (TypeError, ValueError):
+        level = "info"  # Loki accepts any level label; an odd one must not lose the line
+    logger = attributes.get("logger") or attributes.get("service_name") or attributes.get("job")
+    return LogEntry(nanos / 1e9, level, line, attributes, str(logger or ""))
+
+
+def _loki_entry(labels: dict[str, Any], value: Any, where: str) -> LogEntry:
+    if not isinstance(value, list) or len(value) not in (2, 3):
+        raise InputError(f"{where} must be [timestamp, line] or [timestamp, line, metadata]")
+    stamp, line = value[0], value[1]
+    metadata = value[2] if len(value) == 3 else {}
+    try:
+        nanos = int(stamp)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: timestamp must be nanoseconds as a string") from None
+    if not isinstance(line, str) or not isinstance(metadata, dict):
+        raise InputError(f"{where}: line must be a string and metadata an object")
+    return loki_entry(
+        {str(k): str(v) for k, v in labels.items()},
+        nanos,
+        line,
+        {str(k): str(v) for k, v in metadata.items()},
+    )

@@ -1,0 +1,279 @@
+"""The engine's endpoints as an ASGI app, over a real SQLite file."""
+
+import asyncio
+import gzip
+import json
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as parse_openmetrics,
+)
+
+from observabilipy import Engine
+from tests.asgi_client import call, request
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    with Engine(tmp_path / "app.db") as engine:
+        yield engine
+
+
+def post_lines(app, *lines: dict, headers=None):
+    body = b"\n".join(json.dumps(line).encode() for line in lines)
+    return call(app, "POST", "/logs", body=body, headers=headers)
+
+
+def lines(response) -> list[dict]:
+    return [json.loads(line) for line in response.body.splitlines() if line.strip()]
+
+
+def test_metrics_default_to_text_and_negotiate_openmetrics(engine):
+    """Text 0.0.4 by default; OpenMetrics when asked; the same with a trailing slash."""
+    engine.counter("jobs_total", "Jobs").inc(3)
+    app = engine.asgi_app()
+    text = call(app, "GET", "/metrics")
+    assert text.status == 200
+    assert text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert b"\njobs_total 3\n" in text.body
+    om = call(app, "GET", "/metrics/", headers={"Accept": "application/openmetrics-text"})
+    assert om.headers["content-type"] == (
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    )
+    assert om.body.endswith(b"# EOF\n")
+    assert {f.name for f in parse_openmetrics(om.body.decode())} >= {"jobs"}
+
+
+def test_metrics_are_gzipped_when_allowed(engine):
+    """Accept-Encoding: gzip gets a gzip body; gzip;q=0 does not."""
+    app = engine.asgi_app()
+    zipped = call(app, "GET", "/metrics", headers={"Accept-Encoding": "br, gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(zipped.body).startswith(b"# HELP")
+    plain = call(app, "GET", "/metrics", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    head = call(app, "HEAD", "/metrics")
+    assert (head.status, head.body) == (200, b"")
+
+
+def test_posted_lines_read_back_in_the_contract_shape(engine):
+    """POST /logs stores NDJSON lines; GET /logs returns them oldest first with ids."""
+    app = engine.asgi_app()
+    posted = post_lines(
+        app,
+        {"message": "paid", "level": "info", "logger": "shop", "attributes": {"order": 7}},
+        {"message": "slow", "level": "warning", "timestamp": "2026-11-26T07:23:08.123456Z"},
+    )
+    assert (posted.status, json.loads(posted.body)) == (200, {"accepted": 2})
+    response = call(app, "GET", "/logs")
+    assert response.headers["content-type"] == "application/x-ndjson"
+    got = lines(response)
+    assert [(e["id"], e["level"], e["message"], e["logger"]) for e in got] == [
+        (1, "info", "paid", "shop"),
+        (2, "warning", "slow", ""),
+    ]
+    assert got[0]["attributes"] == {"order": 7}
+    assert got[1]["timestamp"] == "2026-11-26T07:23:08.123456Z"
+    assert set(got[0]) == {"id", "timestamp", "level", "message", "logger", "attributes"}
+
+
+def test_after_resumes_exactly_once(engine):
+    """A reader resuming from the last id it saw misses nothing and sees nothing twice."""
+    app = engine.asgi_app()
+    post_lines(app, *({"message": str(i)} for i in range(10)))
+    first = lines(call(app, "GET", "/logs", query="limit=4"))
+    post_lines(app, *({"message": str(i)} for i in range(10, 13)))
+    rest = lines(call(app, "GET", "/logs", query=f"after={first[-1]['id']}"))
+    assert [e["message"] for e in first + rest] == [str(i) for i in range(13)]
+
+
+def test_filters_by_level_logger_and_time(engine):
+    """level is a minimum; logger matches exactly; since/until bound the time."""
+    app = engine.asgi_app()
+    post_lines(
+        app,
+        {"message": "a", "level": "debug", "logger": "x", "timestamp": 100},
+        {"message": "b", "level": "error", "logger": "y", "timestamp": 200},
+        {"message": "c", "level": "critical", "logger": "x", "timestamp": 300},
+    )
+    messages = lambda q: [e["message"] for e in lines(call(app, "GET", "/logs", query=q))]  # noqa: E731
+    assert messages("level=error") == ["b", "c"]
+    assert messages("logger=x") == ["a", "c"]
+    assert messages("since=150&until=300") == ["b"]
+    assert messages("since=1970-01-01T00:03:20Z") == ["b", "c"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=-1", "limit=0", "limit=x", "since=abc", "until=nan", "level=loud", "after=x",
+     "after=-5", "follow=maybe", "limit=100000000"],
+)  # fmt: skip
+def test_bad_query_values_get_400_naming_them(engine, query):
+    """Each bad query value is a 400 with a JSON error naming the parameter."""
+    response = call(engine.asgi_app(), "GET", "/logs", query=query)
+    assert response.status == 400
+    assert query.split("=")[0] in json.loads(response.body)["error"]
+
+
+def test_a_malformed_body_is_refused_whole_naming_the_line(engine):
+    """Line 3 is broken: 400 names it and lines 1-2 are not stored either."""
+    app = engine.asgi_app()
+    body = b'{"message":"one"}\n{"message":"two"}\n{"message":\n'
+    response = call(app, "POST", "/logs", body=body)
+    assert response.status == 400
+    assert json.loads(response.body)["line"] == 3
+    assert lines(call(app, "GET", "/logs")) == []
+
+
+def test_gzip_bodies_are_accepted_and_bad_gzip_refused(engine):
+    """Content-Encoding: gzip is inflated; a corrupt gzip body is a 400."""
+    app = engine.asgi_app()
+    body = gzip.compress(b'{"message":"zipped"}\n')
+    ok = call(app, "POST", "/logs", body=body, headers={"Content-Encoding": "gzip"})
+    assert ok.status == 200
+    bad = call(app, "POST", "/logs", body=b"\x1f\x8bnot gzip", headers={"Content-Encoding": "gzip"})
+    assert bad.status == 400
+    assert "gzip" in json.loads(bad.body)["error"]
+    assert [e["message"] for e in lines(call(app, "GET", "/logs"))] == ["zipped"]
+
+
+def test_declared_oversized_bodies_are_refused_before_reading(engine):
+    """A Content-Length over the limit is a 413 from the headers alone."""
+    app = engine.asgi_app(max_body=1000)
+    response = call(app, "POST", "/logs", headers={"Content-Length": "5000"})
+    assert response.status == 413
+    too_big = call(app, "POST", "/logs", body=b'{"message":"x"}\n' * 100)
+    assert too_big.status == 413
+    bomb = gzip.compress(b" " * 100_000)
+    inflated = call(app, "POST", "/logs", body=bomb, headers={"Content-Encoding": "gzip"})
+    assert inflated.status == 413
+
+
+def test_loki_push_json_is_stored(engine):
+    """POST /loki/api/v1/push with Loki's JSON answers 204 and stores each line."""
+    app = engine.asgi_app()
+    body = json.dumps(
+        {
+            "streams": [
+                {
+                    "stream": {"job": "web", "level": "warn"},
+                    "values": [["1700000000000000000", "hi"]],
+                }
+            ]
+        }
+    ).encode()
+    response = call(
+        app, "POST", "/loki/api/v1/push", body=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 204
+    [entry] = lines(call(app, "GET", "/logs"))
+    assert (entry["level"], entry["message"], entry["logger"]) == ("warning", "hi", "web")
+    assert entry["timestamp"] == "2023-11-14T22:13:20.000000Z"
+
+
+def test_token_guards_every_endpoint(engine):
+    """With a token, a missing or wrong bearer is 401; the right one passes."""
+    app = engine.asgi_app(token="s3cret")
+    for path in ("/metrics", "/logs", "/healthz"):
+        assert call(app, "GET", path).status == 401
+        assert call(app, "GET", path, headers={"Authorization": "Bearer nope"}).status == 401
+        assert call(app, "GET", path, headers={"Authorization": "Bearer s3cret"}).status == 200
+    assert call(app, "GET", "/metrics").headers["www-authenticate"] == "Bearer"
+
+
+def test_unknown_paths_and_wrong_methods(engine):
+    """404 for unknown paths; 405 with Allow for a wrong method."""
+    app = engine.asgi_app()
+    assert call(app, "GET", "/nope").status == 404
+    response = call(app, "DELETE", "/logs")
+    assert response.status == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
+def test_mounted_under_a_prefix_routes_on_the_relative_path(engine):
+    """With root_path=/observability, /observability/metrics is the metrics endpoint."""
+    app = engine.asgi_app()
+    response = call(app, "GET", "/metrics", root_path="/observability")
+    assert response.status == 200
+    assert response.body.startswith(b"# HELP")
+
+
+def test_health_reports_storage_state(engine):
+    """GET /healthz says ok and describes the storage."""
+    state = json.loads(call(engine.asgi_app(), "GET", "/healthz").body)
+    assert state["status"] == "ok"
+    assert state["storage"]["writer"] == "running"
+    assert state["storage"]["path"].endswith("app.db")
+
+
+def test_follow_streams_new_entries_and_keeps_alive_until_the_client_leaves(engine):
+    """follow=1 sends entries as they land and blank keep-alive lines, and ends on disconnect."""
+    app = engine.asgi_app(poll_interval=0.02, keepalive=0.1)
+    log = engine.logger("live")
+
+    async def scenario():
+        async def produce():
+            for i in range(3):
+                await asyncio.sleep(0.1)
+                log.info(f"live {i}")
+                await asyncio.to_thread(engine.flush)
+
+        producer = asyncio.create_task(produce())
+        response = await request(app, "GET", "/logs", query="follow=1", disconnect_after=0.8)
+        await producer
+        return response
+
+    response = asyncio.run(scenario())
+    assert response.status == 200
+    assert [e["message"] for e in lines(response)] == ["live 0", "live 1", "live 2"]
+    assert b"\n\n" in response.body or response.chunks.count(b"\n") >= 1
+
+
+def test_lifespan_and_websocket_scopes_are_answered(engine):
+    """Lifespan startup/shutdown complete; a websocket is closed, not left hanging."""
+    app = engine.asgi_app()
+
+    async def lifespan():
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent = []
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message["type"])
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+        socket_sent = []
+
+        async def ws_receive():
+            return {"type": "websocket.connect"}
+
+        async def ws_send(message):
+            socket_sent.append(message["type"])
+
+        await app({"type": "websocket", "path": "/logs", "headers": []}, ws_receive, ws_send)
+        return sent, socket_sent
+
+    assert asyncio.run(lifespan()) == (
+        ["lifespan.startup.complete", "lifespan.shutdown.complete"],
+        ["websocket.close"],
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "HEAD"]),
+    path=st.sampled_from(["/logs", "/metrics", "/loki/api/v1/push", "/healthz", "/x"]),
+    query=st.text(max_size=40),
+    body=st.binary(max_size=200),
+)
+def test_no_input_produces_a_server_error(engine, method, path, query, body):
+    """Whatever the method, path, query or body, the answer is never a 5xx."""
+    response = call(engine.asgi_app(), method, path, query=query, body=body)
+    assert 200 <= response.status < 500
