@@ -277,3 +277,29 @@ def test_no_input_produces_a_server_error(engine, method, path, query, body):
     """Whatever the method, path, query or body, the answer is never a 5xx."""
     response = call(engine.asgi_app(), method, path, query=query, body=body)
     assert 200 <= response.status < 500
+
+
+def test_loki_protobuf_push_is_stored(engine):
+    """A snappy protobuf push, as Alloy's loki.write sends it, answers 204 and is stored."""
+    from tests.loki_wire import push_request, snappy_literals
+
+    body = snappy_literals(push_request([('{service_name="api"}', [(1700000000, 0, "proto", {})])]))
+    app = engine.asgi_app()
+    response = call(
+        app,
+        "POST",
+        "/loki/api/v1/push",
+        body=body,
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    assert response.status == 204
+    [entry] = lines(call(app, "GET", "/logs"))
+    assert (entry["message"], entry["logger"]) == ("proto", "api")
+    bad = call(
+        app,
+        "POST",
+        "/loki/api/v1/push",
+        body=b"\xff\xff",
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    assert bad.status == 400

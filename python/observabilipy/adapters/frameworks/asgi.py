@@ -23,6 +23,7 @@ from observabilipy.core.encoding.negotiate import negotiate
 from observabilipy.core.encoding.prometheus import encode_openmetrics, encode_text
 from observabilipy.core.ingest import InputError, parse_loki_push, parse_ndjson, parse_time
 from observabilipy.core.levels import parse_level
+from observabilipy.core.loki_protobuf import parse_push_protobuf
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
@@ -264,12 +265,14 @@ class ObservabilityApp:
             body = _gunzip(body, self.max_body)
         elif encoding not in ("", "identity"):
             raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
-        if loki:
-            content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            if content_type == "application/x-protobuf":
-                raise HTTPError(415, "protobuf pushes are not supported yet: push JSON")
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
         try:
-            entries = parse_loki_push(body) if loki else parse_ndjson(body, time.time())
+            if not loki:
+                entries = parse_ndjson(body, time.time())
+            elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
+                entries = parse_push_protobuf(body, self.max_body)
+            else:
+                entries = parse_loki_push(body)
         except InputError as error:
             extra = {} if error.line is None else {"line": error.line}
             raise HTTPError(400, str(error), **extra) from None
