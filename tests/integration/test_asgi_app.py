@@ -303,3 +303,20 @@ def test_loki_protobuf_push_is_stored(engine):
         headers={"Content-Type": "application/x-protobuf"},
     )
     assert bad.status == 400
+
+
+def test_metrics_cache_serves_one_rendering_for_its_lifetime(engine):
+    """With metrics_cache, scrapes within the window share a body; after it, values are new."""
+    import time
+
+    counter = engine.counter("hits_total", "Hits")
+    app = engine.asgi_app(metrics_cache=0.3)
+    counter.inc()
+    assert b"\nhits_total 1\n" in call(app, "GET", "/metrics").body
+    counter.inc()
+    assert b"\nhits_total 1\n" in call(app, "GET", "/metrics").body
+    time.sleep(0.35)
+    assert b"\nhits_total 2\n" in call(app, "GET", "/metrics").body
+    uncached = engine.asgi_app()
+    counter.inc()
+    assert b"\nhits_total 3\n" in call(uncached, "GET", "/metrics").body

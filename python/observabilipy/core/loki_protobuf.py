@@ -137,7 +137,7 @@ def _text(value: int | bytes, what: str) -> str:
 def parse_push_protobuf(body: bytes, limit: int) -> list[LogEntry]:
     """Entries from a snappy-compressed protobuf PushRequest."""
     request = snappy_decompress(body, limit)
-    entries = []
+    entries: list[LogEntry] = []
     try:
         for number, stream in _fields(request):
             if number != 1 or not isinstance(stream, bytes):

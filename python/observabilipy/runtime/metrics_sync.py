@@ -85,6 +85,9 @@ class MetricsSync:
         remote = store.remote_rows(
             connection, self.process, store.liveness_cutoff(self.snapshot_interval)
         )
+        aggregates = self.aggregates()
+        if not remote and "per_process" not in aggregates.values():
+            return local  # alone in the file: nothing to combine
         meta = store.family_meta(connection) if remote else {}
         now = time.time()
         changed_at: dict[tuple[str, Labels], float] = {}
@@ -98,7 +101,7 @@ class MetricsSync:
                     changed_at[key] = self._changed_at.get(key, now) if unchanged else now
         return combine(
             local,
-            self.aggregates(),
+            aggregates,
             remote,
             meta,
             pid=os.getpid(),

@@ -102,6 +102,7 @@ class ObservabilityApp:
         max_limit: int = 100_000,
         poll_interval: float = 0.25,
         keepalive: float = 15.0,
+        metrics_cache: float = 0.0,
         close_engine_on_shutdown: bool = False,
     ) -> None:
         self.engine = engine
@@ -110,6 +111,10 @@ class ObservabilityApp:
         self.max_limit = max_limit
         self.poll_interval = poll_interval
         self.keepalive = keepalive
+        # Seconds a rendered /metrics body may be served again; 0 renders every scrape.
+        # Scrapers poll every few seconds, so a second's reuse costs them nothing.
+        self.metrics_cache = metrics_cache
+        self._rendered: dict[tuple[str, bool], tuple[float, bytes]] = {}
         self.close_engine_on_shutdown = close_engine_on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,15 +177,26 @@ class ObservabilityApp:
     # -- endpoints -------------------------------------------------------------------
     async def _metrics(self, scope: Scope, send: Send) -> None:
         fmt, content_type = negotiate(_header(scope, b"accept"))
-        encode = encode_openmetrics if fmt == "openmetrics" else encode_text
-        body = await asyncio.to_thread(lambda: encode(self.engine.collect()))
+        zipped = _accepts_gzip(_header(scope, b"accept-encoding"))
+        key = (fmt, zipped)
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            body = cached[1]
+        else:
+            body = await asyncio.to_thread(self._render, fmt, zipped)
+            if self.metrics_cache > 0:
+                self._rendered[key] = (time.monotonic() + self.metrics_cache, body)
         headers = [(b"vary", b"accept, accept-encoding")]
-        if _accepts_gzip(_header(scope, b"accept-encoding")):
-            body = gzip.compress(body, compresslevel=5)
+        if zipped:
             headers.append((b"content-encoding", b"gzip"))
         if scope["method"] == "HEAD":
             body = b""
         await _respond(send, 200, body, content_type.encode(), headers)
+
+    def _render(self, fmt: str, zipped: bool) -> bytes:
+        encode = encode_openmetrics if fmt == "openmetrics" else encode_text
+        body = encode(self.engine.collect())
+        return gzip.compress(body, compresslevel=5) if zipped else body
 
     async def _health(self, scope: Scope, send: Send) -> None:
         state = await asyncio.to_thread(self.engine.health)
