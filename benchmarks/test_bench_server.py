@@ -1,0 +1,159 @@
+"""Serving under Granian: /metrics against prometheus_client's app, /logs out and in.
+
+Each server is a real Granian process (one worker, 127.0.0.1) started for the group and
+stopped after it. Load is one keep-alive client making sequential requests, bounded in
+rounds. Groups:
+
+- ``GET /metrics, 10,000 series``: one request per round; the anchor is
+  prometheus_client's ``make_asgi_app`` over the same series under the same Granian.
+  ``ours_cached`` reuses a rendering for up to a second (``metrics_cache=1.0``).
+- ``GET /logs streaming``: 200,000 stored entries read back in one streamed response;
+  ``extra_info`` has MB/s.
+- ``POST /logs ingestion``: 20,000 NDJSON lines per request; ``extra_info`` has lines/s.
+"""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def granian(target: str, *, factory: bool = True, env: dict[str, str] | None = None) -> Any:
+    """Start Granian on a free port; returns (process, base URL). Waits until it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "error"]
+    command += ["--factory", target] if factory else [target]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/metrics", timeout=10)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"{target} did not start")
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, str]]:
+    started = [
+        (name, *granian(f"benchmarks.servers:{name}"))
+        for name in ("ours", "ours_cached", "prometheus_client_app")
+    ]
+    try:
+        yield {name: url for name, _, url in started}
+    finally:
+        for _, process, _ in started:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def pedantic(benchmark: BenchmarkFixture, run: Callable[[], None], rounds: int) -> None:
+    cast(Callable[..., Any], benchmark.pedantic)(run, rounds=rounds, iterations=1, warmup_rounds=1)
+
+
+def scrape(benchmark: BenchmarkFixture, url: str, rounds: int) -> None:
+    with httpx.Client(timeout=60) as client:
+        bodies: list[bytes] = []
+
+        def run() -> None:
+            response = client.get(f"{url}/metrics")
+            assert response.status_code == 200
+            bodies.append(response.content)
+
+        pedantic(benchmark, run, rounds)
+    assert bodies[-1].count(b"\nhttp_requests_total{") == 10_000
+
+
+@pytest.mark.benchmark(group="GET /metrics, 10,000 series")
+def test_metrics_ours(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
+    scrape(benchmark, servers["ours"], rounds=30)
+
+
+@pytest.mark.benchmark(group="GET /metrics, 10,000 series")
+def test_metrics_ours_cached(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
+    scrape(benchmark, servers["ours_cached"], rounds=200)
+
+
+@pytest.mark.benchmark(group="GET /metrics, 10,000 series")
+def test_metrics_prometheus_client(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
+    scrape(benchmark, servers["prometheus_client_app"], rounds=8)
+
+
+@pytest.fixture(scope="module")
+def log_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import os
+
+    from observabilipy import Engine
+
+    path = tmp_path_factory.mktemp("logs") / "logs.db"
+    with Engine(path) as engine:
+        log = engine.logger("bench")
+        for i in range(200_000):
+            log.info("request handled", status=200, path="/api/items", i=i)
+    env = {**os.environ, "OBSERVABILIPY_BENCH_DB": str(path)}
+    process, url = granian("benchmarks.servers:logs_app", env=env)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.benchmark(group="GET /logs streaming")
+def test_logs_streaming(benchmark: BenchmarkFixture, log_server: str) -> None:
+    sizes: list[int] = []
+    durations: list[float] = []
+    with httpx.Client(timeout=120) as client:
+
+        def run() -> None:
+            start = time.perf_counter()
+            size = 0
+            with client.stream("GET", f"{log_server}/logs", params={"limit": 100_000}) as response:
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+            durations.append(time.perf_counter() - start)
+            sizes.append(size)
+
+        pedantic(benchmark, run, rounds=5)
+    assert min(sizes) > 100_000 * 100
+    benchmark.extra_info["MB_per_second"] = sizes[0] / sorted(durations)[len(durations) // 2] / 1e6
+
+
+@pytest.mark.benchmark(group="POST /logs ingestion")
+def test_logs_ingestion(benchmark: BenchmarkFixture, log_server: str) -> None:
+    lines = 20_000
+    body = b"\n".join(
+        json.dumps({"message": "pushed", "level": "info", "attributes": {"i": i}}).encode()
+        for i in range(lines)
+    )
+    durations: list[float] = []
+    with httpx.Client(timeout=120) as client:
+
+        def run() -> None:
+            start = time.perf_counter()
+            response = client.post(f"{log_server}/logs", content=body)
+            durations.append(time.perf_counter() - start)
+            assert response.json() == {"accepted": lines}
+
+        pedantic(benchmark, run, rounds=5)
+    benchmark.extra_info["lines_per_second"] = lines / sorted(durations)[len(durations) // 2]
