@@ -16,7 +16,7 @@ import apsw
 import msgspec
 import orjson
 
-from observabilipy.adapters.storage.sqlite_schema import StorageError, prepare, scalar
+from observabilipy.adapters.storage.sqlite_schema import StorageError, check, prepare, scalar
 from observabilipy.core.encoding.attributes import encode_attributes, text_of
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
@@ -59,14 +59,24 @@ def open_connection(
     except apsw.CantOpenError as error:
         raise StorageError(f"cannot open {path}: {error}") from error
     if readonly:
+        # Nothing may be created or migrated: the file must already hold our schema.
         connection.set_busy_timeout(busy_ms)
+        try:
+            if check(connection, path) == 0:
+                raise StorageError(f"{path} holds no observabilipy data (no Engine wrote it)")
+        except apsw.CantOpenError as error:  # e.g. no -shm file and no right to create one
+            connection.close()
+            raise StorageError(f"cannot open {path}: {error}") from error
+        except StorageError:
+            connection.close()
+            raise
     else:
         prepare(connection, path, synchronous=synchronous, busy_ms=busy_ms)
     return connection
 
 
-def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
-    """The row stored for ``entry``; ValueError/TypeError names what cannot be stored."""
+def check_entry(entry: LogEntry) -> int:
+    """The stdlib level number of a storable entry; ValueError/TypeError names the problem."""
     timestamp = entry.timestamp
     if type(timestamp) is not float and type(timestamp) is not int:
         raise TypeError(f"log timestamp must be a number, got {timestamp!r}")
@@ -75,9 +85,18 @@ def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
     level = STDLIB_NUMBERS.get(entry.level)
     if level is None:
         level = STDLIB_NUMBERS[parse_level(entry.level)]
-    if not isinstance(entry.message, str) or not isinstance(entry.logger, str):
+    if type(entry.message) is not str or type(entry.logger) is not str:
         raise TypeError(f"log message and logger must be str, got {entry!r}")
-    return timestamp, level, entry.logger, entry.message, encode_attributes(entry.attributes)
+    if not isinstance(entry.attributes, dict):
+        raise TypeError(f"log attributes must be a dict, got {entry.attributes!r}")
+    return level
+
+
+def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
+    """The row stored for ``entry``; ValueError/TypeError names what cannot be stored."""
+    level = check_entry(entry)
+    attributes = encode_attributes(entry.attributes)
+    return entry.timestamp, level, entry.logger, entry.message, attributes
 
 
 def insert_rows(connection: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -118,9 +137,20 @@ def insert_entries(
 class SQLiteLogStorage:
     """The log port over a SQLite file, plus the cursor queries the endpoints need."""
 
-    def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "NORMAL",
+        busy_ms: int = 5000,
+        readonly: bool = False,
+    ) -> None:
+        """Open ``path``, creating it unless ``readonly`` (which reads a file that an
+        engine in another process writes, and raises ``StorageError`` if it is not one)."""
         self.path = path
-        self._connection = open_connection(path, synchronous=synchronous, busy_ms=busy_ms)
+        self._connection = open_connection(
+            path, synchronous=synchronous, busy_ms=busy_ms, readonly=readonly
+        )
         self._lock = threading.RLock()  # one connection, used by one thread at a time
 
     @property
@@ -138,12 +168,14 @@ class SQLiteLogStorage:
 
     def write_many(self, entries: Iterable[LogEntry]) -> int:
         """Store entries in one transaction: all of them or, on error, none."""
-        rows = [log_row(entry) for entry in entries]
-        if not rows:
+        batch = list(entries)
+        for entry in batch:
+            check_entry(entry)
+        if not batch:
             return 0
         with self._lock, self._connection:
-            insert_rows(self._connection, rows)
-        return len(rows)
+            insert_entries(self._connection, batch)
+        return len(batch)
 
     def read(self, since: float = 0) -> list[LogEntry]:
         """Entries at or after ``since``, oldest first."""

@@ -79,13 +79,8 @@ class StorageError(RuntimeError):
     """The database file cannot be used; the message names the file and why."""
 
 
-def prepare(connection: apsw.Connection, path: str, *, synchronous: str, busy_ms: int) -> None:
-    """Configure a connection and bring the file's schema up to date.
-
-    Raises ``StorageError`` naming ``path`` when the file is not a database, is
-    someone else's database, or was written by a newer observabilipy.
-    """
-    connection.set_busy_timeout(busy_ms)
+def check(connection: apsw.Connection, path: str) -> int:
+    """The file's schema version (0 for a new file); ``StorageError`` if we cannot use it."""
     try:
         application_id = int(scalar(connection, "PRAGMA application_id"))
         version = int(scalar(connection, "PRAGMA user_version"))
@@ -98,6 +93,17 @@ def prepare(connection: apsw.Connection, path: str, *, synchronous: str, busy_ms
             f"{path} has schema version {version}, newer than this observabilipy "
             f"understands ({SCHEMA_VERSION}): upgrade observabilipy"
         )
+    return version
+
+
+def prepare(connection: apsw.Connection, path: str, *, synchronous: str, busy_ms: int) -> None:
+    """Configure a connection and bring the file's schema up to date.
+
+    Raises ``StorageError`` naming ``path`` when the file is not a database, is
+    someone else's database, or was written by a newer observabilipy.
+    """
+    connection.set_busy_timeout(busy_ms)
+    version = check(connection, path)
     if version == 0:  # must precede WAL and the first table to take effect
         connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
     if scalar(connection, "PRAGMA journal_mode") != "memory":

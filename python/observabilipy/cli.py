@@ -1,0 +1,363 @@
+"""The command line: ``observabilipy serve`` and ``observabilipy logs``.
+
+``serve`` runs the bundled ASGI app under Granian, one Engine per worker process on
+one shared file. ``logs`` reads that file offline, like ``tail`` and ``grep``: it
+never creates or changes a database, so a mistyped ``--db`` is an error, not a new file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from itertools import islice
+from typing import Any, Final, TextIO
+
+import apsw
+
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
+from observabilipy.adapters.storage.sqlite_schema import StorageError
+from observabilipy.core.encoding.console import format_row
+from observabilipy.core.encoding.ndjson import LogRow, encode_log_rows
+from observabilipy.core.ingest import InputError, parse_time
+from observabilipy.core.levels import LEVELS, parse_level
+from observabilipy.runtime.engine import Engine
+
+DEFAULT_DB: Final = "observabilipy.db"
+#: How ``serve`` hands its settings to the worker processes Granian starts (and how a
+#: user running ``granian --factory observabilipy.cli:serve_app`` directly sets them).
+ENV_DB: Final = "OBSERVABILIPY_DB"
+ENV_TOKEN: Final = "OBSERVABILIPY_TOKEN"
+#: The factory Granian imports in each worker.
+APP_FACTORY: Final = "observabilipy.cli:serve_app"
+POLL_INTERVAL: Final = 0.5
+#: Seconds a Granian worker gets to finish its requests after SIGTERM.
+SHUTDOWN_TIMEOUT: Final = 10
+_CHUNK: Final = 1000
+
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+
+
+# -- argument values ---------------------------------------------------------------------
+def parse_when(text: str, now: float | None = None) -> float:
+    """Epoch seconds for ``--since``/``--until``.
+
+    Accepts a duration back from ``now`` (``30s``, ``10m``, ``2h``, ``1d``, ``1w``,
+    combined as ``1h30m``), an RFC 3339 timestamp with its offset, or epoch seconds.
+    Raises ``ValueError`` naming ``text`` otherwise.
+    """
+    value = text.strip()
+    if _DURATION.fullmatch(value):
+        seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(value))
+        return (time.time() if now is None else now) - seconds
+    try:
+        return parse_time(value, "time")
+    except InputError:
+        raise ValueError(
+            f"{text!r} is not a duration (30s, 10m, 2h, 1d), an RFC 3339 time "
+            "(2026-11-26T07:23:08Z) or epoch seconds"
+        ) from None
+
+
+def _when(text: str) -> float:
+    try:
+        return parse_when(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _level(text: str) -> str:
+    try:
+        return parse_level(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if number < low or (high is not None and number > high):
+            bound = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: use {bound}")
+        return number
+
+    return convert
+
+
+def _token(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the token must not be empty")
+    return text
+
+
+# -- the parser --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``observabilipy`` argument parser, its subcommands included."""
+    parser = argparse.ArgumentParser(
+        prog="observabilipy",
+        description="Metrics and structured logs in one SQLite file.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    db_help = f"the database file (default: ${ENV_DB} or ./{DEFAULT_DB})"
+    default_db = os.environ.get(ENV_DB) or DEFAULT_DB
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bundled HTTP app under Granian",
+        description="Serve /metrics, /logs, /loki/api/v1/push and /healthz under Granian; "
+        "every worker process records into the same database file.",
+    )
+    serve.add_argument("--db", default=default_db, metavar="PATH", help=db_help)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_int_in(1, 65535), default=8000, help="port (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=_int_in(1), default=1, metavar="N", help="worker processes (default: 1)"
+    )
+    serve.add_argument(
+        "--token",
+        type=_token,
+        default=os.environ.get(ENV_TOKEN) or None,
+        metavar="T",
+        help=f"require 'Authorization: Bearer T' on every endpoint (default: ${ENV_TOKEN}, "
+        "which keeps the token out of the process list)",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        default="info",
+        help="Granian's own log level (default: %(default)s)",
+    )
+    serve.set_defaults(run=_serve)
+
+    logs = commands.add_parser(
+        "logs",
+        help="print stored log entries, oldest first",
+        description="Print log entries from the database file, oldest first. Times "
+        "(--since, --until) are durations back from now (30s, 10m, 2h, 1d), RFC 3339 "
+        "timestamps (2026-11-26T07:23:08Z) or epoch seconds.",
+    )
+    logs.add_argument("--db", default=default_db, metavar="PATH", help=db_help)
+    logs.add_argument(
+        "--level",
+        type=_level,
+        metavar="L",
+        help=f"minimum level: {', '.join(LEVELS)}",
+    )
+    logs.add_argument("--since", type=_when, metavar="T", help="entries at or after T")
+    logs.add_argument("--until", type=_when, metavar="T", help="entries before T")
+    logs.add_argument("--logger", metavar="NAME", help="only entries of this logger")
+    logs.add_argument(
+        "--limit", type=_int_in(1), metavar="N", help="stop after N entries (with --follow too)"
+    )
+    logs.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="keep printing new entries as they land, until Ctrl-C",
+    )
+    logs.add_argument(
+        "--json", action="store_true", help="print NDJSON, one entry a line, as GET /logs does"
+    )
+    logs.set_defaults(run=_logs)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return version("observabilipy")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _fail(message: str) -> int:
+    print(f"observabilipy: {message}", file=sys.stderr)
+    return 1
+
+
+# -- serve -------------------------------------------------------------------------------
+def serve_app() -> Any:
+    """The app of one Granian worker: a fresh Engine on the database ``serve`` chose.
+
+    Granian calls this factory in each worker process, so every worker has its own
+    writer thread and connections on the shared file; the settings come from
+    ``$OBSERVABILIPY_DB`` and ``$OBSERVABILIPY_TOKEN``. Everything a worker accepted
+    is flushed before it exits: on SIGTERM or SIGINT Granian sends the app the ASGI
+    lifespan shutdown, and the app closes (flushes) its engine then
+    (``close_engine_on_shutdown``). The engine's ``atexit`` hook is the fallback for
+    processes that exit through the interpreter; Granian's forked workers end with
+    ``os._exit``, so for them the lifespan shutdown is what counts.
+    """
+    engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB)
+    token = os.environ.get(ENV_TOKEN) or None
+    return engine.asgi_app(token=token, close_engine_on_shutdown=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from granian.constants import Interfaces, Loops
+        from granian.log import LogLevels
+        from granian.server import Server
+    except ImportError:
+        return _fail("serve needs Granian: install observabilipy[server]")
+    problem = _cannot_bind(args.host, args.port)
+    if problem:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {problem}")
+    path = os.path.abspath(args.db)
+    try:
+        # Create and migrate the file here, once, so that a bad path is one clear
+        # message rather than every worker failing to start.
+        open_connection(path).close()
+    except StorageError as error:
+        return _fail(str(error))
+    except apsw.Error as error:
+        return _fail(f"cannot use {path}: {error}")
+    os.environ[ENV_DB] = path
+    if args.token:
+        os.environ[ENV_TOKEN] = args.token
+    else:
+        os.environ.pop(ENV_TOKEN, None)
+    server = Server(
+        APP_FACTORY,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,  # ASGI with lifespan: the shutdown event flushes
+        workers=args.workers,
+        loop=Loops.auto,
+        log_level=LogLevels(args.log_level),
+        factory=True,
+        websockets=False,
+        # Granian waits for requests in flight before a worker stops, and a
+        # GET /logs?follow=1 stream never ends by itself: past this bound the worker
+        # is killed. Entries taken by POST are committed before their response, so
+        # none is lost; only that worker's last metrics snapshot is.
+        workers_kill_timeout=SHUTDOWN_TIMEOUT,
+    )
+    try:
+        server.serve()
+    except RuntimeError as error:  # Granian reports its own failures to start this way
+        return _fail(f"Granian could not serve: {error}")
+    return 0
+
+
+def _cannot_bind(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None: Granian would say it with a
+    Rust backtrace, after starting up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            return None
+    except OSError as error:
+        return os.strerror(error.errno) if error.errno else str(error)
+
+
+# -- logs --------------------------------------------------------------------------------
+def _logs(args: argparse.Namespace) -> int:
+    path = args.db
+    if not os.path.exists(path):
+        return _fail(f"no database at {path} (pass --db, or run `observabilipy serve` first)")
+    try:
+        storage = SQLiteLogStorage(path, readonly=True)
+    except StorageError as error:
+        return _fail(str(error))
+    out = sys.stdout
+    write = _write_json if args.json else _table_writer(use_color(out))
+    try:
+        _print_logs(storage, args, write, out)
+    except KeyboardInterrupt:
+        # Ctrl-C is how --follow ends; for a plain read it is an interruption.
+        return 0 if args.follow else 130
+    except apsw.Error as error:
+        return _fail(f"cannot read {path}: {error}")
+    finally:
+        storage.close()
+    return 0
+
+
+def _print_logs(
+    storage: SQLiteLogStorage,
+    args: argparse.Namespace,
+    write: Callable[[TextIO, list[LogRow]], None],
+    out: TextIO,
+) -> None:
+    filters: dict[str, Any] = {
+        "since": args.since,
+        "until": args.until,
+        "level": args.level,
+        "logger": args.logger,
+    }
+    remaining: int | None = args.limit
+    cursor: int | None = None
+    while True:
+        # Every row up to the newest id seen now is committed (SQLite serializes
+        # writers, and an id is taken inside its write), so once this round's query
+        # is done the cursor may skip past rows the filters left out.
+        newest = storage.last_id()
+        rows = storage.iter_rows(cursor, limit=remaining, **filters)
+        for batch in _batches(rows, _CHUNK):
+            write(out, batch)
+            cursor = batch[-1][0]
+            if remaining is not None:
+                remaining -= len(batch)
+        out.flush()
+        if not args.follow or remaining == 0:
+            return
+        cursor = max(cursor or 0, newest)
+        time.sleep(POLL_INTERVAL)
+
+
+def _batches(rows: Iterable[LogRow], size: int) -> Iterator[list[LogRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _write_json(out: TextIO, rows: list[LogRow]) -> None:
+    data = encode_log_rows(rows)
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # stdout replaced by a text-only stream
+        out.write(data.decode())
+        return
+    out.flush()  # keep order with anything already written as text
+    buffer.write(data)
+
+
+def _table_writer(color: bool) -> Callable[[TextIO, list[LogRow]], None]:
+    def write(out: TextIO, rows: list[LogRow]) -> None:
+        out.write("".join([format_row(row, color=color) + "\n" for row in rows]))
+
+    return write
+
+
+# -- entry point -------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for bad arguments)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:
+        # The reader went away (`observabilipy logs | head`): stop quietly, and point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+__all__ = ["build_parser", "main", "parse_when", "serve_app"]

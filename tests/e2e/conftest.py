@@ -1,0 +1,92 @@
+"""Shared by the end-to-end tests: `observabilipy serve` started and always stopped."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from observabilipy.cli import ENV_DB, ENV_TOKEN
+
+STARTUP_TIMEOUT = 30.0
+EXIT_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One `observabilipy serve` subprocess; its output goes to a file for diagnosis."""
+
+    def __init__(self, tmp_path, *args, cwd=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.output = tmp_path / f"serve-{self.port}.out"
+        # The CLI's own settings come from the arguments only (the backend choice stays).
+        env = {k: v for k, v in os.environ.items() if k not in (ENV_DB, ENV_TOKEN)}
+        with self.output.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "observabilipy", "serve", "--port", str(self.port), *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd or tmp_path,
+                env=env,
+                start_new_session=True,  # its own process group: stop() can end the workers too
+            )
+
+    def wait_ready(self, headers=None):
+        """Poll GET /healthz until it answers, for at most STARTUP_TIMEOUT seconds."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"serve exited with {self.proc.returncode}:\n{self.log()}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.url}/healthz", headers=headers, timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        pytest.fail(f"serve did not answer /healthz within {STARTUP_TIMEOUT} s:\n{self.log()}")
+
+    def terminate(self):
+        """SIGTERM; the exit status, or a failure if it takes longer than EXIT_TIMEOUT."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=EXIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve still running {EXIT_TIMEOUT} s after SIGTERM:\n{self.log()}")
+
+    def log(self):
+        return self.output.read_text(errors="replace")
+
+    def stop(self):
+        """Whatever happened, leave nothing running."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the workers too
+                self.proc.wait()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start servers with the given arguments; every one is stopped after the test."""
+    started = []
+
+    def start(*args, cwd=None, headers=None):
+        server = Server(tmp_path, *args, cwd=cwd)
+        started.append(server)
+        server.wait_ready(headers)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
