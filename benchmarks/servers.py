@@ -21,24 +21,23 @@ def _paths() -> list[tuple[str, str]]:
     ]
 
 
-def ours() -> Any:
-    """observabilipy's app, rendering every scrape."""
+def _our_app(**options: Any) -> Any:
     engine = Engine()
     counter = engine.counter("http_requests_total", "Requests", labels=["path", "code"])
     for path, code in _paths():
         counter.labels(path, code).inc()
     _keep.append(engine)
-    return engine.asgi_app()
+    return engine.asgi_app(**options)
+
+
+def ours() -> Any:
+    """observabilipy's app, rendering every scrape."""
+    return _our_app()
 
 
 def ours_cached() -> Any:
     """observabilipy's app reusing a rendering for one second."""
-    engine = Engine()
-    counter = engine.counter("http_requests_total", "Requests", labels=["path", "code"])
-    for path, code in _paths():
-        counter.labels(path, code).inc()
-    _keep.append(engine)
-    return engine.asgi_app(metrics_cache=1.0)
+    return _our_app(metrics_cache=1.0)
 
 
 def prometheus_client_app() -> Any:

@@ -11,7 +11,6 @@ import threading
 import time
 
 import apsw
-import orjson
 
 from observabilipy.adapters.storage import sqlite_metrics as store
 from observabilipy.core.aggregate import Labels, combine
@@ -55,15 +54,7 @@ class MetricsSync:
     def history(self, connection: apsw.Connection) -> None:
         now = time.time()
         samples = store.history_rows(self.registry.collect(), now)
-        with connection:
-            connection.executemany(
-                "INSERT INTO metric_history (ts, sample, labels, value, process) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (s.timestamp, s.name, orjson.dumps(s.labels).decode(), s.value, self.process)
-                    for s in samples
-                ],
-            )
+        store.insert_history(connection, samples, self.process)
 
     def retire(self, connection: apsw.Connection) -> None:
         store.retire_dead(connection, time.time() - 10 * self.snapshot_interval - 5, self.process)

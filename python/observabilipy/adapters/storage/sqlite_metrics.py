@@ -178,16 +178,8 @@ class SQLiteMetricsStorage:
 
     def write_many(self, samples: Iterable[MetricSample], process: int = 0) -> None:
         """Keep samples in the history, in one transaction."""
-        rows = [
-            (s.timestamp, s.name, orjson.dumps(s.labels).decode(), s.value, process)
-            for s in samples
-        ]
-        with self._lock, self._connection:
-            self._connection.executemany(
-                "INSERT INTO metric_history (ts, sample, labels, value, process) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+        with self._lock:
+            insert_history(self._connection, samples, process)
 
     def read(self, since: float = 0) -> list[MetricSample]:
         """History at or after ``since``, oldest first."""
@@ -204,6 +196,21 @@ class SQLiteMetricsStorage:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+def insert_history(
+    connection: apsw.Connection, samples: Iterable[MetricSample], process: int
+) -> None:
+    """Append samples to the history in one transaction."""
+    rows = [
+        (s.timestamp, s.name, orjson.dumps(s.labels).decode(), s.value, process) for s in samples
+    ]
+    with connection:
+        connection.executemany(
+            "INSERT INTO metric_history (ts, sample, labels, value, process) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def history_rows(families: Iterable[MetricFamily], now: float) -> list[MetricSample]:
