@@ -108,3 +108,20 @@ def test_history_is_readable_as_metric_samples(tmp_path):
     assert connection.execute("SELECT count(*) FROM processes WHERE exited = 0").fetchall() == [
         (0,)
     ]
+
+
+def test_the_wal_stays_bounded_under_steady_writes(tmp_path):
+    """With checkpoints on their own thread, the WAL file stops growing under steady load."""
+    path = tmp_path / "wal.db"
+    wal = tmp_path / "wal.db-wal"
+    sizes = []
+    with Engine(path) as engine:
+        log = engine.logger()
+        for round_ in range(10):
+            for i in range(30_000):
+                log.info("steady", round=round_, i=i)
+            assert engine.flush()
+            time.sleep(0.2)
+            sizes.append(wal.stat().st_size)
+    assert max(sizes) < 40 * 1024 * 1024, sizes  # 4,000 pages plus a batch, not everything
+    assert max(sizes[6:]) <= max(sizes[:6]) * 1.2, sizes

@@ -23,6 +23,7 @@ from observabilipy.adapters.storage.sqlite import insert_entries, open_connectio
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry
 from observabilipy.runtime.buffer import Buffer
+from observabilipy.runtime.checkpointer import Checkpointer
 
 Task = Callable[[apsw.Connection], None]
 
@@ -80,14 +81,14 @@ class Writer:
         self._stop = False
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._checkpointer = Checkpointer(path, busy_ms=busy_ms)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        self._connection = open_connection(
-            self.path, synchronous=self._synchronous, busy_ms=self._busy_ms
-        )
+        self._connection = self._open()
         self._thread = threading.Thread(target=self._run, name="observabilipy-writer", daemon=True)
         self._thread.start()
+        self._checkpointer.start()
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Write what is buffered, stop the thread and close the connection."""
@@ -95,6 +96,7 @@ class Writer:
         self.buffer.wakeup.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._checkpointer.stop(timeout)
         if self._connection is not None and (self._thread is None or not self._thread.is_alive()):
             self._connection.close()
             self._connection = None
@@ -206,10 +208,17 @@ class Writer:
 
     def _connect(self) -> apsw.Connection:
         if self._connection is None:
-            self._connection = open_connection(
-                self.path, synchronous=self._synchronous, busy_ms=self._busy_ms
-            )
+            self._connection = self._open()
         return self._connection
+
+    def _open(self) -> apsw.Connection:
+        connection = open_connection(
+            self.path, synchronous=self._synchronous, busy_ms=self._busy_ms
+        )
+        # The checkpointer copies most pages on the other core; a late automatic checkpoint
+        # here only finishes the job, so the WAL still restarts from its beginning.
+        connection.execute("PRAGMA wal_autocheckpoint=4000")
+        return connection
 
     def _failed(self, error: BaseException) -> None:
         self.stats.write_errors.inc()
