@@ -16,6 +16,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
+from observabilipy.encoders import backend
 from observabilipy.runtime.engine import Engine
 from observabilipy.runtime.retention import Retention
 
@@ -43,5 +44,6 @@ __all__ = [
     "SQLiteMetricsStorage",
     "StorageError",
     "StructlogProcessor",
+    "backend",
     "parse_level",
 ]

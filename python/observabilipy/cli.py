@@ -23,9 +23,10 @@ import apsw
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.console import format_row
-from observabilipy.core.encoding.ndjson import LogRow, encode_log_rows
+from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.ingest import InputError, parse_time
 from observabilipy.core.levels import LEVELS, parse_level
+from observabilipy.encoders import encode_log_rows
 from observabilipy.runtime.engine import Engine
 
 DEFAULT_DB: Final = "observabilipy.db"

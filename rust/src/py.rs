@@ -1,9 +1,147 @@
 //! Glue between Python and the pure Rust writers.
+//!
+//! Each function reads Python's objects in the order the pure-Python encoder reads them,
+//! failing where and as it fails, and copies their text into one owned buffer; the
+//! writer then runs on that buffer, with the GIL released when the input is large, and
+//! the result comes back as `bytes`.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use pyo3::{intern, wrap_pyfunction};
+
+use crate::ndjson::LogRows;
+use crate::prometheus::{Exposition, Format};
+
+mod exposition;
+mod labels;
+mod logs;
+mod objects;
+
+/// Inputs with at least this many samples or rows are written with the GIL released:
+/// below it, releasing and taking it back costs more than it frees.
+const DETACH_AT: usize = 1_000;
 
 /// Register this module's functions and constants on `m`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(encode_text, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_openmetrics, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_log_rows, m)?)?;
     Ok(())
+}
+
+/// Prometheus text format 0.0.4.
+#[pyfunction]
+fn encode_text<'py>(families: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    encode_families(families, Format::Text)
+}
+
+/// OpenMetrics 1.0.0 text, ending with `# EOF`.
+#[pyfunction]
+fn encode_openmetrics<'py>(families: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    encode_families(families, Format::OpenMetrics)
+}
+
+/// NDJSON for stored rows whose attributes are already JSON text (the SQLite path).
+#[pyfunction]
+fn encode_log_rows<'py>(rows: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let py = rows.py();
+    with_buffers(&LOG_ROWS, |logs, out| {
+        if let Ok(list) = rows.cast_exact::<PyList>() {
+            for row in list.iter() {
+                logs::read_row(&row, logs)?;
+            }
+        } else {
+            for row in rows.try_iter()? {
+                logs::read_row(&row?, logs)?;
+            }
+        }
+        if logs.len() >= DETACH_AT {
+            py.detach(|| logs.encode_into(out));
+        } else {
+            logs.encode_into(out);
+        }
+        Ok(PyBytes::new(py, out))
+    })
+}
+
+fn encode_families<'py>(
+    families: &Bound<'py, PyAny>,
+    format: Format,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = families.py();
+    with_buffers(&EXPOSITION, |exposition, out| {
+        let surrogates = exposition::read_families(families, exposition)?;
+        if exposition.len() >= DETACH_AT {
+            py.detach(|| exposition.encode_into(out, format));
+        } else {
+            exposition.encode_into(out, format);
+        }
+        if surrogates {
+            // Python fails on the whole text's `.encode()`: let it, on the same text, so
+            // the UnicodeEncodeError names the same characters at the same position.
+            let text = PyBytes::new(py, out)
+                .call_method1(intern!(py, "decode"), ("utf-8", "surrogatepass"))?;
+            return Ok(text.call_method0(intern!(py, "encode"))?.cast_into()?);
+        }
+        Ok(PyBytes::new(py, out))
+    })
+}
+
+/// Buffers that outlive a call, so the next call on the thread writes into memory
+/// already mapped: faulting fresh pages in from the OS costs more than the encoding.
+trait Reusable: Default {
+    fn clear(&mut self);
+    fn capacity(&self) -> usize;
+}
+
+impl Reusable for Exposition {
+    fn clear(&mut self) {
+        Exposition::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        Exposition::capacity(self)
+    }
+}
+
+impl Reusable for LogRows {
+    fn clear(&mut self) {
+        LogRows::clear(self);
+    }
+    fn capacity(&self) -> usize {
+        LogRows::capacity(self)
+    }
+}
+
+/// A thread keeps at most this many bytes of buffers between calls.
+const KEEP_AT_MOST: usize = 64 << 20;
+
+thread_local! {
+    static EXPOSITION: RefCell<(Exposition, Vec<u8>)> = RefCell::default();
+    static LOG_ROWS: RefCell<(LogRows, Vec<u8>)> = RefCell::default();
+}
+
+/// Run `f` with this thread's input and output buffers, empty; fresh ones if a call is
+/// already using them (Python code run while reading, e.g. a `__repr__`, may call us).
+fn with_buffers<T: Reusable + 'static, R>(
+    key: &'static LocalKey<RefCell<(T, Vec<u8>)>>,
+    f: impl FnOnce(&mut T, &mut Vec<u8>) -> R,
+) -> R {
+    key.with(|cell| {
+        let Ok(mut buffers) = cell.try_borrow_mut() else {
+            return f(&mut T::default(), &mut Vec::new());
+        };
+        let (input, output) = &mut *buffers;
+        let result = f(input, output);
+        if input.capacity() + output.capacity() > KEEP_AT_MOST {
+            *buffers = <(T, Vec<u8>)>::default();
+        } else {
+            input.clear();
+            output.clear();
+        }
+        result
+    })
 }

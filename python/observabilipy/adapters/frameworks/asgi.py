@@ -18,12 +18,11 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from observabilipy.core.encoding.ndjson import encode_log_rows
 from observabilipy.core.encoding.negotiate import negotiate
-from observabilipy.core.encoding.prometheus import encode_openmetrics, encode_text
 from observabilipy.core.ingest import InputError, parse_loki_push, parse_ndjson, parse_time
 from observabilipy.core.levels import parse_level
 from observabilipy.core.loki_protobuf import parse_push_protobuf
+from observabilipy.encoders import encode_log_rows, encode_openmetrics, encode_text
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine

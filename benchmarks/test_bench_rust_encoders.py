@@ -1,0 +1,232 @@
+"""The Rust encoders against the pure-Python ones and an outside anchor, side by side.
+
+Exposition groups come in two forms, each holding three benchmarks:
+
+- ``(collect included)``: one round is a whole scrape: ``encode_text(registry.collect())``
+  with the Rust, then the pure-Python encoder, and ``prometheus_client.generate_latest``
+  (which collects too), ``_created`` series off;
+- ``(encoder only)``: the families collected once, before timing; prometheus_client's
+  ``generate_latest`` is given a registry that returns its metrics collected before.
+
+Metrics are those of ``test_bench_exposition.py``: 10,000 counter series, or 1,000
+histograms with the default buckets (17,000 samples).
+
+The NDJSON group encodes 100,000 stored rows already fetched (tuples, attributes as JSON
+text, as SQLite returns them): Rust, pure Python, and the anchor, orjson dumping one
+object per row into a bytearray (its timestamps left as floats, attributes embedded
+with ``orjson.Fragment``). Rows per second go to ``extra_info``.
+
+Every output is checked after timing: parsed back with prometheus_client's parser, or
+compared byte for byte with the other backend's.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+import orjson
+import prometheus_client
+import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from observabilipy import Registry
+from observabilipy.core.encoding.attributes import encode_attributes
+from observabilipy.core.encoding.ndjson import LogRow
+from observabilipy.core.models import MetricFamily
+from observabilipy.encoders import PYTHON, Encoders, load
+from test_bench_exposition import (
+    LABEL_PAIRS,
+    MIN_ROUNDS,
+    OBSERVED,
+    ROUTES,
+    assert_counter_series,
+    assert_histograms,
+    disable_created_metrics,
+    enable_created_metrics,
+)
+
+ROWS = 100_000
+
+
+@pytest.fixture(autouse=True)
+def _no_created_series() -> Iterator[None]:
+    """Turn off prometheus_client's ``_created`` samples, then restore the setting."""
+    was_on = prometheus_client.metrics._use_created
+    disable_created_metrics()
+    yield
+    if was_on:
+        enable_created_metrics()
+
+
+@pytest.fixture
+def rust() -> Encoders:
+    try:
+        return load({"OBSERVABILIPY_BACKEND": "rust"})
+    except ImportError:
+        pytest.skip("the Rust extension is not built")
+
+
+class Collected:
+    """A prometheus_client registry stand-in returning metrics collected beforehand."""
+
+    def __init__(self, registry: prometheus_client.CollectorRegistry) -> None:
+        self.metrics = list(registry.collect())
+
+    def collect(self) -> Iterable[Metric]:
+        return self.metrics
+
+
+def our_counters() -> Registry:
+    registry = Registry()
+    requests = registry.counter("http_requests_total", "HTTP requests", labels=["path", "code"])
+    for path, code in LABEL_PAIRS:
+        requests.labels(path=path, code=code).inc()
+    return registry
+
+
+def their_counters() -> prometheus_client.CollectorRegistry:
+    registry = prometheus_client.CollectorRegistry()
+    requests = prometheus_client.Counter(
+        "http_requests", "HTTP requests", ["path", "code"], registry=registry
+    )
+    for path, code in LABEL_PAIRS:
+        requests.labels(path=path, code=code).inc()
+    return registry
+
+
+def our_histograms() -> Registry:
+    registry = Registry()
+    latency = registry.histogram("request_seconds", "Request latency", labels=["route"])
+    for route in ROUTES:
+        child = latency.labels(route=route)
+        for value in OBSERVED:
+            child.observe(value)
+    return registry
+
+
+def their_histograms() -> prometheus_client.CollectorRegistry:
+    registry = prometheus_client.CollectorRegistry()
+    latency = prometheus_client.Histogram(
+        "request_seconds", "Request latency", ["route"], registry=registry
+    )
+    for route in ROUTES:
+        child = latency.labels(route=route)
+        for value in OBSERVED:
+            child.observe(value)
+    return registry
+
+
+def scrape(registry: Registry, encode: Callable[[Iterable[MetricFamily]], bytes]) -> bytes:
+    return encode(registry.collect())
+
+
+EXPOSITION = {
+    "10,000 counter series": (our_counters, their_counters, assert_counter_series),
+    "1,000 histograms": (our_histograms, their_histograms, assert_histograms),
+}
+
+# Each exposition takes milliseconds to tens of them: ask for enough rounds that the
+# median is stable, as test_bench_exposition.py does.
+pytestmark = pytest.mark.benchmark(min_rounds=MIN_ROUNDS, warmup=True, warmup_iterations=3)
+
+
+@pytest.mark.parametrize("side", ["rust", "python", "prometheus_client"])
+@pytest.mark.parametrize("name", sorted(EXPOSITION))
+@pytest.mark.parametrize("timed", ["collect included", "encoder only"])
+def test_text_exposition(
+    benchmark: BenchmarkFixture, request: pytest.FixtureRequest, side: str, name: str, timed: str
+) -> None:
+    benchmark.group = f"rust encoders: text, {name} ({timed})"
+    ours, theirs, check = EXPOSITION[name]
+    if side == "prometheus_client":
+        registry = theirs()
+        target = registry if timed == "collect included" else Collected(registry)
+        output: bytes = benchmark(prometheus_client.generate_latest, target)
+    else:
+        encoders: Encoders = PYTHON if side == "python" else request.getfixturevalue("rust")
+        if timed == "collect included":
+            output = benchmark(scrape, ours(), encoders.encode_text)
+        else:
+            output = benchmark(encoders.encode_text, ours().collect())
+    check(text_string_to_metric_families(output.decode()))
+
+
+def test_exposition_outputs_are_identical(rust: Encoders) -> None:
+    """Both backends render the benchmarked registries to the same bytes, in both formats."""
+    for ours, _, _ in EXPOSITION.values():
+        families = ours().collect()
+        assert rust.encode_text(families) == PYTHON.encode_text(families)
+        assert rust.encode_openmetrics(families) == PYTHON.encode_openmetrics(families)
+
+
+# --- NDJSON, 100,000 stored rows -------------------------------------------------------
+
+LEVELS = ("debug", "info", "warning", "error")
+ATTRIBUTES = [
+    encode_attributes({"path": f"/api/items/{i}", "status": 200 + i, "duration": 0.0123 * i})
+    for i in range(16)
+]
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[LogRow]:
+    """Rows as SQLite returns them: unique ids, messages and timestamps."""
+    return [
+        (
+            i + 1,
+            1795677788.0 + i / 1000,
+            LEVELS[i % len(LEVELS)],
+            f"request {i} handled",
+            "app.http",
+            ATTRIBUTES[i % len(ATTRIBUTES)],
+        )
+        for i in range(ROWS)
+    ]
+
+
+def orjson_lines(rows: list[LogRow]) -> bytearray:
+    """The anchor: orjson, one object per row into a bytearray (timestamps as floats)."""
+    out = bytearray()
+    for id_, timestamp, level, message, logger, attributes in rows:
+        line = {
+            "id": id_,
+            "timestamp": timestamp,
+            "level": level,
+            "message": message,
+            "logger": logger,
+            "attributes": orjson.Fragment(attributes),
+        }
+        out += orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+    return out
+
+
+def check_lines(output: bytes | bytearray, rows: list[LogRow]) -> None:
+    lines = output.splitlines()
+    assert len(lines) == ROWS
+    for line, row in ((lines[0], rows[0]), (lines[-1], rows[-1])):
+        decoded = json.loads(line)
+        assert decoded["id"] == row[0]
+        assert (decoded["level"], decoded["message"], decoded["logger"]) == row[2:5]
+        assert decoded["attributes"] == json.loads(row[5])
+
+
+@pytest.mark.parametrize("side", ["rust", "python", "orjson"])
+def test_ndjson_100k_rows(
+    benchmark: BenchmarkFixture, request: pytest.FixtureRequest, rows: list[LogRow], side: str
+) -> None:
+    benchmark.group = "rust encoders: NDJSON, 100,000 rows"
+    if side == "orjson":
+        output: bytes | bytearray = benchmark(orjson_lines, rows)
+    else:
+        encoders: Encoders = PYTHON if side == "python" else request.getfixturevalue("rust")
+        output = benchmark(encoders.encode_log_rows, rows)
+        assert json.loads(output.splitlines()[0])["timestamp"] == "2026-11-26T07:23:08.000000Z"
+    check_lines(output, rows)
+    if benchmark.stats is not None:
+        benchmark.extra_info["rows_per_second"] = round(ROWS / benchmark.stats.stats.median)
+
+
+def test_ndjson_outputs_are_identical(rust: Encoders, rows: list[LogRow]) -> None:
+    """Both backends write the benchmarked rows to the same bytes."""
+    assert rust.encode_log_rows(rows) == PYTHON.encode_log_rows(rows)

@@ -1,0 +1,81 @@
+"""The encoders in use: the Rust extension when it is built, else the pure-Python ones.
+
+Both produce the same bytes and raise the same errors (the tests hold them to it); the
+Rust ones are several times faster. The choice is made once, at import, and recorded in
+``backend`` (``"rust"`` or ``"python"``). ``OBSERVABILIPY_BACKEND`` overrides it:
+
+- ``auto`` (the default, also when empty): Rust when ``observabilipy._native`` is
+  importable, else Python;
+- ``rust``: Rust, or ImportError if the extension is missing;
+- ``python``: the pure-Python encoders, even when the extension is there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from observabilipy.core.encoding import ndjson, prometheus
+from observabilipy.core.encoding.ndjson import LogRow
+from observabilipy.core.models import MetricFamily
+
+__all__ = ["backend", "encode_log_rows", "encode_openmetrics", "encode_text"]
+
+Backend = Literal["rust", "python"]
+ENVIRONMENT_VARIABLE: Final = "OBSERVABILIPY_BACKEND"
+NATIVE_MODULE: Final = "observabilipy._native"
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """One backend's encoders."""
+
+    backend: Backend
+    encode_text: Callable[[Iterable[MetricFamily]], bytes]
+    encode_openmetrics: Callable[[Iterable[MetricFamily]], bytes]
+    encode_log_rows: Callable[[Iterable[LogRow]], bytes]
+
+
+PYTHON: Final = Encoders(
+    "python", prometheus.encode_text, prometheus.encode_openmetrics, ndjson.encode_log_rows
+)
+
+
+def load(environ: Mapping[str, str]) -> Encoders:
+    """The encoders ``environ``'s ``OBSERVABILIPY_BACKEND`` asks for (see the module)."""
+    choice = environ.get(ENVIRONMENT_VARIABLE) or "auto"
+    if choice not in ("auto", "rust", "python"):
+        raise ValueError(f"{ENVIRONMENT_VARIABLE} must be auto, rust or python, not {choice!r}")
+    if choice == "python":
+        return PYTHON
+    try:
+        import observabilipy._native as native
+    except ModuleNotFoundError as error:
+        # Only the extension itself missing falls back; a broken build raises.
+        if error.name != NATIVE_MODULE:
+            raise
+        if choice == "rust":
+            raise ImportError(
+                f"{ENVIRONMENT_VARIABLE}=rust, but the Rust extension {NATIVE_MODULE} "
+                "is not built (build it with `uv sync` or `maturin develop`)",
+                name=NATIVE_MODULE,
+            ) from error
+        return PYTHON
+    return Encoders("rust", native.encode_text, native.encode_openmetrics, native.encode_log_rows)
+
+
+_ENCODERS: Final = load(os.environ)
+
+backend: Final[Backend] = _ENCODERS.backend
+"""Which encoders are in use: ``"rust"`` or ``"python"``."""
+
+encode_text: Final = _ENCODERS.encode_text
+"""Prometheus text format 0.0.4 for metric families."""
+
+encode_openmetrics: Final = _ENCODERS.encode_openmetrics
+"""OpenMetrics 1.0.0 text, ending with ``# EOF``, for metric families."""
+
+encode_log_rows: Final = _ENCODERS.encode_log_rows
+"""NDJSON for stored log rows whose attributes are already JSON text."""

@@ -1,0 +1,200 @@
+//! Stored log rows as NDJSON: one JSON object a line, in the shape `GET /logs` serves.
+//!
+//! `{"id":42,"timestamp":"2026-11-26T07:23:08.123456Z","level":"info","message":"paid",
+//! "logger":"checkout","attributes":{"order_id":7}}`; `id` only when the row has one.
+
+use crate::fmt::{micros_suffix, second_prefix, write_i64, write_json_string};
+
+/// Where a piece of text sits in [`LogRows`]' one buffer.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// A row's id: none, a 64-bit integer, or the decimal digits of a larger one.
+#[derive(Clone, Copy, Debug)]
+pub enum RowId<'a> {
+    None,
+    Int(i64),
+    Digits(&'a str),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Id {
+    None,
+    Int(i64),
+    Digits(Span),
+}
+
+#[derive(Debug)]
+struct Row {
+    id: Id,
+    micros: i64,
+    level: Span,
+    message: Span,
+    logger: Span,
+    attributes: Span,
+}
+
+/// Log rows with all their text in one buffer: what the writer reads.
+///
+/// Timestamps arrive as microseconds already checked by [`crate::fmt::float_micros`]
+/// or [`crate::fmt::int_micros`]; `attributes` is JSON text, written as it is.
+#[derive(Debug, Default)]
+pub struct LogRows {
+    text: Vec<u8>,
+    rows: Vec<Row>,
+}
+
+impl LogRows {
+    /// Room for `rows` rows, about `text` bytes of their text.
+    #[must_use]
+    pub fn with_capacity(rows: usize, text: usize) -> Self {
+        Self {
+            text: Vec::with_capacity(text),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Forget every row, keeping the memory for the next rows.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+
+    /// Bytes of memory held, pushed or not.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.text.capacity() + self.rows.capacity() * std::mem::size_of::<Row>()
+    }
+
+    fn keep(&mut self, text: &str) -> Span {
+        let start = self.text.len();
+        self.text.extend_from_slice(text.as_bytes());
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    fn get(&self, span: Span) -> &[u8] {
+        &self.text[span.start..span.end]
+    }
+
+    /// Add one row.
+    pub fn push(
+        &mut self,
+        id: RowId<'_>,
+        micros: i64,
+        level: &str,
+        message: &str,
+        logger: &str,
+        attributes: &str,
+    ) {
+        let id = match id {
+            RowId::None => Id::None,
+            RowId::Int(id) => Id::Int(id),
+            RowId::Digits(digits) => Id::Digits(self.keep(digits)),
+        };
+        let row = Row {
+            id,
+            micros,
+            level: self.keep(level),
+            message: self.keep(message),
+            logger: self.keep(logger),
+            attributes: self.keep(attributes),
+        };
+        self.rows.push(row);
+    }
+
+    /// How many rows have been pushed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row has been pushed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows as NDJSON, one line each.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Append the rows as NDJSON, one line each, to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        // Each line adds 95 bytes of keys, quotes and timestamp to its text, id aside.
+        out.reserve(self.text.len() + self.rows.len() * 104);
+        // Rows from one batch often share their second: format each second once.
+        let mut cached: Option<(i64, [u8; 19])> = None;
+        for row in &self.rows {
+            match row.id {
+                Id::None => out.push(b'{'),
+                Id::Int(id) => {
+                    out.extend_from_slice(b"{\"id\":");
+                    write_i64(out, id);
+                    out.push(b',');
+                }
+                Id::Digits(digits) => {
+                    out.extend_from_slice(b"{\"id\":");
+                    out.extend_from_slice(self.get(digits));
+                    out.push(b',');
+                }
+            }
+            let second = row.micros.div_euclid(1_000_000);
+            let prefix = match cached {
+                Some((cached_second, prefix)) if cached_second == second => prefix,
+                _ => {
+                    let prefix = second_prefix(second);
+                    cached = Some((second, prefix));
+                    prefix
+                }
+            };
+            out.extend_from_slice(b"\"timestamp\":\"");
+            out.extend_from_slice(&prefix);
+            out.extend_from_slice(&micros_suffix(row.micros));
+            out.extend_from_slice(b"\",\"level\":");
+            write_json_string(out, self.get(row.level));
+            out.extend_from_slice(b",\"message\":");
+            write_json_string(out, self.get(row.message));
+            out.extend_from_slice(b",\"logger\":");
+            write_json_string(out, self.get(row.logger));
+            out.extend_from_slice(b",\"attributes\":");
+            out.extend_from_slice(self.get(row.attributes));
+            out.extend_from_slice(b"}\n");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_without_id_start_at_the_timestamp() {
+        let mut rows = LogRows::default();
+        rows.push(RowId::None, -1, "info", "m\u{1}", "", "{}");
+        rows.push(
+            RowId::Digits("18446744073709551616"),
+            0,
+            "debug",
+            "",
+            "l",
+            "[]",
+        );
+        assert_eq!(
+            rows.encode(),
+            b"{\"timestamp\":\"1969-12-31T23:59:59.999999Z\",\"level\":\"info\",\
+              \"message\":\"m\\u0001\",\"logger\":\"\",\"attributes\":{}}\n\
+              {\"id\":18446744073709551616,\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\
+              \"level\":\"debug\",\"message\":\"\",\"logger\":\"l\",\"attributes\":[]}\n"
+        );
+    }
+}

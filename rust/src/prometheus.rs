@@ -1,0 +1,319 @@
+//! Prometheus text 0.0.4 and OpenMetrics 1.0.0, from metric families held as plain data.
+//!
+//! Both formats share the sample lines; they differ in the family name a counter's
+//! `# HELP`/`# TYPE` carry, in HELP escaping, and in OpenMetrics' closing `# EOF`.
+//! Text is handled as bytes: a string with lone surrogates arrives in its
+//! `surrogatepass` encoding and goes out unchanged, so the caller can raise the error
+//! Python's final `.encode()` raises, at the same position.
+
+use crate::fmt::write_value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    OpenMetrics,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Kind {
+    /// The kind named `name`, if it is one the encoders know.
+    #[must_use]
+    pub fn parse(name: &[u8]) -> Option<Self> {
+        match name {
+            b"counter" => Some(Self::Counter),
+            b"gauge" => Some(Self::Gauge),
+            b"histogram" => Some(Self::Histogram),
+            _ => None,
+        }
+    }
+
+    fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Self::Counter => b"counter",
+            Self::Gauge => b"gauge",
+            Self::Histogram => b"histogram",
+        }
+    }
+}
+
+/// Whether `name` matches `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+#[must_use]
+pub fn is_metric_name(name: &[u8]) -> bool {
+    match name.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_alphabetic() || b"_:".contains(first))
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_:".contains(b))
+        }
+        None => false,
+    }
+}
+
+/// Whether `name` matches `[a-zA-Z_][a-zA-Z0-9_]*`.
+#[must_use]
+pub fn is_label_name(name: &[u8]) -> bool {
+    match name.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        }
+        None => false,
+    }
+}
+
+/// Where a piece of text sits in [`Exposition`]'s one buffer.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+#[derive(Debug)]
+struct Family {
+    name: Span,
+    kind: Kind,
+    help: Span,
+    samples_start: usize,
+}
+
+#[derive(Debug)]
+struct Sample {
+    name: Span,
+    /// The rendered label pairs, `a="x",b="y"`; `None` for a sample without a label set.
+    labels: Option<Span>,
+    value: f64,
+}
+
+/// Metric families, in order, with all their text in one buffer: what the writers read.
+///
+/// Built by pushing, in document order: a family, then for each of its samples the
+/// sample's labels followed by the sample itself. Labels are escaped as they are
+/// pushed, so a label set rendered once can be pushed again whole. Names are not
+/// checked here; the caller checks them ([`is_metric_name`], [`is_label_name`]) as it
+/// pushes, so it can report the first problem in the same order as the Python encoders.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    text: Vec<u8>,
+    /// Where the labels pushed for the next sample start in `text`.
+    labels_start: usize,
+    families: Vec<Family>,
+    samples: Vec<Sample>,
+}
+
+impl Exposition {
+    /// Forget everything pushed, keeping the memory for the next exposition.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.labels_start = 0;
+        self.families.clear();
+        self.samples.clear();
+    }
+
+    /// Bytes of memory held, pushed or not.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.text.capacity()
+            + self.families.capacity() * std::mem::size_of::<Family>()
+            + self.samples.capacity() * std::mem::size_of::<Sample>()
+    }
+
+    fn keep(&mut self, text: &[u8]) -> Span {
+        let start = self.text.len();
+        self.text.extend_from_slice(text);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    fn get(&self, span: Span) -> &[u8] {
+        &self.text[span.start..span.end]
+    }
+
+    /// Start a family; the samples pushed next belong to it.
+    pub fn push_family(&mut self, name: &[u8], kind: Kind, help: &[u8]) {
+        let family = Family {
+            name: self.keep(name),
+            kind,
+            help: self.keep(help),
+            samples_start: self.samples.len(),
+        };
+        self.families.push(family);
+        self.labels_start = self.text.len();
+    }
+
+    /// Add a label pair to the sample pushed next.
+    pub fn push_label(&mut self, name: &[u8], value: &[u8]) {
+        if self.text.len() > self.labels_start {
+            self.text.push(b',');
+        }
+        self.text.extend_from_slice(name);
+        self.text.extend_from_slice(b"=\"");
+        write_escaped(&mut self.text, value, true);
+        self.text.push(b'"');
+    }
+
+    /// The labels pushed since the last sample, rendered: the text to give
+    /// [`Exposition::push_rendered_labels`] for the same pairs another time.
+    #[must_use]
+    pub fn rendered_labels(&self) -> &[u8] {
+        &self.text[self.labels_start..]
+    }
+
+    /// Add label pairs rendered before, as [`Exposition::rendered_labels`] gave them.
+    pub fn push_rendered_labels(&mut self, rendered: &[u8]) {
+        if self.text.len() > self.labels_start && !rendered.is_empty() {
+            self.text.push(b',');
+        }
+        self.text.extend_from_slice(rendered);
+    }
+
+    /// Add a sample to the current family, with the labels pushed since the last sample.
+    /// `labelled` writes a label set even if no label was pushed, as Python does for a
+    /// non-empty but exhausted iterable.
+    pub fn push_sample(&mut self, name: &[u8], labelled: bool, value: f64) {
+        let labels = Span {
+            start: self.labels_start,
+            end: self.text.len(),
+        };
+        let sample = Sample {
+            name: self.keep(name),
+            labels: labelled.then_some(labels),
+            value,
+        };
+        self.samples.push(sample);
+        self.labels_start = self.text.len();
+    }
+
+    /// How many samples have been pushed: a measure of the work left.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Whether no sample has been pushed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// The exposition in `format`.
+    #[must_use]
+    pub fn encode(&self, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out, format);
+        out
+    }
+
+    /// Append the exposition in `format` to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>, format: Format) {
+        out.reserve(self.text.len() + self.samples.len() * 16 + self.families.len() * 48 + 8);
+        for (index, family) in self.families.iter().enumerate() {
+            let samples_end = self
+                .families
+                .get(index + 1)
+                .map_or(self.samples.len(), |next| next.samples_start);
+            self.write_header(out, family, format);
+            for sample in &self.samples[family.samples_start..samples_end] {
+                out.extend_from_slice(self.get(sample.name));
+                if let Some(labels) = sample.labels {
+                    out.push(b'{');
+                    out.extend_from_slice(self.get(labels));
+                    out.push(b'}');
+                }
+                out.push(b' ');
+                write_value(out, sample.value);
+                out.push(b'\n');
+            }
+        }
+        if format == Format::OpenMetrics {
+            out.extend_from_slice(b"# EOF\n");
+        }
+    }
+
+    fn write_header(&self, out: &mut Vec<u8>, family: &Family, format: Format) {
+        let name = self.get(family.name);
+        // Text 0.0.4 names a counter's family after its sample; OpenMetrics does not.
+        let suffix: &[u8] = if format == Format::Text && family.kind == Kind::Counter {
+            b"_total"
+        } else {
+            b""
+        };
+        let help = self.get(family.help);
+        if !help.is_empty() {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(name);
+            out.extend_from_slice(suffix);
+            out.push(b' ');
+            write_escaped(out, help, format == Format::OpenMetrics);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"# TYPE ");
+        out.extend_from_slice(name);
+        out.extend_from_slice(suffix);
+        out.push(b' ');
+        out.extend_from_slice(family.kind.as_bytes());
+        out.push(b'\n');
+    }
+}
+
+/// `text` with backslash and newline escaped, and double quotes too when `quotes`
+/// (label values in both formats, HELP in OpenMetrics).
+fn write_escaped(out: &mut Vec<u8>, text: &[u8], quotes: bool) {
+    let needs_escape = |b: u8| b == b'\\' || b == b'\n' || (quotes && b == b'"');
+    let mut start = 0;
+    while let Some(offset) = text[start..].iter().position(|&b| needs_escape(b)) {
+        let at = start + offset;
+        out.extend_from_slice(&text[start..at]);
+        out.extend_from_slice(match text[at] {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            _ => b"\\\"",
+        });
+        start = at + 1;
+    }
+    out.extend_from_slice(&text[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_prometheus_grammar() {
+        assert!(is_metric_name(b"a:b_1"));
+        assert!(!is_metric_name(b"1a"));
+        assert!(!is_metric_name(b""));
+        assert!(is_label_name(b"_x1"));
+        assert!(!is_label_name(b"a:b"));
+        assert!(!is_label_name("é".as_bytes()));
+    }
+
+    #[test]
+    fn counters_carry_total_in_text_headers_only() {
+        let mut exposition = Exposition::default();
+        exposition.push_family(b"jobs", Kind::Counter, b"Jobs \"done\"\n");
+        exposition.push_label(b"q", b"a\\b");
+        exposition.push_sample(b"jobs_total", true, 1.0);
+        let rendered = b"q=\"a\\\\b\"";
+        exposition.push_rendered_labels(rendered);
+        exposition.push_sample(b"jobs_total", true, 2.0);
+        assert_eq!(
+            exposition.encode(Format::Text),
+            b"# HELP jobs_total Jobs \"done\"\\n\n# TYPE jobs_total counter\n\
+              jobs_total{q=\"a\\\\b\"} 1\njobs_total{q=\"a\\\\b\"} 2\n"
+        );
+        assert_eq!(
+            exposition.encode(Format::OpenMetrics),
+            b"# HELP jobs Jobs \\\"done\\\"\\n\n# TYPE jobs counter\n\
+              jobs_total{q=\"a\\\\b\"} 1\njobs_total{q=\"a\\\\b\"} 2\n# EOF\n"
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! Reading metric families: objects with `name`, `kind`, `help` and `samples`, each
+//! sample a `(name, ((label, value), ...), value)` tuple.
+
+use std::borrow::Cow;
+use std::sync::MutexGuard;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use super::labels::LabelReplay;
+use super::objects::{repr, type_name, unpack};
+use crate::errors::Error;
+use crate::prometheus::{is_label_name, is_metric_name, Exposition, Kind};
+
+/// Read `families` into `exposition`, checking them as `prometheus.py` does, in its
+/// order. Returns whether some text holds lone surrogates.
+pub fn read_families(families: &Bound<'_, PyAny>, exposition: &mut Exposition) -> PyResult<bool> {
+    let mut reader = Reader {
+        exposition,
+        surrogates: false,
+        replay: LabelReplay::lock(),
+    };
+    let read = families
+        .try_iter()
+        .and_then(|mut families| families.try_for_each(|family| reader.family(&family?)));
+    if let Some(replay) = &mut reader.replay {
+        replay.end_call();
+    }
+    read.map(|()| reader.surrogates)
+}
+
+struct Reader<'a> {
+    exposition: &'a mut Exposition,
+    surrogates: bool,
+    replay: Option<MutexGuard<'static, LabelReplay>>,
+}
+
+impl Reader<'_> {
+    fn family(&mut self, family: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = family.py();
+        let name_object = family.getattr(intern!(py, "name"))?;
+        let name = match name_object.cast::<PyString>().map(PyStringMethods::to_str) {
+            Ok(Ok(name)) if is_metric_name(name.as_bytes()) => name,
+            _ => {
+                let name = repr(&name_object)?;
+                return Err(Error::InvalidMetricName { name }.into());
+            }
+        };
+        let kind_object = family.getattr(intern!(py, "kind"))?;
+        let kind = if let Ok(kind) = kind_object.cast::<PyString>() {
+            kind.to_str()
+                .ok()
+                .and_then(|kind| Kind::parse(kind.as_bytes()))
+        } else {
+            // Python tests `kind in KINDS`, a frozenset: an unhashable kind fails there.
+            kind_object.hash()?;
+            None
+        };
+        let Some(kind) = kind else {
+            let (kind, name) = (repr(&kind_object)?, repr(&name_object)?);
+            return Err(Error::UnknownMetricType { kind, name }.into());
+        };
+        let help_object = family.getattr(intern!(py, "help"))?;
+        let Ok(help) = help_object.cast::<PyString>() else {
+            let name = repr(&name_object)?;
+            return Err(Error::HelpNotText { name }.into());
+        };
+        let help = self.text(help)?;
+        self.exposition.push_family(name.as_bytes(), kind, &help);
+        let samples = family.getattr(intern!(py, "samples"))?;
+        if let Ok(list) = samples.cast_exact::<PyList>() {
+            for sample in list.iter() {
+                self.sample(&sample, (&name_object, name))?;
+            }
+        } else {
+            for sample in samples.try_iter()? {
+                self.sample(&sample?, (&name_object, name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one sample of the family named `family` (as a Python object and as text).
+    fn sample(
+        &mut self,
+        sample: &Bound<'_, PyAny>,
+        family: (&Bound<'_, PyAny>, &str),
+    ) -> PyResult<()> {
+        let py = sample.py();
+        let (family_name, prefix) = family;
+        let parts = unpack(sample, 3)?;
+        let name_object = parts.get_borrowed_item(0)?;
+        let name_text = name_object.cast::<PyString>().ok();
+        let name = if let Some(name) = &name_text {
+            self.text(name)?
+        } else {
+            // Not a str: Python calls its `startswith`, which raises or answers.
+            let starts = name_object.call_method1(intern!(py, "startswith"), (family_name,))?;
+            Cow::Owned(if starts.is_truthy()? {
+                name_object.str()?.to_string_lossy().as_bytes().to_vec()
+            } else {
+                Vec::new()
+            })
+        };
+        // The family name is checked ASCII, so comparing bytes compares characters.
+        if !name.starts_with(prefix.as_bytes()) {
+            let (sample, family) = (repr(&name_object)?, repr(family_name)?);
+            return Err(Error::ForeignSample { sample, family }.into());
+        }
+        let labels = parts.get_borrowed_item(1)?;
+        // Replayed first, by address alone: a hit does not even read the tuple.
+        let replayed = self
+            .replay
+            .as_mut()
+            .and_then(|replay| replay.replay(&labels));
+        let labelled = if let Some(rendered) = replayed {
+            self.exposition.push_rendered_labels(rendered);
+            true
+        } else {
+            let tuple = labels.cast_exact::<PyTuple>().ok();
+            let labelled = match &tuple {
+                Some(tuple) => !tuple.is_empty(),
+                None => labels.is_truthy()?,
+            };
+            if labelled {
+                self.labels(&labels, tuple.as_deref(), &name_object)?;
+            }
+            labelled
+        };
+        let value = parts.get_borrowed_item(2)?;
+        let value = if let Ok(value) = value.cast_exact::<PyFloat>() {
+            value.value()
+        } else if value.is_exact_instance_of::<PyInt>() {
+            // Python's float(int): OverflowError beyond the float range, the same here.
+            value.extract::<f64>()?
+        } else {
+            let (sample, value) = (repr(&sample.get_item(0)?)?, repr(&value)?);
+            return Err(Error::ValueNotFloat { sample, value }.into());
+        };
+        self.exposition.push_sample(&name, labelled, value);
+        Ok(())
+    }
+
+    /// Check and push a sample's labels, and record them for the next call.
+    fn labels(
+        &mut self,
+        labels: &Bound<'_, PyAny>,
+        tuple: Option<&Bound<'_, PyTuple>>,
+        sample_name: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let read = self.read_labels(labels, tuple, sample_name);
+        if read.is_err() {
+            // Python looks the labels up in a dict before checking any pair: if they
+            // are unhashable, that is the error it raises.
+            labels.hash()?;
+        }
+        let reusable = read?;
+        if let Some(replay) = &mut self.replay {
+            let labels = tuple.filter(|_| reusable);
+            replay.record(labels, self.exposition.rendered_labels());
+        }
+        Ok(())
+    }
+
+    /// Check and push each pair; returns whether the rendering may be replayed: every pair
+    /// a `(str, str)` tuple, without lone surrogates.
+    fn read_labels(
+        &mut self,
+        labels: &Bound<'_, PyAny>,
+        tuple: Option<&Bound<'_, PyTuple>>,
+        sample_name: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let mut cacheable = true;
+        if let Some(tuple) = tuple {
+            for pair in tuple.iter() {
+                cacheable &= self.label(&pair, sample_name)?;
+            }
+        } else {
+            labels.hash()?;
+            for pair in labels.try_iter()? {
+                self.label(&pair?, sample_name)?;
+            }
+            cacheable = false;
+        }
+        Ok(cacheable)
+    }
+
+    /// Check and push one pair; returns whether it was a `(str, str)` tuple of valid text.
+    fn label(&mut self, pair: &Bound<'_, PyAny>, sample_name: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let exact = pair.is_exact_instance_of::<PyTuple>();
+        let pair = unpack(pair, 2)?;
+        let label = pair.get_borrowed_item(0)?;
+        let label_text = label.cast::<PyString>().ok();
+        let name = match label_text.as_ref().map(|text| text.to_str()) {
+            Some(Ok(name)) if is_label_name(name.as_bytes()) => name,
+            _ => {
+                let (label, sample) = (repr(&label)?, repr(sample_name)?);
+                return Err(Error::InvalidLabelName { label, sample }.into());
+            }
+        };
+        let value = pair.get_borrowed_item(1)?;
+        let Ok(value) = value.cast_exact::<PyString>() else {
+            let (label, sample) = (repr(&label)?, repr(sample_name)?);
+            let type_name = type_name(&value)?;
+            return Err(Error::LabelValueNotText {
+                label,
+                sample,
+                type_name,
+            }
+            .into());
+        };
+        let surrogates = self.surrogates;
+        let text = self.text(&value)?;
+        self.exposition.push_label(name.as_bytes(), &text);
+        let exact_name = label.is_exact_instance_of::<PyString>();
+        Ok(exact && exact_name && self.surrogates == surrogates)
+    }
+
+    /// A str's UTF-8 bytes. Lone surrogates, which UTF-8 cannot hold, come in their
+    /// `surrogatepass` form and are noted, so the caller can fail as Python does.
+    fn text<'a>(&mut self, text: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
+        if let Ok(text) = text.to_str() {
+            return Ok(Cow::Borrowed(text.as_bytes()));
+        }
+        self.surrogates = true;
+        let py = text.py();
+        let bytes = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
+        Ok(Cow::Owned(
+            bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+        ))
+    }
+}
