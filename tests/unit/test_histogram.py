@@ -163,3 +163,16 @@ def test_values_that_compare_but_do_not_add_leave_the_state_whole():
         histogram.observe(decimal.Decimal("0.5"))  # type: ignore[arg-type]
     histogram.observe(0.25)
     assert histogram.state() == ([1, 1], 0.25)
+
+
+def test_bucket_label_pairs_are_built_once_per_series_and_forgotten_on_remove():
+    """Snapshots reuse each series' bucket label tuples; remove() drops them."""
+    from observabilipy.core.registry import snapshot
+
+    histogram = Registry().histogram("lat", "Latency", labels=["route"], buckets=[1])
+    histogram.labels("/a").observe(0.5)
+    first, second = snapshot(histogram), snapshot(histogram)
+    assert first.samples[0][1] == (("route", "/a"), ("le", "1.0"))
+    assert first.samples[0][1] is second.samples[0][1]
+    histogram.remove("/a")
+    assert histogram._bucket_labels == {}

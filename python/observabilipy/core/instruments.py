@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Generic, TypeVar
 
+from observabilipy.core.encoding.floats import format_le
 from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
 from observabilipy.core.timer import Timer
 
@@ -383,11 +384,26 @@ class Histogram(_Family[HistogramValue], HistogramValue):
     ) -> None:
         self._init_family(check_metric_name(name), documentation, labelnames)
         self.buckets = check_buckets(self.name, buckets)
+        self._bucket_labels: dict[LabelPairs, list[LabelPairs]] = {}
         HistogramValue.__init__(self, self.name, list(self.buckets))
         self._unlabelled = not self.labelnames
 
     def _new_value(self) -> HistogramValue:
         return HistogramValue(self.name, list(self.buckets))
+
+    def remove(self, *values: Any) -> None:
+        super().remove(*values)
+        names = self.labelnames
+        self._bucket_labels.pop(tuple(zip(names, map(str, values), strict=True)), None)
+
+    def bucket_labels(self, labels: LabelPairs) -> list[LabelPairs]:
+        """Each bucket's label pairs (``le`` last) for one series, built once and kept:
+        snapshots reuse them, and so can the encoders' memo of rendered label sets."""
+        kept = self._bucket_labels.get(labels)
+        if kept is None:
+            bounds = [format_le(b) for b in self.buckets] + ["+Inf"]
+            kept = self._bucket_labels[labels] = [(*labels, ("le", le)) for le in bounds]
+        return kept
 
     def _self_value(self) -> HistogramValue:
         return self
