@@ -150,9 +150,9 @@ def snapshot(family: Instrument) -> MetricFamily:
             samples.append((sum_name, labels, total))
     elif isinstance(family, Counter):
         # get() inlined: a scrape of many series spends most of its time here.
-        total = f"{family.name}_total"
+        counter_name = f"{family.name}_total"
         samples = [
-            (total, labels, int(repr(value._ones)[6:-1]) + value._extra)
+            (counter_name, labels, int(repr(value._ones)[6:-1]) + value._extra)
             for labels, value in family.series()
         ]
     else:
