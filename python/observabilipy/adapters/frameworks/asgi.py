@@ -33,6 +33,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 NDJSON: Final = b"application/x-ndjson"
+CHUNK: Final = 20_000  # rows a streamed /logs response reads and sends at a time
 JSON: Final = b"application/json"
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
@@ -245,16 +246,12 @@ class ObservabilityApp:
             sent = 0
             quiet_since = time.monotonic()
             while not disconnected.is_set():
-                want = 5000 if limit is None else min(5000, limit - sent)
+                want = CHUNK if limit is None else min(CHUNK, limit - sent)
                 if want <= 0:
                     break
-                rows = await asyncio.to_thread(
-                    self.engine.read_logs, after=cursor, limit=want, **query
-                )
-                if rows:
-                    cursor = rows[-1][0]
-                    sent += len(rows)
-                    body = await asyncio.to_thread(encode_log_rows, rows)
+                count, cursor, body = await asyncio.to_thread(self._chunk, cursor, want, query)
+                if count:
+                    sent += count
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                     quiet_since = time.monotonic()
                     continue
@@ -269,6 +266,15 @@ class ObservabilityApp:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
+
+    def _chunk(
+        self, cursor: int | None, want: int, query: dict[str, Any]
+    ) -> tuple[int, int | None, bytes]:
+        """Read and encode one chunk in one worker-thread hop: (rows, new cursor, body)."""
+        rows = self.engine.read_logs(after=cursor, limit=want, **query)
+        if not rows:
+            return 0, cursor, b""
+        return len(rows), rows[-1][0], encode_log_rows(rows)
 
     async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
         declared = _header(scope, b"content-length")
