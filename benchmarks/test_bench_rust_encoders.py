@@ -14,7 +14,8 @@ histograms with the default buckets (17,000 samples).
 The NDJSON group encodes 100,000 stored rows already fetched (tuples, attributes as JSON
 text, as SQLite returns them): Rust, pure Python, and the anchor, orjson dumping one
 object per row into a bytearray (its timestamps left as floats, attributes embedded
-with ``orjson.Fragment``). Rows per second go to ``extra_info``.
+with ``orjson.Fragment``). Rows per second go to ``extra_info``. The read + encode group
+fetches the same rows from a SQLite file first.
 
 Every output is checked after timing: parsed back with prometheus_client's parser, or
 compared byte for byte with the other backend's.
@@ -22,6 +23,7 @@ compared byte for byte with the other backend's.
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 import prometheus_client
@@ -30,7 +32,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from observabilipy import Registry
+from observabilipy import LogEntry, Registry, SQLiteLogStorage
 from observabilipy.core.encoding.attributes import encode_attributes
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
@@ -230,3 +232,40 @@ def test_ndjson_100k_rows(
 def test_ndjson_outputs_are_identical(rust: Encoders, rows: list[LogRow]) -> None:
     """Both backends write the benchmarked rows to the same bytes."""
     assert rust.encode_log_rows(rows) == PYTHON.encode_log_rows(rows)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory, rows: list[LogRow]) -> SQLiteLogStorage:
+    """The benchmark's rows in a SQLite file, read back through the storage adapter."""
+    storage = SQLiteLogStorage(str(tmp_path_factory.mktemp("read") / "logs.db"))
+    storage.write_many(
+        LogEntry(ts, level, message, json.loads(attributes), logger)
+        for _, ts, level, message, logger, attributes in rows
+    )
+    return storage
+
+
+@pytest.mark.parametrize("side", ["rust", "orjson"])
+def test_read_and_encode_from_sqlite(
+    benchmark: BenchmarkFixture, request: pytest.FixtureRequest, stored: SQLiteLogStorage, side: str
+) -> None:
+    """Rows fetched from the file and encoded: ours through the adapter's query (level names
+    mapped in SQL), the anchor a plain SELECT with orjson per line."""
+    benchmark.group = "rust encoders: read + encode 100,000 rows from SQLite"
+    if side == "orjson":
+        connection = stored.connection
+
+        def run() -> bytes | bytearray:
+            fetched: list[Any] = connection.execute(
+                "SELECT id, ts, level, message, logger, attributes FROM logs ORDER BY id"
+            ).fetchall()
+            return orjson_lines(fetched)
+
+        output = benchmark(run)
+        assert len(output.splitlines()) == ROWS
+    else:
+        encoders: Encoders = request.getfixturevalue("rust")
+        output = benchmark(lambda: encoders.encode_log_rows(stored.query(limit=ROWS)))
+        check_lines(output, request.getfixturevalue("rows"))  # ids 1..N, as stored
+    if benchmark.stats is not None:
+        benchmark.extra_info["rows_per_second"] = round(ROWS / benchmark.stats.stats.median)
