@@ -320,3 +320,16 @@ def test_metrics_cache_serves_one_rendering_for_its_lifetime(engine):
     uncached = engine.asgi_app()
     counter.inc()
     assert b"\nhits_total 3\n" in call(uncached, "GET", "/metrics").body
+
+
+def test_a_bad_line_in_a_later_batch_still_stores_nothing(engine):
+    """Line 12,000 is broken: earlier batches already went to SQLite, yet nothing is kept."""
+    app = engine.asgi_app()
+    good = [b'{"message":"ok %d"}' % i for i in range(15_000)]
+    good[11_999] = b'{"message": 5}'
+    response = call(app, "POST", "/logs", body=b"\n".join(good))
+    assert response.status == 400
+    assert json.loads(response.body)["line"] == 12_000
+    assert lines(call(app, "GET", "/logs", query="limit=10")) == []
+    ok = call(app, "POST", "/logs", body=b"\n".join(good[:11_999]))
+    assert json.loads(ok.body) == {"accepted": 11_999}

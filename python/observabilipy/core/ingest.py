@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -99,7 +99,13 @@ def _entry(obj: Any, line: int, now: float) -> LogEntry:
 
 def parse_ndjson(body: bytes, now: float) -> list[LogEntry]:
     """Every line of an NDJSON body as an entry; blank lines are skipped."""
-    entries = []
+    return [entry for batch in iter_ndjson(body, now) for entry in batch]
+
+
+def iter_ndjson(body: bytes, now: float, batch: int = 5000) -> Iterator[list[LogEntry]]:
+    """The body's entries ``batch`` lines at a time, so storing one batch can overlap
+    parsing the next; an InputError can still come from any later batch."""
+    entries: list[LogEntry] = []
     for number, raw in enumerate(body.split(b"\n"), start=1):
         if not raw.strip():
             continue
@@ -108,7 +114,11 @@ def parse_ndjson(body: bytes, now: float) -> list[LogEntry]:
         except msgspec.DecodeError as error:
             raise InputError(f"not valid JSON ({error})", number) from None
         entries.append(_entry(obj, number, now))
-    return entries
+        if len(entries) >= batch:
+            yield entries
+            entries = []
+    if entries:
+        yield entries
 
 
 def parse_loki_push(body: bytes) -> list[LogEntry]:

@@ -12,16 +12,17 @@ import gzip
 import hmac
 import time
 import zlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
 import msgspec
 
 from observabilipy.core.encoding.negotiate import negotiate
-from observabilipy.core.ingest import InputError, parse_loki_push, parse_ndjson, parse_time
+from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_time
 from observabilipy.core.levels import parse_level
 from observabilipy.core.loki_protobuf import parse_push_protobuf
+from observabilipy.core.models import LogEntry
 from observabilipy.encoders import encode_log_rows, encode_openmetrics, encode_text
 
 if TYPE_CHECKING:
@@ -287,22 +288,27 @@ class ObservabilityApp:
         elif encoding not in ("", "identity"):
             raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
         content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-        try:
-            if not loki:
-                entries = parse_ndjson(body, time.time())
-            elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
-                entries = parse_push_protobuf(body, self.max_body)
-            else:
-                entries = parse_loki_push(body)
+        if not loki:
+            batches: Iterable[list[LogEntry]] = iter_ndjson(body, time.time())
+        elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
+            batches = _later(parse_push_protobuf, body, self.max_body)
+        else:
+            batches = _later(parse_loki_push, body)
+        try:  # parsing runs in the worker thread too, overlapping the inserts
+            accepted = await asyncio.to_thread(self.engine.logs.write_batches, batches)
         except InputError as error:
             extra = {} if error.line is None else {"line": error.line}
             raise HTTPError(400, str(error), **extra) from None
-        await asyncio.to_thread(self.engine.logs.write_many, entries)
         if loki:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
         else:
-            await _respond(send, 200, msgspec.json.encode({"accepted": len(entries)}), JSON)
+            await _respond(send, 200, msgspec.json.encode({"accepted": accepted}), JSON)
+
+
+def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[LogEntry]]:
+    """A parser's result as one batch, produced when the writer asks for it."""
+    yield parse(*args)
 
 
 def _int(text: str, name: str, minimum: int) -> int:

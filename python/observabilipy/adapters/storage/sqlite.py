@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final
 
 import apsw
@@ -176,6 +177,28 @@ class SQLiteLogStorage:
         with self._lock, self._connection:
             insert_entries(self._connection, batch)
         return len(batch)
+
+    def write_batches(self, batches: Iterable[Sequence[LogEntry]]) -> int:
+        """Store every batch in one transaction: all of them or, on any error, none.
+
+        SQLite inserts each batch on a helper thread (without the GIL) while this one
+        produces the next, so a caller parsing a large body overlaps the two.
+        """
+        total = 0
+        with self._lock, self._connection, ThreadPoolExecutor(1) as inserter:
+            pending: Future[list[tuple[LogEntry, Exception]]] | None = None
+            try:
+                for batch in batches:
+                    for entry in batch:
+                        check_entry(entry)
+                    if pending is not None:
+                        pending.result()
+                    pending = inserter.submit(insert_entries, self._connection, batch)
+                    total += len(batch)
+            finally:  # never leave the transaction while an insert still runs in it
+                if pending is not None:
+                    pending.result()
+        return total
 
     def read(self, since: float = 0) -> list[LogEntry]:
         """Entries at or after ``since``, oldest first."""
