@@ -75,12 +75,10 @@ class Engine:
         self.level = level
         self.registry = Registry()
         self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout)
-        self._settings = {
-            "interval": flush_interval,
-            "batch_size": batch_size,
-            "synchronous": synchronous.upper(),
-            "busy_ms": int(busy_timeout * 1000),
-        }
+        self._flush_interval = flush_interval
+        self._batch_size = batch_size
+        self._synchronous = synchronous.upper()
+        self._busy_ms = int(busy_timeout * 1000)
         self._snapshot_interval = snapshot_interval
         self._history_interval = history_interval
         self.retention = retention or Retention()
@@ -96,8 +94,8 @@ class Engine:
             ),
         )
         self.registry.add_collector(self._buffer_families)
-        self.logs = SQLiteLogStorage(self._database, busy_ms=int(busy_timeout * 1000))
-        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=int(busy_timeout * 1000))
+        self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
+        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._sync = MetricsSync(self.registry, snapshot_interval)
         self._closed = False
         self._close_lock = threading.Lock()
@@ -106,7 +104,15 @@ class Engine:
         atexit.register(self.close)
 
     def _start_writer(self) -> Writer:
-        writer = Writer(self._database, self.buffer, self._stats, **self._settings)  # type: ignore[arg-type]
+        writer = Writer(
+            self._database,
+            self.buffer,
+            self._stats,
+            interval=self._flush_interval,
+            batch_size=self._batch_size,
+            synchronous=self._synchronous,
+            busy_ms=self._busy_ms,
+        )
         writer.tasks = [
             PeriodicTask(self._snapshot_interval, self._sync.snapshot, self._sync.final, True),
             PeriodicTask(self._history_interval, self._sync.history),
@@ -252,8 +258,8 @@ class Engine:
         self.registry.reset_after_fork()
         self._sync.reset_after_fork()
         self._close_lock = threading.Lock()
-        self.logs = SQLiteLogStorage(self._database, busy_ms=self._settings["busy_ms"])  # type: ignore[arg-type]
-        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._settings["busy_ms"])  # type: ignore[arg-type]
+        self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
+        self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
 
 
