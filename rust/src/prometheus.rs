@@ -33,6 +33,16 @@ impl Kind {
         }
     }
 
+    /// Whether a sample named family name + `suffix` belongs to a family of this kind.
+    #[must_use]
+    pub fn allows_suffix(self, suffix: &[u8]) -> bool {
+        match self {
+            Self::Counter => suffix == b"_total",
+            Self::Gauge => suffix.is_empty(),
+            Self::Histogram => matches!(suffix, b"_bucket" | b"_count" | b"_sum"),
+        }
+    }
+
     fn as_bytes(self) -> &'static [u8] {
         match self {
             Self::Counter => b"counter",

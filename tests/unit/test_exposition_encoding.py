@@ -52,6 +52,10 @@ def test_families_are_never_interleaved():
         (MetricFamily("1bad", "gauge", "", []), ValueError, "invalid metric name"),
         (MetricFamily("ok", "summary", "", []), ValueError, "unknown metric type"),
         (MetricFamily("ok", "gauge", "", [("other", (), 1.0)]), ValueError, "does not belong"),
+        (MetricFamily("ok", "gauge", "", [("ok bad", (), 1.0)]), ValueError, "does not belong"),
+        (MetricFamily("ok", "gauge", "", [("ok\n", (), 1.0)]), ValueError, "does not belong"),
+        (MetricFamily("ok", "counter", "", [("ok", (), 1.0)]), ValueError, "does not belong"),
+        (MetricFamily("ok", "histogram", "", [("ok_total", (), 1.0)]), ValueError, "belong"),
         (MetricFamily("ok", "gauge", "", [("ok", (("1x", "v"),), 1.0)]), ValueError, "label"),
         (MetricFamily("ok", "gauge", "", [("ok", (("l", 1),), 1.0)]), TypeError, "must be a str"),  # type: ignore[list-item]
         (MetricFamily("ok", "gauge", "", [("ok", (), "1")]), TypeError, "must be a float"),  # type: ignore[list-item]

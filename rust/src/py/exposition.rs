@@ -71,11 +71,11 @@ impl Reader<'_> {
         let samples = family.getattr(intern!(py, "samples"))?;
         if let Ok(list) = samples.cast_exact::<PyList>() {
             for sample in list.iter() {
-                self.sample(&sample, (&name_object, name))?;
+                self.sample(&sample, (&name_object, name, kind))?;
             }
         } else {
             for sample in samples.try_iter()? {
-                self.sample(&sample?, (&name_object, name))?;
+                self.sample(&sample?, (&name_object, name, kind))?;
             }
         }
         Ok(())
@@ -85,10 +85,10 @@ impl Reader<'_> {
     fn sample(
         &mut self,
         sample: &Bound<'_, PyAny>,
-        family: (&Bound<'_, PyAny>, &str),
+        family: (&Bound<'_, PyAny>, &str, Kind),
     ) -> PyResult<()> {
         let py = sample.py();
-        let (family_name, prefix) = family;
+        let (family_name, prefix, kind) = family;
         let parts = unpack(sample, 3)?;
         let name_object = parts.get_borrowed_item(0)?;
         let name_text = name_object.cast::<PyString>().ok();
@@ -104,7 +104,7 @@ impl Reader<'_> {
             })
         };
         // The family name is checked ASCII, so comparing bytes compares characters.
-        if !name.starts_with(prefix.as_bytes()) {
+        if !name.starts_with(prefix.as_bytes()) || !kind.allows_suffix(&name[prefix.len()..]) {
             let (sample, family) = (repr(&name_object)?, repr(family_name)?);
             return Err(Error::ForeignSample { sample, family }.into());
         }

@@ -14,6 +14,12 @@ from observabilipy.core.encoding.floats import format_value
 from observabilipy.core.models import MetricFamily
 
 KINDS: Final = frozenset({"counter", "gauge", "histogram"})
+#: The sample names each kind may expose, after the family name.
+SAMPLE_SUFFIXES: Final = {
+    "counter": frozenset({"_total"}),
+    "gauge": frozenset({""}),
+    "histogram": frozenset({"_bucket", "_count", "_sum"}),
+}
 _METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -68,10 +74,11 @@ def _check_header(family: MetricFamily) -> None:
 
 def _write_samples(family: MetricFamily, out: list[str]) -> None:
     prefix = family.name
+    suffixes = SAMPLE_SUFFIXES[family.kind]
     rendered = _RENDERED
     for sample in family.samples:
         name, labels, value = sample
-        if not name.startswith(prefix):
+        if not name.startswith(prefix) or name[len(prefix) :] not in suffixes:
             raise ValueError(f"sample {name!r} does not belong to family {prefix!r}")
         if labels:
             name += rendered.get(labels) or _render_labels(name, labels)
