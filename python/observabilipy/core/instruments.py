@@ -1,220 +1,31 @@
 """Counters, gauges and histograms with Prometheus semantics, exact under threads.
 
 Each metric is a family; a labelled family hands out one child per label set through
-``labels()``, an unlabelled one is its own single child. Hot paths avoid locks where
-CPython gives atomicity for free (``next()`` on an ``itertools.count``) and take a
-short lock where several fields change together.
+``labels()``, an unlabelled one is its own single child (the cells are in ``values``).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import threading
-import time
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Generic, TypeVar
 
 from observabilipy.core.encoding.floats import format_le
 from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
-from observabilipy.core.timer import Timer
+from observabilipy.core.values import (
+    CounterValue,
+    GaugeValue,
+    HistogramValue,
+    LabelKey,
+    LabelsRequired,
+    check_buckets,
+)
 
 DEFAULT_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
 
-LabelKey = tuple[str, ...]
 LabelPairs = tuple[tuple[str, str], ...]
-
-
-def _number(metric: str, what: str, value: object) -> float:
-    if type(value) is float or type(value) is int:
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        if isinstance(value, (str, bytes)):
-            raise TypeError
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{metric!r} {what} needs a number, got {type(value).__name__} {value!r}"
-        ) from None
-
-
-class _LabelsRequired:
-    """Stands in for a labelled family's own value: every use names the fix."""
-
-    __slots__ = ("_message",)
-
-    def __init__(self, metric: str, names: LabelKey) -> None:
-        self._message = f"{metric!r} has labels {list(names)}: call .labels(...) first"
-
-    def __next__(self) -> int:
-        raise ValueError(self._message)
-
-    def __iter__(self) -> Iterator[int]:
-        return self
-
-    def fail(self) -> None:
-        raise ValueError(self._message)
-
-
-class CounterValue:
-    """A counter's value: only goes up, exact whatever the number of threads."""
-
-    __slots__ = ("_extra", "_lock", "_name", "_ones")
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._ones: Iterator[int] = itertools.count()
-        self._extra = 0.0
-        self._lock = threading.Lock()
-
-    def inc(self, amount: float = 1) -> None:
-        """Add ``amount`` (default 1); negative, NaN or infinite amounts raise."""
-        if amount == 1:
-            next(self._ones)  # atomic under the GIL: no lock on the common path
-            return
-        self._add(amount)
-
-    def _add(self, amount: object) -> None:
-        if isinstance(self._ones, _LabelsRequired):
-            self._ones.fail()
-        number = _number(self._name, "inc()", amount)
-        if not number >= 0 or number == math.inf:
-            raise ValueError(
-                f"counter {self._name!r} can only grow by a finite amount >= 0, got {amount!r}"
-            )
-        with self._lock:
-            self._extra += number
-
-    def _reset_after_fork(self) -> None:
-        if not isinstance(self._ones, _LabelsRequired):
-            self._ones = itertools.count()
-        self._extra = 0.0
-        self._lock = threading.Lock()
-
-    def get(self) -> float:
-        """The current total."""
-        ones = self._ones
-        if type(ones) is _LabelsRequired:
-            ones.fail()
-        return int(repr(ones)[6:-1]) + self._extra  # peek() inlined: snapshots call this a lot
-
-
-class GaugeValue:
-    """A gauge's value: goes up and down, or is set."""
-
-    __slots__ = ("_lock", "_name", "_unlabelled", "_value")
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._value = 0.0
-        self._lock = threading.Lock()
-        self._unlabelled = True
-
-    def set(self, value: float) -> None:
-        """Set the gauge to ``value``."""
-        if not self._unlabelled:
-            _refuse(self)
-        self._value = value if type(value) is float else _number(self._name, "set()", value)
-
-    def inc(self, amount: float = 1) -> None:
-        """Add ``amount`` (default 1)."""
-        if not self._unlabelled:
-            _refuse(self)
-        number = amount if type(amount) is float else _number(self._name, "inc()", amount)
-        with self._lock:
-            self._value += number
-
-    def dec(self, amount: float = 1) -> None:
-        """Subtract ``amount`` (default 1)."""
-        if not self._unlabelled:
-            _refuse(self)
-        number = amount if type(amount) is float else _number(self._name, "dec()", amount)
-        with self._lock:
-            self._value -= number
-
-    def _reset_after_fork(self) -> None:
-        self._lock = threading.Lock()  # the value is a state, not a tally: it stays
-
-    def set_to_current_time(self, clock: Callable[[], float] | None = None) -> None:
-        """Set the gauge to the current Unix time in seconds."""
-        self.set((clock or time.time)())
-
-    def time(self) -> Timer:
-        """Set the gauge to the duration of a block or call, in seconds."""
-        return Timer(self.set)
-
-    def get(self) -> float:
-        """The current value."""
-        if not self._unlabelled:
-            _refuse(self)
-        return self._value
-
-
-class HistogramValue:
-    """A histogram's state: per-bucket counts and the sum, changed together under a lock."""
-
-    __slots__ = ("_counts", "_lock", "_name", "_sum", "_unlabelled", "_upper")
-
-    def __init__(self, name: str, upper: list[float]) -> None:
-        self._name = name
-        self._upper = upper  # finite bounds; the last count is the +Inf bucket
-        self._counts = [0] * (len(upper) + 1)
-        self._sum = 0.0
-        self._lock = threading.Lock()
-        self._unlabelled = True
-
-    def observe(self, value: float) -> None:
-        """Record one observation; NaN raises."""
-        try:
-            index = bisect_left(self._upper, value)
-        except TypeError:
-            raise TypeError(
-                f"{self._name!r} observe() needs a number, got {type(value).__name__} {value!r}"
-            ) from None
-        if value != value or not self._unlabelled:
-            self._refuse_observation(value)
-        lock = self._lock
-        lock.acquire()  # cheaper than `with` on this path; the sum goes first as it may raise
-        try:
-            self._sum += value
-            self._counts[index] += 1
-        except TypeError:
-            raise TypeError(
-                f"{self._name!r} observe() needs a float, got {type(value).__name__} {value!r}"
-            ) from None
-        finally:
-            lock.release()
-
-    def _refuse_observation(self, value: float) -> None:
-        if not self._unlabelled:
-            _refuse(self)
-        raise ValueError(f"histogram {self._name!r} cannot observe NaN")
-
-    def time(self) -> Timer:
-        """Observe the duration of a block or call, in seconds, even when it raises."""
-        return Timer(self.observe)
-
-    def _reset_after_fork(self) -> None:
-        self._counts = [0] * len(self._counts)
-        self._sum = 0.0
-        self._lock = threading.Lock()
-
-    def state(self) -> tuple[list[int], float]:
-        """Cumulative bucket counts (the last is +Inf, equal to the count) and the sum."""
-        if not self._unlabelled:
-            _refuse(self)
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        return list(itertools.accumulate(counts)), total
-
-
-def _refuse(value: GaugeValue | HistogramValue) -> None:
-    raise ValueError(f"{value._name!r} has labels: call .labels(...) first")
 
 
 V = TypeVar("V", CounterValue, GaugeValue, HistogramValue)
@@ -323,7 +134,7 @@ class Counter(_Family[CounterValue], CounterValue):
         self._init_family(name.removesuffix("_total"), documentation, labelnames)
         CounterValue.__init__(self, self.name)
         if self.labelnames:
-            self._ones = _LabelsRequired(self.name, self.labelnames)
+            self._ones = LabelsRequired(self.name, self.labelnames)
 
     def _new_value(self) -> CounterValue:
         return CounterValue(self.name)
@@ -410,20 +221,3 @@ class Histogram(_Family[HistogramValue], HistogramValue):
 
     def signature(self) -> str:
         return f"{super().signature()} and buckets {list(self.buckets)}"
-
-
-def check_buckets(name: str, buckets: Sequence[float]) -> tuple[float, ...]:
-    """Validate histogram bounds: numbers, strictly increasing; a final +Inf is implied."""
-    try:
-        bounds = [float(b) for b in buckets]
-    except (TypeError, ValueError):
-        raise ValueError(f"buckets of {name!r} must be numbers, got {list(buckets)!r}") from None
-    if bounds and bounds[-1] == math.inf:
-        bounds.pop()
-    if not bounds:
-        raise ValueError(f"histogram {name!r} needs at least one finite bucket bound")
-    if any(math.isnan(b) or math.isinf(b) for b in bounds):
-        raise ValueError(f"buckets of {name!r} must be finite (+Inf is added), got {bounds}")
-    if any(a >= b for a, b in itertools.pairwise(bounds)):
-        raise ValueError(f"buckets of {name!r} must be strictly increasing, got {bounds}")
-    return tuple(bounds)
