@@ -47,7 +47,7 @@ class Engine:
         overflow: Policy = "drop_newest",
         block_timeout: float = 1.0,
         flush_interval: float = 0.1,
-        batch_size: int = 1000,
+        batch_size: int = 10000,
         synchronous: str = "NORMAL",
         busy_timeout: float = 5.0,
         snapshot_interval: float = 5.0,
