@@ -170,7 +170,7 @@ class Writer:
             if task.at_stop is not None:
                 try:
                     task.at_stop(self._connect())
-                except apsw.Error as error:
+                except Exception as error:
                     print(f"observabilipy: final write to {self.path}: {error}", file=sys.stderr)
 
     def _write_until(self, target: int) -> bool:
@@ -192,7 +192,7 @@ class Writer:
             connection = self._connect()
             with connection:
                 rejected = insert_entries(connection, batch)
-        except apsw.Error as error:
+        except Exception as error:  # any failure keeps the batch: the thread must not die
             self._failed(error)
             return False
         self.stats.flush_seconds.observe(time.perf_counter() - start)
@@ -246,8 +246,8 @@ class Writer:
                 task.due = now + task.interval
                 try:
                     task.run(self._connect())
-                except apsw.Error as error:
-                    task.due = 0.0  # retry with the next cycle
+                except Exception as error:  # retried next cycle; the thread must not die
+                    task.due = 0.0
                     self._failed(error)
                     return False
         return True
