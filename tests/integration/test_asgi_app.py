@@ -333,3 +333,24 @@ def test_a_bad_line_in_a_later_batch_still_stores_nothing(engine):
     assert lines(call(app, "GET", "/logs", query="limit=10")) == []
     ok = call(app, "POST", "/logs", body=b"\n".join(good[:11_999]))
     assert json.loads(ok.body) == {"accepted": 11_999}
+
+
+def test_a_storage_fault_is_a_503_not_a_crash(tmp_path):
+    """A file locked past the busy timeout answers 503 with Retry-After; nothing is half-stored."""
+    import apsw
+
+    path = tmp_path / "locked.db"
+    with Engine(path, busy_timeout=0.1) as engine:
+        app = engine.asgi_app()
+        holder = apsw.Connection(str(path))
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            response = call(app, "POST", "/logs", body=b'{"message":"x"}')
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert response.status == 503
+        assert response.headers["retry-after"] == "1"
+        assert "storage unavailable" in json.loads(response.body)["error"]
+        assert call(app, "POST", "/logs", body=b'{"message":"y"}').status == 200
+        assert [e["message"] for e in lines(call(app, "GET", "/logs"))] == ["y"]

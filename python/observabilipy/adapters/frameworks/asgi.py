@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapp
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
+import apsw
 import msgspec
 
 from observabilipy.core.encoding.negotiate import negotiate
@@ -161,6 +162,9 @@ class ObservabilityApp:
                 await self._read_logs(scope, receive, send)
             else:
                 await self._ingest(scope, receive, send, loki=path != "/logs")
+        except apsw.Error as error:  # the storage, not the request: worth a retry
+            body = msgspec.json.encode({"error": f"storage unavailable: {error}"})
+            await _respond(send, 503, body, JSON, [(b"retry-after", b"1")])
         except HTTPError as error:
             headers = []
             if "allow" in error.extra:
