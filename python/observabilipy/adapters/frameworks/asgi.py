@@ -36,6 +36,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 NDJSON: Final = b"application/x-ndjson"
 CHUNK: Final = 20_000  # rows a streamed /logs response reads and sends at a time
+Chunk = tuple[int, int | None, bytes]  # rows read, the cursor after them, their NDJSON
 JSON: Final = b"application/json"
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
@@ -247,16 +248,23 @@ class ObservabilityApp:
         await send(start)
         disconnected = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+
+        def read(after: int | None, sent: int) -> asyncio.Future[Chunk] | None:
+            want = CHUNK if limit is None else min(CHUNK, limit - sent)
+            if want <= 0:
+                return None
+            return asyncio.ensure_future(asyncio.to_thread(self._chunk, after, want, query))
+
+        pending = read(cursor, 0)
         try:
             sent = 0
             quiet_since = time.monotonic()
-            while not disconnected.is_set():
-                want = CHUNK if limit is None else min(CHUNK, limit - sent)
-                if want <= 0:
-                    break
-                count, cursor, body = await asyncio.to_thread(self._chunk, cursor, want, query)
+            while pending is not None and not disconnected.is_set():
+                count, cursor, body = await pending
+                pending = None
                 if count:
                     sent += count
+                    pending = read(cursor, sent)  # the next chunk is read while this one goes
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                     quiet_since = time.monotonic()
                     continue
@@ -267,14 +275,15 @@ class ObservabilityApp:
                     quiet_since = time.monotonic()
                 with contextlib.suppress(TimeoutError):  # the poll interval passed
                     await asyncio.wait_for(disconnected.wait(), self.poll_interval)
+                pending = read(cursor, sent)
             if not disconnected.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
+            if pending is not None:
+                pending.cancel()
 
-    def _chunk(
-        self, cursor: int | None, want: int, query: dict[str, Any]
-    ) -> tuple[int, int | None, bytes]:
+    def _chunk(self, cursor: int | None, want: int, query: dict[str, Any]) -> Chunk:
         """Read and encode one chunk in one worker-thread hop: (rows, new cursor, body)."""
         rows = self.engine.read_logs(after=cursor, limit=want, **query)
         if not rows:
