@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import hmac
 import time
@@ -308,7 +309,9 @@ class ObservabilityApp:
         else:
             batches = _later(parse_loki_push, body)
         try:  # parsing runs in the worker thread too, overlapping the inserts
-            accepted = await asyncio.to_thread(self.engine.logs.write_batches, batches)
+            accepted = await asyncio.to_thread(
+                functools.partial(self.engine.logs.write_batches, batches, checked=True)
+            )
         except InputError as error:
             extra = {} if error.line is None else {"line": error.line}
             raise HTTPError(400, str(error), **extra) from None
