@@ -17,7 +17,7 @@ After benchmarking, each output is parsed back with prometheus_client's own pars
 and checked sample by sample, so speed is only reported for correct output.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import prometheus_client
@@ -33,8 +33,6 @@ from observabilipy import Registry
 from observabilipy.core.encoding.prometheus import encode_openmetrics, encode_text
 
 # These prometheus_client functions are untyped; give mypy their signatures.
-disable_created_metrics = cast(Callable[[], None], prometheus_client.disable_created_metrics)
-enable_created_metrics = cast(Callable[[], None], prometheus_client.enable_created_metrics)
 generate_openmetrics = cast(
     Callable[[prometheus_client.CollectorRegistry], bytes],
     prometheus_client.openmetrics.exposition.generate_latest,
@@ -59,16 +57,6 @@ SAMPLES_PER_HISTOGRAM = len(EXPECTED_BUCKETS) + 2  # buckets, _count, _sum
 
 MIN_ROUNDS = 15
 """Scrapes take tens of milliseconds: ask for enough rounds that the median is stable."""
-
-
-@pytest.fixture(autouse=True)
-def _no_created_series() -> Iterator[None]:
-    """Turn off prometheus_client's ``_created`` samples, then restore the setting."""
-    was_on = prometheus_client.metrics._use_created
-    disable_created_metrics()
-    yield
-    if was_on:
-        enable_created_metrics()
 
 
 # --- the metrics being exposed, built afresh for each benchmark -------------------------

@@ -22,7 +22,7 @@ compared byte for byte with the other backend's.
 """
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -44,21 +44,9 @@ from test_bench_exposition import (
     ROUTES,
     assert_counter_series,
     assert_histograms,
-    disable_created_metrics,
-    enable_created_metrics,
 )
 
 ROWS = 100_000
-
-
-@pytest.fixture(autouse=True)
-def _no_created_series() -> Iterator[None]:
-    """Turn off prometheus_client's ``_created`` samples, then restore the setting."""
-    was_on = prometheus_client.metrics._use_created
-    disable_created_metrics()
-    yield
-    if was_on:
-        enable_created_metrics()
 
 
 @pytest.fixture
