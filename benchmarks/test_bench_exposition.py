@@ -64,8 +64,7 @@ MIN_ROUNDS = 15
 # cyclic GC, which runs during scrapes, then has the same amount to scan on both sides.
 
 
-@pytest.fixture
-def our_counters() -> Registry:
+def build_our_counters() -> Registry:
     registry = Registry()
     requests = registry.counter("http_requests_total", "HTTP requests", labels=["path", "code"])
     for path, code in LABEL_PAIRS:
@@ -73,8 +72,7 @@ def our_counters() -> Registry:
     return registry
 
 
-@pytest.fixture
-def their_counters() -> prometheus_client.CollectorRegistry:
+def build_their_counters() -> prometheus_client.CollectorRegistry:
     registry = prometheus_client.CollectorRegistry()
     requests = prometheus_client.Counter(
         "http_requests", "HTTP requests", ["path", "code"], registry=registry
@@ -84,8 +82,7 @@ def their_counters() -> prometheus_client.CollectorRegistry:
     return registry
 
 
-@pytest.fixture
-def our_histograms() -> Registry:
+def build_our_histograms() -> Registry:
     registry = Registry()
     latency = registry.histogram("request_seconds", "Request latency", labels=["route"])
     for route in ROUTES:
@@ -95,8 +92,7 @@ def our_histograms() -> Registry:
     return registry
 
 
-@pytest.fixture
-def their_histograms() -> prometheus_client.CollectorRegistry:
+def build_their_histograms() -> prometheus_client.CollectorRegistry:
     registry = prometheus_client.CollectorRegistry()
     latency = prometheus_client.Histogram(
         "request_seconds", "Request latency", ["route"], registry=registry
@@ -106,6 +102,26 @@ def their_histograms() -> prometheus_client.CollectorRegistry:
         for value in OBSERVED:
             child.observe(value)
     return registry
+
+
+@pytest.fixture
+def our_counters() -> Registry:
+    return build_our_counters()
+
+
+@pytest.fixture
+def their_counters() -> prometheus_client.CollectorRegistry:
+    return build_their_counters()
+
+
+@pytest.fixture
+def our_histograms() -> Registry:
+    return build_our_histograms()
+
+
+@pytest.fixture
+def their_histograms() -> prometheus_client.CollectorRegistry:
+    return build_their_histograms()
 
 
 # --- correctness of an exposition, checked after it was benchmarked -------------------

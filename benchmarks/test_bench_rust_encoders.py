@@ -38,12 +38,13 @@ from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
 from observabilipy.encoders import PYTHON, Encoders, load
 from test_bench_exposition import (
-    LABEL_PAIRS,
     MIN_ROUNDS,
-    OBSERVED,
-    ROUTES,
     assert_counter_series,
     assert_histograms,
+    build_our_counters,
+    build_our_histograms,
+    build_their_counters,
+    build_their_histograms,
 )
 
 ROWS = 100_000
@@ -67,53 +68,13 @@ class Collected:
         return self.metrics
 
 
-def our_counters() -> Registry:
-    registry = Registry()
-    requests = registry.counter("http_requests_total", "HTTP requests", labels=["path", "code"])
-    for path, code in LABEL_PAIRS:
-        requests.labels(path=path, code=code).inc()
-    return registry
-
-
-def their_counters() -> prometheus_client.CollectorRegistry:
-    registry = prometheus_client.CollectorRegistry()
-    requests = prometheus_client.Counter(
-        "http_requests", "HTTP requests", ["path", "code"], registry=registry
-    )
-    for path, code in LABEL_PAIRS:
-        requests.labels(path=path, code=code).inc()
-    return registry
-
-
-def our_histograms() -> Registry:
-    registry = Registry()
-    latency = registry.histogram("request_seconds", "Request latency", labels=["route"])
-    for route in ROUTES:
-        child = latency.labels(route=route)
-        for value in OBSERVED:
-            child.observe(value)
-    return registry
-
-
-def their_histograms() -> prometheus_client.CollectorRegistry:
-    registry = prometheus_client.CollectorRegistry()
-    latency = prometheus_client.Histogram(
-        "request_seconds", "Request latency", ["route"], registry=registry
-    )
-    for route in ROUTES:
-        child = latency.labels(route=route)
-        for value in OBSERVED:
-            child.observe(value)
-    return registry
-
-
 def scrape(registry: Registry, encode: Callable[[Iterable[MetricFamily]], bytes]) -> bytes:
     return encode(registry.collect())
 
 
 EXPOSITION = {
-    "10,000 counter series": (our_counters, their_counters, assert_counter_series),
-    "1,000 histograms": (our_histograms, their_histograms, assert_histograms),
+    "10,000 counter series": (build_our_counters, build_their_counters, assert_counter_series),
+    "1,000 histograms": (build_our_histograms, build_their_histograms, assert_histograms),
 }
 
 # Each exposition takes milliseconds to tens of them: ask for enough rounds that the
