@@ -21,7 +21,13 @@ from observabilipy.core.encoding import ndjson, prometheus
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
 
-__all__ = ["backend", "encode_log_rows", "encode_openmetrics", "encode_text"]
+__all__ = [
+    "backend",
+    "encode_log_rows",
+    "encode_openmetrics",
+    "encode_text",
+    "sqlite_extension",
+]
 
 Backend = Literal["rust", "python"]
 ENVIRONMENT_VARIABLE: Final = "OBSERVABILIPY_BACKEND"
@@ -36,6 +42,8 @@ class Encoders:
     encode_text: Callable[[Iterable[MetricFamily]], bytes]
     encode_openmetrics: Callable[[Iterable[MetricFamily]], bytes]
     encode_log_rows: Callable[[Iterable[LogRow]], bytes]
+    #: The shared library to load into SQLite for ``observabilipy_ndjson`` (Rust only).
+    sqlite_extension: str | None = None
 
 
 PYTHON: Final = Encoders(
@@ -63,7 +71,13 @@ def load(environ: Mapping[str, str]) -> Encoders:
                 name=NATIVE_MODULE,
             ) from error
         return PYTHON
-    return Encoders("rust", native.encode_text, native.encode_openmetrics, native.encode_log_rows)
+    return Encoders(
+        "rust",
+        native.encode_text,
+        native.encode_openmetrics,
+        native.encode_log_rows,
+        native.__file__,
+    )
 
 
 _ENCODERS: Final = load(os.environ)
@@ -79,3 +93,6 @@ encode_openmetrics: Final = _ENCODERS.encode_openmetrics
 
 encode_log_rows: Final = _ENCODERS.encode_log_rows
 """NDJSON for stored log rows whose attributes are already JSON text."""
+
+sqlite_extension: Final = _ENCODERS.sqlite_extension
+"""The SQLite extension with ``observabilipy_ndjson`` (the Rust library), or None."""

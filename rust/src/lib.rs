@@ -1,7 +1,8 @@
 //! `observabilipy._native`: the Rust half of the encoders.
 //!
 //! This file only registers the module; each submodule owns its exports. The writers
-//! (`prometheus`, `ndjson`, `fmt`) are pure Rust; `py` is the glue to Python.
+//! (`prometheus`, `ndjson`, `fmt`) are pure Rust; `py` is the glue to Python and
+//! `sqlite_ext` a SQLite extension reading stored logs as NDJSON.
 
 use pyo3::prelude::*;
 
@@ -10,6 +11,9 @@ pub mod fmt;
 pub mod ndjson;
 pub mod prometheus;
 mod py;
+// The one module that speaks C: SQLite's extension interface.
+#[allow(unsafe_code)]
+pub mod sqlite_ext;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -17,7 +17,7 @@ struct Span {
 pub enum RowId<'a> {
     None,
     Int(i64),
-    Digits(&'a str),
+    Digits(&'a [u8]),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -70,8 +70,12 @@ impl LogRows {
     }
 
     fn keep(&mut self, text: &str) -> Span {
+        self.keep_bytes(text.as_bytes())
+    }
+
+    fn keep_bytes(&mut self, text: &[u8]) -> Span {
         let start = self.text.len();
-        self.text.extend_from_slice(text.as_bytes());
+        self.text.extend_from_slice(text);
         Span {
             start,
             end: self.text.len(),
@@ -95,7 +99,7 @@ impl LogRows {
         let id = match id {
             RowId::None => Id::None,
             RowId::Int(id) => Id::Int(id),
-            RowId::Digits(digits) => Id::Digits(self.keep(digits)),
+            RowId::Digits(digits) => Id::Digits(self.keep_bytes(digits)),
         };
         let row = Row {
             id,
@@ -132,44 +136,77 @@ impl LogRows {
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         // Each line adds 95 bytes of keys, quotes and timestamp to its text, id aside.
         out.reserve(self.text.len() + self.rows.len() * 104);
-        // Rows from one batch often share their second: format each second once.
-        let mut cached: Option<(i64, [u8; 19])> = None;
+        let mut lines = LineWriter::default();
         for row in &self.rows {
-            match row.id {
-                Id::None => out.push(b'{'),
-                Id::Int(id) => {
-                    out.extend_from_slice(b"{\"id\":");
-                    write_i64(out, id);
-                    out.push(b',');
-                }
-                Id::Digits(digits) => {
-                    out.extend_from_slice(b"{\"id\":");
-                    out.extend_from_slice(self.get(digits));
-                    out.push(b',');
-                }
-            }
-            let second = row.micros.div_euclid(1_000_000);
-            let prefix = match cached {
-                Some((cached_second, prefix)) if cached_second == second => prefix,
-                _ => {
-                    let prefix = second_prefix(second);
-                    cached = Some((second, prefix));
-                    prefix
-                }
+            let id = match row.id {
+                Id::None => RowId::None,
+                Id::Int(id) => RowId::Int(id),
+                Id::Digits(digits) => RowId::Digits(self.get(digits)),
             };
-            out.extend_from_slice(b"\"timestamp\":\"");
-            out.extend_from_slice(&prefix);
-            out.extend_from_slice(&micros_suffix(row.micros));
-            out.extend_from_slice(b"\",\"level\":");
-            write_json_string(out, self.get(row.level));
-            out.extend_from_slice(b",\"message\":");
-            write_json_string(out, self.get(row.message));
-            out.extend_from_slice(b",\"logger\":");
-            write_json_string(out, self.get(row.logger));
-            out.extend_from_slice(b",\"attributes\":");
-            out.extend_from_slice(self.get(row.attributes));
-            out.extend_from_slice(b"}\n");
+            lines.write(
+                out,
+                id,
+                row.micros,
+                [row.level, row.message, row.logger].map(|span| self.get(span)),
+                self.get(row.attributes),
+            );
         }
+    }
+}
+
+/// Writes NDJSON lines one at a time, formatting each second of their timestamps once
+/// (the rows of one read often share their second).
+#[derive(Debug, Default)]
+pub struct LineWriter {
+    second: Option<(i64, [u8; 19])>,
+}
+
+impl LineWriter {
+    /// Append one line: `texts` are the level, message and logger (UTF-8, escaped
+    /// here), `attributes` JSON text written as it is.
+    pub fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        id: RowId<'_>,
+        micros: i64,
+        texts: [&[u8]; 3],
+        attributes: &[u8],
+    ) {
+        match id {
+            RowId::None => out.push(b'{'),
+            RowId::Int(id) => {
+                out.extend_from_slice(b"{\"id\":");
+                write_i64(out, id);
+                out.push(b',');
+            }
+            RowId::Digits(digits) => {
+                out.extend_from_slice(b"{\"id\":");
+                out.extend_from_slice(digits);
+                out.push(b',');
+            }
+        }
+        let second = micros.div_euclid(1_000_000);
+        let prefix = match self.second {
+            Some((cached, prefix)) if cached == second => prefix,
+            _ => {
+                let prefix = second_prefix(second);
+                self.second = Some((second, prefix));
+                prefix
+            }
+        };
+        let [level, message, logger] = texts;
+        out.extend_from_slice(b"\"timestamp\":\"");
+        out.extend_from_slice(&prefix);
+        out.extend_from_slice(&micros_suffix(micros));
+        out.extend_from_slice(b"\",\"level\":");
+        write_json_string(out, level);
+        out.extend_from_slice(b",\"message\":");
+        write_json_string(out, message);
+        out.extend_from_slice(b",\"logger\":");
+        write_json_string(out, logger);
+        out.extend_from_slice(b",\"attributes\":");
+        out.extend_from_slice(attributes);
+        out.extend_from_slice(b"}\n");
     }
 }
 
@@ -182,7 +219,7 @@ mod tests {
         let mut rows = LogRows::default();
         rows.push(RowId::None, -1, "info", "m\u{1}", "", "{}");
         rows.push(
-            RowId::Digits("18446744073709551616"),
+            RowId::Digits(b"18446744073709551616"),
             0,
             "debug",
             "",

@@ -192,6 +192,19 @@ class Engine:
             after=after, since=since, until=until, level=level, logger=logger, limit=limit
         )
 
+    def read_ndjson(
+        self,
+        *,
+        after: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | int | None = None,
+        logger: str | None = None,
+        limit: int = 5000,
+    ) -> tuple[int, int | None, bytes]:
+        """Up to ``limit`` stored rows as ``GET /logs`` NDJSON: (rows, cursor after, body)."""
+        return self.logs.read_ndjson(after, since, until, level, logger, limit)
+
     def health(self) -> dict[str, Any]:
         """Liveness and storage state, as ``GET /healthz`` reports it."""
         writer_alive = self._writer.alive and not self._closed

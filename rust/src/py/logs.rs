@@ -65,7 +65,7 @@ pub fn read_row(row: &Bound<'_, PyAny>, logs: &mut LogRows) -> PyResult<()> {
         } else {
             // Python prints ints of any size: so do we, from their own digits.
             digits = id.str()?;
-            RowId::Digits(digits.to_str()?)
+            RowId::Digits(digits.to_str()?.as_bytes())
         }
     } else {
         let type_name = type_name(&id)?;

@@ -25,7 +25,7 @@ from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, 
 from observabilipy.core.levels import parse_level
 from observabilipy.core.loki_protobuf import parse_push_protobuf
 from observabilipy.core.models import LogEntry
-from observabilipy.encoders import encode_log_rows, encode_openmetrics, encode_text
+from observabilipy.encoders import encode_openmetrics, encode_text
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
@@ -286,10 +286,7 @@ class ObservabilityApp:
 
     def _chunk(self, cursor: int | None, want: int, query: dict[str, Any]) -> Chunk:
         """Read and encode one chunk in one worker-thread hop: (rows, new cursor, body)."""
-        rows = self.engine.read_logs(after=cursor, limit=want, **query)
-        if not rows:
-            return 0, cursor, b""
-        return len(rows), rows[-1][0], encode_log_rows(rows)
+        return self.engine.read_ndjson(after=cursor, limit=want, **query)
 
     async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
         declared = _header(scope, b"content-length")

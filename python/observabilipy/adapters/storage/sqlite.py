@@ -22,6 +22,7 @@ from observabilipy.core.encoding.attributes import encode_attributes, text_of
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.models import LogEntry
+from observabilipy.encoders import encode_log_rows, sqlite_extension
 
 _INSERT: Final = """
     INSERT INTO logs (ts, level, logger, message, attributes)
@@ -45,6 +46,13 @@ _LEVEL_NAME: Final = (
     "WHEN 40 THEN 'error' ELSE 'critical' END"
 )
 _SELECT: Final = f"SELECT id, ts, {_LEVEL_NAME}, message, logger, attributes FROM logs"
+# One chunk as (NDJSON, rows, last id), assembled inside SQLite by the Rust extension
+# (which names levels as _LEVEL_NAME does).
+_NDJSON: Final = (
+    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
+    "count(*), max(id) FROM ({query})"
+)
+_SELECT_STORED: Final = "SELECT id, ts, level, message, logger, attributes FROM logs"
 
 
 def open_connection(
@@ -74,6 +82,27 @@ def open_connection(
     else:
         prepare(connection, path, synchronous=synchronous, busy_ms=busy_ms)
     return connection
+
+
+def load_ndjson_function(
+    connection: apsw.Connection, library: str | None = sqlite_extension
+) -> bool:
+    """Register ``observabilipy_ndjson`` from the Rust ``library`` on ``connection``.
+
+    False when the pure-Python backend is in use (no library) or this apsw cannot load
+    extensions; readers then fetch rows and encode them in Python, to the same bytes.
+    """
+    if library is None:
+        return False
+    try:
+        connection.enable_load_extension(True)
+        try:
+            connection.load_extension(library, "sqlite3_observabilipy_init")
+        finally:
+            connection.enable_load_extension(False)
+    except (apsw.Error, AttributeError):  # AttributeError: apsw built without the API
+        return False
+    return True
 
 
 def check_entry(entry: LogEntry) -> int:
@@ -153,6 +182,8 @@ class SQLiteLogStorage:
             path, synchronous=synchronous, busy_ms=busy_ms, readonly=readonly
         )
         self._lock = threading.RLock()  # one connection, used by one thread at a time
+        #: Whether chunks of NDJSON are assembled inside SQLite (the Rust extension).
+        self.native_ndjson = load_ndjson_function(self._connection)
 
     @property
     def connection(self) -> apsw.Connection:
@@ -248,6 +279,38 @@ class SQLiteLogStorage:
             cursor = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
+
+    def read_ndjson(
+        self,
+        after: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | int | None = None,
+        logger: str | None = None,
+        limit: int = 5000,
+    ) -> tuple[int, int | None, bytes]:
+        """Up to ``limit`` matching rows after the cursor as NDJSON: (rows, last id, body).
+
+        The last id is ``after`` when no row matched. With the Rust extension loaded,
+        SQLite hands back the whole body as one value: no Python object per row.
+        """
+        sql, params = build_query(after, since, until, level, logger)
+        params += [-1 if after is None else after, limit]
+        with self._lock:
+            if self.native_ndjson:
+                query = _NDJSON.format(query=sql.replace(_SELECT, _SELECT_STORED, 1))
+                try:
+                    body, count, last = next(self._connection.execute(query, params))
+                except apsw.SQLError as error:  # a stored row the encoder refuses
+                    raise ValueError(str(error)) from error
+            else:
+                rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
+                    sql, params
+                ).fetchall()
+                count, last = len(rows), rows[-1][0] if rows else None
+        if not self.native_ndjson:
+            body = encode_log_rows(rows)
+        return count, after if last is None else last, body
 
     def last_id(self) -> int:
         """The newest cursor, 0 when empty."""

@@ -1,0 +1,233 @@
+//! A SQLite extension: `observabilipy_ndjson(id, ts, level, message, logger, attributes)`,
+//! an aggregate that turns the stored rows it is given into NDJSON, one `bytes` value.
+//! `level` is the stored number (named as the SQL readers name it) or a name.
+//!
+//! The application's SQLite is apsw's own copy, linked inside apsw with its symbols
+//! hidden; a loadable extension is SQLite's supported way to call into that copy (SQLite
+//! hands us its function table). Reading a chunk of rows this way builds no Python
+//! object per row and runs while apsw has released the GIL, which is what lets `GET
+//! /logs` stream at the speed of the encoder rather than of tuple building.
+//!
+//! The lines are [`crate::ndjson::LineWriter`]'s, the same bytes as `encode_log_rows`.
+//! Rows must arrive in ascending `id` order (the query sorts them in a subquery);
+//! anything else is refused rather than served out of cursor order.
+
+use std::borrow::Cow;
+use std::ffi::{c_char, c_int, CStr};
+use std::ptr;
+
+use libsqlite3_sys as ffi;
+
+use crate::fmt::{float_micros, int_micros};
+use crate::ndjson::{LineWriter, RowId};
+
+/// One aggregate's work in progress, kept in SQLite's aggregate context.
+#[derive(Default)]
+struct Lines {
+    out: Vec<u8>,
+    writer: LineWriter,
+    last_id: Option<i64>,
+}
+
+/// A column value as SQLite holds it, read through the extension's function table.
+struct Value(*mut ffi::sqlite3_value);
+
+impl Value {
+    fn kind(&self) -> c_int {
+        // SAFETY: SQLite passes valid values for the duration of the callback.
+        unsafe { ffi::sqlite3_value_type(self.0) }
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self.kind() {
+            ffi::SQLITE_INTEGER => "int",
+            ffi::SQLITE_FLOAT => "float",
+            ffi::SQLITE_TEXT => "str",
+            ffi::SQLITE_BLOB => "bytes",
+            _ => "NoneType",
+        }
+    }
+
+    /// The value's UTF-8 text; invalid bytes (a file written by other tools) become
+    /// U+FFFD instead of failing the whole read.
+    fn text(&self, field: &str) -> Result<Cow<'_, [u8]>, String> {
+        if self.kind() != ffi::SQLITE_TEXT {
+            return Err(format!("{field} must be a str, got {}", self.kind_name()));
+        }
+        // SAFETY: text first, then its length (SQLite's documented order); the bytes
+        // stay valid until the value changes, which is after this callback.
+        let bytes = unsafe {
+            let start = ffi::sqlite3_value_text(self.0);
+            let length = usize::try_from(ffi::sqlite3_value_bytes(self.0)).unwrap_or(0);
+            if start.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(start, length)
+            }
+        };
+        Ok(match String::from_utf8_lossy(bytes) {
+            Cow::Borrowed(_) => Cow::Borrowed(bytes),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        })
+    }
+}
+
+impl Lines {
+    fn push(&mut self, values: [Value; 6]) -> Result<(), String> {
+        let [id, ts, level, message, logger, attributes] = values;
+        if id.kind() != ffi::SQLITE_INTEGER {
+            return Err(format!("id must be an int, got {}", id.kind_name()));
+        }
+        // SAFETY: checked to be an integer just above.
+        let id = unsafe { ffi::sqlite3_value_int64(id.0) };
+        if let Some(last) = self.last_id.filter(|&last| id <= last) {
+            return Err(format!(
+                "rows must come in ascending id order, got {id} after {last}"
+            ));
+        }
+        self.last_id = Some(id);
+        let micros = match ts.kind() {
+            // SAFETY: each read matches the type checked by its arm.
+            ffi::SQLITE_FLOAT => float_micros(unsafe { ffi::sqlite3_value_double(ts.0) }),
+            ffi::SQLITE_INTEGER => int_micros(unsafe { ffi::sqlite3_value_int64(ts.0) }),
+            _ => {
+                return Err(format!(
+                    "timestamp must be a number, got {}",
+                    ts.kind_name()
+                ));
+            }
+        }
+        .map_err(|error| error.to_string())?;
+        let texts = [
+            level_name(&level)?,
+            message.text("message")?,
+            logger.text("logger")?,
+        ];
+        let attributes = attributes.text("attributes")?;
+        self.writer.write(
+            &mut self.out,
+            RowId::Int(id),
+            micros,
+            [&texts[0], &texts[1], &texts[2]],
+            &attributes,
+        );
+        Ok(())
+    }
+}
+
+/// A level as stored (the stdlib number) or already named, as the SQL readers name it:
+/// 10 debug, 20 info, 30 warning, 40 error, anything else critical.
+fn level_name(level: &Value) -> Result<Cow<'_, [u8]>, String> {
+    if level.kind() != ffi::SQLITE_INTEGER {
+        return level.text("level");
+    }
+    // SAFETY: checked to be an integer just above.
+    let name: &'static [u8] = match unsafe { ffi::sqlite3_value_int64(level.0) } {
+        10 => b"debug",
+        20 => b"info",
+        30 => b"warning",
+        40 => b"error",
+        _ => b"critical",
+    };
+    Ok(Cow::Borrowed(name))
+}
+
+/// The aggregate's state: `None` (zeroed memory) until the first row.
+type Slot = Option<Box<Lines>>;
+
+/// SQLite's per-aggregate memory holding our state; null if SQLite is out of memory.
+fn slot(context: *mut ffi::sqlite3_context, create: bool) -> *mut Slot {
+    let size = if create {
+        c_int::try_from(size_of::<Slot>()).unwrap_or(c_int::MAX)
+    } else {
+        0
+    };
+    // SAFETY: SQLite allocates (zeroed, suitably aligned) or returns the existing block;
+    // a zeroed `Option<Box<_>>` is `None`.
+    unsafe { ffi::sqlite3_aggregate_context(context, size).cast::<Slot>() }
+}
+
+fn result_error(context: *mut ffi::sqlite3_context, message: &str) {
+    let length = c_int::try_from(message.len()).unwrap_or(c_int::MAX);
+    // SAFETY: SQLite copies the message before returning.
+    unsafe { ffi::sqlite3_result_error(context, message.as_ptr().cast::<c_char>(), length) }
+}
+
+unsafe extern "C" fn step(
+    context: *mut ffi::sqlite3_context,
+    count: c_int,
+    values: *mut *mut ffi::sqlite3_value,
+) {
+    let slot = slot(context, true);
+    if slot.is_null() {
+        // SAFETY: a valid context for this callback.
+        unsafe { ffi::sqlite3_result_error_nomem(context) };
+        return;
+    }
+    // SAFETY: SQLite passes `count` values; the slot is ours for this aggregate.
+    let (values, lines) = unsafe {
+        let values = std::slice::from_raw_parts(values, usize::try_from(count).unwrap_or(0));
+        (values, (*slot).get_or_insert_with(Box::default))
+    };
+    let result = match *values {
+        [id, ts, level, message, logger, attributes] => {
+            lines.push([id, ts, level, message, logger, attributes].map(Value))
+        }
+        _ => Err(format!("observabilipy_ndjson takes 6 values, got {count}")),
+    };
+    if let Err(message) = result {
+        result_error(context, &message);
+    }
+}
+
+unsafe extern "C" fn finish(context: *mut ffi::sqlite3_context) {
+    let slot = slot(context, false);
+    // SAFETY: the slot, if any, holds our state; taking it frees it after this call.
+    let lines = if slot.is_null() {
+        None
+    } else {
+        unsafe { (*slot).take() }
+    };
+    let out = lines.map(|lines| lines.out).unwrap_or_default();
+    // SAFETY: SQLITE_TRANSIENT makes SQLite copy the bytes before `out` is dropped.
+    unsafe {
+        ffi::sqlite3_result_blob64(
+            context,
+            out.as_ptr().cast(),
+            out.len() as u64,
+            ffi::SQLITE_TRANSIENT(),
+        );
+    }
+}
+
+/// The extension's entry point, which `load_extension` calls with SQLite's function table.
+///
+/// # Safety
+///
+/// Only SQLite may call this, with a valid connection and function table.
+#[no_mangle]
+pub unsafe extern "C" fn sqlite3_observabilipy_init(
+    db: *mut ffi::sqlite3,
+    _error: *mut *mut c_char,
+    api: *mut ffi::sqlite3_api_routines,
+) -> c_int {
+    // SAFETY: the caller's contract: `api` is this SQLite's table, `db` its connection.
+    unsafe {
+        if ffi::rusqlite_extension_init2(api).is_err() {
+            return ffi::SQLITE_ERROR;
+        }
+        let name: &CStr = c"observabilipy_ndjson";
+        ffi::sqlite3_create_function_v2(
+            db,
+            name.as_ptr(),
+            6,
+            // Direct only: not callable from a schema's triggers or views.
+            ffi::SQLITE_UTF8 | ffi::SQLITE_DIRECTONLY,
+            ptr::null_mut(),
+            None,
+            Some(step),
+            Some(finish),
+            None,
+        )
+    }
+}

@@ -1,0 +1,161 @@
+"""``observabilipy_ndjson`` (the Rust SQLite extension) against ``encode_log_rows``.
+
+Rows go into a real SQLite file as any writer could leave them; both readers must give
+the same bytes, chunk by chunk, whatever the filters.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from observabilipy import encoders
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_ndjson_function
+from tests.backends import PYTHON, rust
+
+INSERT = "INSERT INTO logs (ts, level, logger, message, attributes) VALUES (?, ?, ?, ?, ?)"
+Row = tuple[float | int, int, str, str, str]
+
+
+def readers(path: Path) -> tuple[SQLiteLogStorage, SQLiteLogStorage]:
+    """Two storages on one file: SQLite assembling the NDJSON, and Python doing it."""
+    native = SQLiteLogStorage(str(path))
+    if not load_ndjson_function(native.connection, rust().sqlite_extension):
+        pytest.fail("this apsw cannot load the observabilipy SQLite extension")
+    native.native_ndjson = True
+    python = SQLiteLogStorage(str(path))
+    python.native_ndjson = False
+    return native, python
+
+
+def store(storage: SQLiteLogStorage, rows: list[Row]) -> None:
+    with storage.connection:
+        storage.connection.executemany(INSERT, rows)
+
+
+ROWS: list[Row] = [
+    (1_764_141_788.123456, 20, "checkout", "paid", '{"order_id":7}'),
+    (1_764_141_788.5, 10, "", "", "{}"),
+    (0.0000005, 30, "a\nb", 'quote " and \\ back', '{"k":[1,2.5,null,true]}'),
+    (-1.0000015, 40, "ünïcødé", "emoji 🎉 and \x00\x01\x1f\x7f", '{"s":"\\u0000"}'),
+    (1_764_141_788, 50, "int timestamp", "tab\there\r\x08\x0c", '{"big":123456789012345678901}'),
+    (253_402_300_799.5, 35, "year 9999", "odd level is critical", "{}"),
+    (-62_135_596_800.0, 20, "year 1", "first second", "{}"),
+]
+
+
+def test_the_extension_loads_with_the_rust_backend(tmp_path: Path) -> None:
+    storage = SQLiteLogStorage(str(tmp_path / "logs.db"))
+    assert storage.native_ndjson is (encoders.backend == "rust")
+
+
+def test_both_readers_give_the_same_bytes(tmp_path: Path) -> None:
+    native, python = readers(tmp_path / "logs.db")
+    store(native, ROWS)
+    expected = PYTHON.encode_log_rows(python.query())
+    assert native.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected)
+    assert python.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected)
+    assert b'"message":"emoji \xf0\x9f\x8e\x89 and \\u0000\\u0001\\u001f\x7f"' in expected
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"after": 2},
+        {"level": "warning"},
+        {"logger": "checkout"},
+        {"since": 0.0, "until": 1_764_141_788.4},
+        {"after": 100},
+    ],
+)
+def test_filters_and_chunks_agree(tmp_path: Path, filters: dict[str, Any]) -> None:
+    native, python = readers(tmp_path / "logs.db")
+    store(native, ROWS * 5)
+    after = filters.pop("after", None)
+    whole = PYTHON.encode_log_rows(python.query(after=after, **filters))
+    for limit in (1, 3, 1000):
+        cursor, bodies = after, []
+        while True:
+            got = native.read_ndjson(after=cursor, limit=limit, **filters)
+            assert got == python.read_ndjson(after=cursor, limit=limit, **filters)
+            count, cursor_after, body = got
+            if count == 0:
+                assert (cursor_after, body) == (cursor, b"")  # no rows: the cursor stays
+                break
+            assert count <= limit
+            cursor = cursor_after
+            bodies.append(body)
+        assert b"".join(bodies) == whole
+
+
+texts = st.text(st.characters(exclude_categories=["Cs"]))
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> tuple[SQLiteLogStorage, SQLiteLogStorage]:
+    return readers(tmp_path_factory.mktemp("ndjson") / "logs.db")
+
+
+attributes = st.dictionaries(texts, st.one_of(texts, st.integers(), st.floats(allow_nan=False)))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(
+                st.floats(min_value=-62_135_596_800, max_value=253_402_300_799),
+                st.integers(min_value=-62_135_596_800, max_value=253_402_300_799),
+            ),
+            st.sampled_from([10, 20, 30, 40, 50, 0, 99]),
+            texts,
+            texts,
+            attributes.map(lambda value: json.dumps(value, ensure_ascii=False)),
+        ),
+        max_size=20,
+    )
+)
+def test_any_stored_row_reads_the_same(
+    shared: tuple[SQLiteLogStorage, SQLiteLogStorage], rows: list[Row]
+) -> None:
+    native, python = shared
+    with native.connection:
+        native.connection.execute("DELETE FROM logs")
+    store(native, rows)
+    assert native.read_ndjson(limit=50) == python.read_ndjson(limit=50)
+
+
+def test_text_that_is_not_utf8_reads_as_replacement_characters(tmp_path: Path) -> None:
+    native, _ = readers(tmp_path / "logs.db")
+    with native.connection:
+        native.connection.execute(
+            "INSERT INTO logs (ts, level, logger, message, attributes) "
+            "VALUES (0, 20, 'l', CAST(x'61ff62' AS TEXT), '{}')"
+        )
+    _, _, body = native.read_ndjson()
+    assert orjson.loads(body)["message"] == "a\ufffdb"
+
+
+def test_a_timestamp_outside_the_years_names_it(tmp_path: Path) -> None:
+    native, python = readers(tmp_path / "logs.db")
+    store(native, [(1e300, 20, "l", "m", "{}")])
+    with pytest.raises(ValueError, match="1e\\+300"):
+        python.read_ndjson()
+    with pytest.raises(ValueError, match="1e\\+300"):
+        native.read_ndjson()
+
+
+def test_rows_out_of_cursor_order_are_refused(tmp_path: Path) -> None:
+    native, _ = readers(tmp_path / "logs.db")
+    store(native, ROWS[:3])
+    unordered = (
+        "SELECT observabilipy_ndjson(id, ts, 'info', message, logger, attributes) "
+        "FROM (SELECT * FROM logs ORDER BY id DESC)"
+    )
+    with pytest.raises(Exception, match="ascending id order, got 2 after 3"):
+        native.connection.execute(unordered).fetchall()
