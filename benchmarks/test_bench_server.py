@@ -4,14 +4,17 @@ Each server is a real Granian process (one worker, 127.0.0.1) started for the gr
 stopped after it. Load is one keep-alive client making sequential requests, bounded in
 rounds. Groups:
 
-- ``GET /metrics, 10,000 series``: one request per round; the anchor is
-  prometheus_client's ``make_asgi_app`` over the same series under the same Granian.
+- ``GET /metrics, 10,000 series``: one request per round, gzip accepted as Prometheus
+  does; the anchor is prometheus_client's ``make_asgi_app`` over the same series under
+  the same Granian.
   ``ours_cached`` reuses a rendering for up to a second (``metrics_cache=1.0``).
 - ``GET /logs streaming``: 200,000 stored entries read back in one streamed response;
   ``extra_info`` has MB/s.
 - ``POST /logs ingestion``: 20,000 NDJSON lines per request; ``extra_info`` has lines/s.
 """
 
+import gzip
+import http.client
 import json
 import socket
 import subprocess
@@ -72,16 +75,25 @@ def pedantic(benchmark: BenchmarkFixture, run: Callable[[], None], rounds: int) 
 
 
 def scrape(benchmark: BenchmarkFixture, url: str, rounds: int) -> None:
-    with httpx.Client(timeout=60) as client:
-        bodies: list[bytes] = []
+    """GET /metrics as Prometheus asks for it (gzip accepted) over one keep-alive
+    connection. The stdlib client keeps the client's own cost (~0.4 ms a request here,
+    httpx's ~2 ms) from hiding the servers' difference; bodies are checked after."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    bodies: list[bytes] = []
 
-        def run() -> None:
-            response = client.get(f"{url}/metrics")
-            assert response.status_code == 200
-            bodies.append(response.content)
+    def run() -> None:
+        connection.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200
+        bodies.append(body)
 
+    try:
         pedantic(benchmark, run, rounds)
-    assert bodies[-1].count(b"\nhttp_requests_total{") == 10_000
+    finally:
+        connection.close()
+    assert gzip.decompress(bodies[-1]).count(b"\nhttp_requests_total{") == 10_000
 
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series")

@@ -1,15 +1,26 @@
 """Types of the Rust extension module ``observabilipy._native``.
 
 The encoders here match the pure-Python ones in ``observabilipy.core.encoding`` byte for
-byte, errors included; ``observabilipy.encoders`` chooses between the two.
+byte, errors included; ``observabilipy.encoders`` chooses between the two. The library
+is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs``).
 """
 
 from collections.abc import Iterable
+from typing import Any, Self
+
+from typing_extensions import disjoint_base
 
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
 
-__all__ = ["__version__", "encode_log_rows", "encode_openmetrics", "encode_text"]
+__all__ = [
+    "CounterCell",
+    "__version__",
+    "counter_samples",
+    "encode_log_rows",
+    "encode_openmetrics",
+    "encode_text",
+]
 
 __version__: str
 
@@ -21,3 +32,23 @@ def encode_openmetrics(families: Iterable[MetricFamily]) -> bytes:
 
 def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""
+
+@disjoint_base
+class CounterCell:
+    """A counter series' value in atomics; ``core.values.CounterValue`` subclasses it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def inc(self, amount: float = ...) -> None:
+        """Add ``amount`` (default 1); other than finite ``int``/``float`` >= 0, ``_add``."""
+
+    def get(self) -> float:
+        """The current total."""
+
+    def _add_checked(self, amount: float) -> None: ...
+    def _reset(self) -> None: ...
+    def _set_refusing(self) -> None: ...
+
+def counter_samples(
+    sample: str, labels: list[Any], cells: list[CounterCell]
+) -> list[tuple[str, Any, float]]:
+    """``[(sample, labels, value), ...]`` for a counter family's label pairs and cells."""

@@ -1,4 +1,7 @@
-"""The encoders in use: the Rust extension when it is built, else the pure-Python ones.
+"""The backend in use: the Rust extension when it is built, else pure Python.
+
+Besides the encoders, the Rust backend brings counter cells in atomics and a SQLite
+extension that reads stored logs as NDJSON.
 
 Both produce the same bytes and raise the same errors (the tests hold them to it); the
 Rust ones are several times faster. The choice is made once, at import, and recorded in
@@ -15,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from observabilipy.core.encoding import ndjson, prometheus
 from observabilipy.core.encoding.ndjson import LogRow
@@ -26,6 +29,8 @@ __all__ = [
     "encode_log_rows",
     "encode_openmetrics",
     "encode_text",
+    "native_counter_cell",
+    "native_counter_samples",
     "sqlite_extension",
 ]
 
@@ -44,6 +49,9 @@ class Encoders:
     encode_log_rows: Callable[[Iterable[LogRow]], bytes]
     #: The shared library to load into SQLite for ``observabilipy_ndjson`` (Rust only).
     sqlite_extension: str | None = None
+    #: Counter cells in atomics and their bulk reader (Rust only; see core.values).
+    counter_cell: type | None = None
+    counter_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
 
 
 PYTHON: Final = Encoders(
@@ -77,6 +85,8 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.encode_openmetrics,
         native.encode_log_rows,
         native.__file__,
+        native.CounterCell,
+        native.counter_samples,
     )
 
 
@@ -96,3 +106,9 @@ encode_log_rows: Final = _ENCODERS.encode_log_rows
 
 sqlite_extension: Final = _ENCODERS.sqlite_extension
 """The SQLite extension with ``observabilipy_ndjson`` (the Rust library), or None."""
+
+native_counter_cell: Final = _ENCODERS.counter_cell
+"""The Rust ``CounterCell`` that ``core.values.CounterValue`` builds on, or None."""
+
+native_counter_samples: Final = _ENCODERS.counter_samples
+"""Reads a counter family's Rust cells in one call, or None."""

@@ -2,10 +2,14 @@
 
 import math
 import threading
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import pytest
 
 from observabilipy import Registry
+from observabilipy.core.values import counter_samples
 
 
 def test_counter_incremented_three_times_reads_three():
@@ -79,6 +83,45 @@ def test_labelled_counter_needs_labels_before_inc():
     with pytest.raises(ValueError, match=r"labels\(\.\.\.\) first"):
         counter.inc(5)
     assert counter.children() == []
+
+
+def test_labelled_counter_refuses_reads_and_odd_amounts_too():
+    """get() and any inc() amount on a labelled family refuse; nothing is added."""
+    counter = Registry().counter("orders_total", "Orders", labels=["method"])
+    refusal = r"\['method'\]: call \.labels\(\.\.\.\) first"
+    with pytest.raises(ValueError, match=refusal):
+        counter.get()
+    amounts: list[Any] = [Fraction(1, 2), None]
+    for amount in amounts:
+        with pytest.raises(ValueError, match=refusal):
+            counter.inc(amount)
+
+
+def test_other_numeric_amounts_are_converted():
+    """bool, Decimal, Fraction and float subclasses count as the numbers they are."""
+
+    class Seconds(float):
+        pass
+
+    counter = Registry().counter("work_total", "Work")
+    amounts: list[Any] = [True, Decimal("1"), Decimal("2.5"), Fraction(1, 4), Seconds(0.25), 2**70]
+    for amount in amounts:
+        counter.inc(amount)
+    assert counter.get() == 1 + 1 + 2.5 + 0.25 + 0.25 + 2.0**70
+
+
+def test_a_family_snapshot_reads_every_cell():
+    """counter_samples (Rust or Python, whichever is in use) agrees with get()."""
+    counter = Registry().counter("jobs_total", "Jobs", labels=["queue"])
+    for i in range(50):
+        counter.labels(f"q{i}").inc(i * 0.5)
+        counter.labels(f"q{i}").inc()
+    labels, cells = counter.cells()
+    assert counter_samples("jobs_total", labels, cells) == [
+        ("jobs_total", (("queue", f"q{i}"),), 1 + i * 0.5) for i in range(50)
+    ]
+    with pytest.raises(ValueError, match="49 label sets for 50 cells"):
+        counter_samples("jobs_total", labels[:-1], cells)
 
 
 def test_labels_by_keyword_and_position_reach_the_same_child():

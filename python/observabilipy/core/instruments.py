@@ -17,15 +17,13 @@ from observabilipy.core.values import (
     GaugeValue,
     HistogramValue,
     LabelKey,
-    LabelsRequired,
+    LabelPairs,
     check_buckets,
 )
 
 DEFAULT_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
-
-LabelPairs = tuple[tuple[str, str], ...]
 
 
 V = TypeVar("V", CounterValue, GaugeValue, HistogramValue)
@@ -104,6 +102,13 @@ class _Family(Generic[V]):
         with self._children_lock:  # both dicts gain and lose keys together, in one order
             return list(zip(self._pairs.values(), self._children.values(), strict=True))
 
+    def cells(self) -> tuple[list[LabelPairs], list[V]]:
+        """Every child's ``(label, value)`` pairs and its cell, in matching order."""
+        if not self.labelnames:
+            return [()], [self._self_value()]
+        with self._children_lock:  # both dicts gain and lose keys together, in one order
+            return list(self._pairs.values()), list(self._children.values())
+
     def reset_after_fork(self) -> None:
         """In a forked child: tallies restart from zero (the parent reports its own)."""
         self._children_lock = threading.Lock()
@@ -134,13 +139,17 @@ class Counter(_Family[CounterValue], CounterValue):
         self._init_family(name.removesuffix("_total"), documentation, labelnames)
         CounterValue.__init__(self, self.name)
         if self.labelnames:
-            self._ones = LabelsRequired(self.name, self.labelnames)
+            self._set_refusing()
 
     def _new_value(self) -> CounterValue:
         return CounterValue(self.name)
 
     def _self_value(self) -> CounterValue:
         return self
+
+    def _refuse(self) -> None:
+        labels = list(self.labelnames)
+        raise ValueError(f"{self.name!r} has labels {labels}: call .labels(...) first")
 
 
 #: How a gauge's values from several processes combine into the one exposed.

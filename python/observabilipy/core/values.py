@@ -1,9 +1,9 @@
 """The value cells behind each series: a counter's, a gauge's, a histogram's.
 
 Hot paths avoid locks where CPython gives atomicity for free (``next()`` on an
-``itertools.count``) and take a short lock where several fields change together. A
-labelled family's own cell stands in as ``LabelsRequired`` or refuses, so a forgotten
-``labels(...)`` is a clear error.
+``itertools.count``, or a Rust atomic in the extension's counter cell) and take a short
+lock where several fields change together. A labelled family's own cell refuses every
+use, so a forgotten ``labels(...)`` is a clear error.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from observabilipy.core.timer import Timer
+from observabilipy.encoders import native_counter_cell, native_counter_samples
 
 LabelKey = tuple[str, ...]
+LabelPairs = tuple[tuple[str, str], ...]
 
 
 def _number(metric: str, what: str, value: object) -> float:
@@ -35,31 +38,14 @@ def _number(metric: str, what: str, value: object) -> float:
         ) from None
 
 
-class LabelsRequired:
-    """Stands in for a labelled family's own value: every use names the fix."""
+class PyCounterCell:
+    """A counter series' value in pure Python: ``next()`` on an ``itertools.count`` is
+    atomic under the GIL, so whole increments take no lock. The Rust extension's
+    ``CounterCell`` is the same cell in atomics; ``CounterValue`` builds on either."""
 
-    __slots__ = ("_message",)
+    __slots__ = ("_extra", "_lock", "_ones")
 
-    def __init__(self, metric: str, names: LabelKey) -> None:
-        self._message = f"{metric!r} has labels {list(names)}: call .labels(...) first"
-
-    def __next__(self) -> int:
-        raise ValueError(self._message)
-
-    def __iter__(self) -> Iterator[int]:
-        return self
-
-    def fail(self) -> None:
-        raise ValueError(self._message)
-
-
-class CounterValue:
-    """A counter's value: only goes up, exact whatever the number of threads."""
-
-    __slots__ = ("_extra", "_lock", "_name", "_ones")
-
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self) -> None:
         self._ones: Iterator[int] = itertools.count()
         self._extra = 0.0
         self._lock = threading.Lock()
@@ -69,31 +55,97 @@ class CounterValue:
         if amount == 1:
             next(self._ones)  # atomic under the GIL: no lock on the common path
             return
+        if type(self._ones) is _Refusing:
+            self._refuse()
         self._add(amount)
 
     def _add(self, amount: object) -> None:
-        if isinstance(self._ones, LabelsRequired):
-            self._ones.fail()
+        raise NotImplementedError
+
+    def _refuse(self) -> None:
+        raise NotImplementedError
+
+    def _add_checked(self, amount: float) -> None:
+        with self._lock:
+            self._extra += amount
+
+    def get(self) -> float:
+        """The current total."""
+        ones = self._ones
+        if type(ones) is _Refusing:
+            self._refuse()
+        return int(repr(ones)[6:-1]) + self._extra  # peek() inlined: snapshots call this a lot
+
+    def _reset(self) -> None:
+        if type(self._ones) is not _Refusing:
+            self._ones = itertools.count()
+        self._extra = 0.0
+        self._lock = threading.Lock()
+
+    def _set_refusing(self) -> None:
+        self._ones = _Refusing(self._refuse)
+
+
+class _Refusing:
+    """Stands in for a refusing cell's count: ``next()`` raises the cell's refusal."""
+
+    __slots__ = ("_refuse",)
+
+    def __init__(self, refuse: Callable[[], None]) -> None:
+        self._refuse = refuse
+
+    def __next__(self) -> int:
+        self._refuse()
+        raise AssertionError("unreachable: _refuse raises")
+
+    def __iter__(self) -> Iterator[int]:
+        return self
+
+
+def py_counter_samples(
+    sample: str, labels: list[LabelPairs], cells: Sequence[PyCounterCell]
+) -> list[tuple[str, LabelPairs, float]]:
+    """A counter family's samples from its series' label pairs and cells, in matching
+    order (``get()`` inlined)."""
+    if len(labels) != len(cells):
+        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
+    return [
+        (sample, pairs, int(repr(cell._ones)[6:-1]) + cell._extra)
+        for pairs, cell in zip(labels, cells, strict=True)
+    ]
+
+
+if TYPE_CHECKING:
+    CounterCell = PyCounterCell
+    counter_samples = py_counter_samples
+else:
+    CounterCell = native_counter_cell or PyCounterCell
+    counter_samples = native_counter_samples or py_counter_samples
+
+
+class CounterValue(CounterCell):
+    """A counter's value: only goes up, exact whatever the number of threads."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def _add(self, amount: object) -> None:
+        """Amounts other than a plain finite non-negative number: converted or refused."""
         number = _number(self._name, "inc()", amount)
         if not number >= 0 or number == math.inf:
             raise ValueError(
                 f"counter {self._name!r} can only grow by a finite amount >= 0, got {amount!r}"
             )
-        with self._lock:
-            self._extra += number
+        if number == 1:
+            self.inc()
+        else:
+            self._add_checked(number)
 
     def _reset_after_fork(self) -> None:
-        if not isinstance(self._ones, LabelsRequired):
-            self._ones = itertools.count()
-        self._extra = 0.0
-        self._lock = threading.Lock()
-
-    def get(self) -> float:
-        """The current total."""
-        ones = self._ones
-        if type(ones) is LabelsRequired:
-            ones.fail()
-        return int(repr(ones)[6:-1]) + self._extra  # peek() inlined: snapshots call this a lot
+        self._reset()
 
 
 class GaugeValue:

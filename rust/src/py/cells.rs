@@ -1,0 +1,160 @@
+//! Counter cells: one counter series' value in atomics.
+//!
+//! `inc()` is one atomic add (exact under any number of threads, with or without the
+//! GIL), and a scrape reads a whole family's series in one call instead of one Python
+//! call per series. `observabilipy.core.values.CounterValue` subclasses the cell and
+//! keeps the rules that need words: refusing bad amounts and unlabelled use of a
+//! labelled family, which the cell hands back to it (`_add`, `_refuse`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// `inc()`'s argument: left out (one), or whatever was given, `None` included.
+pub enum Amount<'py> {
+    One,
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Amount<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::Given(obj.to_owned()))
+    }
+}
+
+/// A counter series' value: whole increments of one, plus every other amount.
+#[pyclass(module = "observabilipy._native", subclass, frozen)]
+pub struct CounterCell {
+    ones: AtomicU64,
+    /// The `f64` bits of the sum of amounts other than 1 (updated by compare-and-swap).
+    extra: AtomicU64,
+    /// Set on a labelled family's own cell: every use goes to `_refuse()`.
+    refusing: AtomicBool,
+}
+
+impl CounterCell {
+    fn add(&self, amount: f64) {
+        // Relaxed is enough: each update is a single atomic read-modify-write, and a
+        // scrape needs no order between series.
+        let _ = self
+            .extra
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + amount).to_bits())
+            });
+    }
+
+    fn value(&self) -> f64 {
+        // Python's `int + float`: the count is converted first (exactly, below 2**53).
+        #[allow(clippy::cast_precision_loss)]
+        let ones = self.ones.load(Ordering::Relaxed) as f64;
+        ones + f64::from_bits(self.extra.load(Ordering::Relaxed))
+    }
+}
+
+#[pymethods]
+impl CounterCell {
+    /// Zero; any arguments are the subclass's own (`__init__` reads them).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        Self {
+            ones: AtomicU64::new(0),
+            extra: AtomicU64::new(0.0_f64.to_bits()),
+            refusing: AtomicBool::new(false),
+        }
+    }
+
+    /// Add `amount` (default 1). Amounts other than finite non-negative `int`/`float`
+    /// go to the subclass's `_add`, which converts or refuses them.
+    #[pyo3(signature = (amount = Amount::One))]
+    fn inc(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
+        let cell = slf.get();
+        if cell.refusing.load(Ordering::Relaxed) {
+            return slf.call_method0(intern!(slf.py(), "_refuse")).map(drop);
+        }
+        let Amount::Given(amount) = amount else {
+            cell.ones.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        };
+        let number = if let Ok(float) = amount.cast_exact::<PyFloat>() {
+            Some(float.value())
+        } else if amount.is_exact_instance_of::<PyInt>() {
+            // Python's float(int), rounding half to even; beyond u64 Python decides.
+            #[allow(clippy::cast_precision_loss)]
+            amount.extract::<u64>().ok().map(|n| n as f64)
+        } else {
+            None
+        };
+        match number {
+            // Exactly one, as Python's `amount == 1`.
+            Some(1.0) => {
+                cell.ones.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(number) if number >= 0.0 && number.is_finite() => cell.add(number),
+            _ => {
+                slf.call_method1(intern!(slf.py(), "_add"), (amount,))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Add an amount the subclass has already checked.
+    fn _add_checked(&self, amount: f64) {
+        self.add(amount);
+    }
+
+    /// The current total.
+    fn get(slf: &Bound<'_, Self>) -> PyResult<f64> {
+        let cell = slf.get();
+        if cell.refusing.load(Ordering::Relaxed) {
+            slf.call_method0(intern!(slf.py(), "_refuse"))?;
+        }
+        Ok(cell.value())
+    }
+
+    /// Back to zero (a forked child's counters restart).
+    fn _reset(&self) {
+        self.ones.store(0, Ordering::Relaxed);
+        self.extra.store(0.0_f64.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Make every use call `_refuse()` (a labelled family's own cell).
+    fn _set_refusing(&self) {
+        self.refusing.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `[(sample, labels, value), ...]` for a counter family's series: their label pairs
+/// and their cells, in matching order. One call for the whole family.
+#[pyfunction]
+pub fn counter_samples<'py>(
+    sample: &Bound<'py, PyString>,
+    labels: &Bound<'py, PyList>,
+    cells: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyList>> {
+    if labels.len() != cells.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} label sets for {} cells",
+            labels.len(),
+            cells.len()
+        )));
+    }
+    let py = sample.py();
+    let samples = labels
+        .iter()
+        .zip(cells.iter())
+        .map(|(labels, cell)| {
+            let value = cell.cast::<CounterCell>()?.get().value();
+            PyTuple::new(
+                py,
+                [sample.as_any(), &labels, PyFloat::new(py, value).as_any()],
+            )
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, samples)
+}
