@@ -6,7 +6,7 @@ is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs`
 """
 
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any, Self, final
 
 from typing_extensions import disjoint_base
 
@@ -15,6 +15,7 @@ from observabilipy.core.models import MetricFamily
 
 __all__ = [
     "CounterCell",
+    "CounterSeries",
     "__version__",
     "counter_samples",
     "encode_log_rows",
@@ -47,6 +48,15 @@ class CounterCell:
     def _add_checked(self, amount: float) -> None: ...
     def _reset(self) -> None: ...
     def _set_refusing(self) -> None: ...
+
+@final
+class CounterSeries:
+    """A counter family's series left in their cells, for the encoder to read as it writes."""
+
+    def __new__(cls, sample: str, labels: list[Any], cells: list[CounterCell]) -> Self: ...
+    def __len__(self) -> int: ...
+    def samples(self) -> list[tuple[str, Any, float]]:
+        """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
 
 def counter_samples(
     sample: str, labels: list[Any], cells: list[CounterCell]

@@ -31,6 +31,7 @@ __all__ = [
     "encode_text",
     "native_counter_cell",
     "native_counter_samples",
+    "native_counter_series",
     "sqlite_extension",
 ]
 
@@ -52,6 +53,7 @@ class Encoders:
     #: Counter cells in atomics and their bulk reader (Rust only; see core.values).
     counter_cell: type | None = None
     counter_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
+    counter_series: Callable[..., object] | None = None
 
 
 PYTHON: Final = Encoders(
@@ -87,6 +89,7 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.__file__,
         native.CounterCell,
         native.counter_samples,
+        native.CounterSeries,
     )
 
 
@@ -112,3 +115,6 @@ native_counter_cell: Final = _ENCODERS.counter_cell
 
 native_counter_samples: Final = _ENCODERS.counter_samples
 """Reads a counter family's Rust cells in one call, or None."""
+
+native_counter_series: Final = _ENCODERS.counter_series
+"""The Rust ``CounterSeries``: a counter family's cells for the Rust encoder, or None."""

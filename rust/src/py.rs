@@ -15,7 +15,7 @@ use pyo3::{intern, wrap_pyfunction};
 use crate::ndjson::LogRows;
 use crate::prometheus::{Exposition, Format};
 
-mod cells;
+pub(crate) mod cells;
 mod exposition;
 mod labels;
 mod logs;
@@ -32,6 +32,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_openmetrics, m)?)?;
     m.add_function(wrap_pyfunction!(encode_log_rows, m)?)?;
     m.add_class::<cells::CounterCell>()?;
+    m.add_class::<cells::CounterSeries>()?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     Ok(())
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from observabilipy.core.instruments import (
     DEFAULT_BUCKETS,
@@ -14,7 +14,7 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import check_metric_name
-from observabilipy.core.values import counter_samples
+from observabilipy.core.values import counter_samples, counter_series
 
 Instrument = Counter | Gauge | Histogram
 AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
@@ -95,11 +95,16 @@ class Registry:
                 family = candidate
         return family
 
-    def collect(self) -> list[MetricFamily]:
-        """A consistent snapshot of every family, in the order they were defined."""
+    def collect(self, *, exposition: bool = False) -> list[MetricFamily]:
+        """A consistent snapshot of every family, in the order they were defined.
+
+        ``exposition=True`` (for an encoder that reads the families at once, and only
+        that): with the Rust backend, counters' samples stay in their cells as a
+        ``CounterSeries``, read as the encoder writes, with no tuple per series.
+        """
         with self._lock:
             families = list(self._families.values())
-        collected = [snapshot(family) for family in families]
+        collected = [snapshot(family, exposition=exposition) for family in families]
         for collect in self._collectors:
             collected.extend(collect())
         return collected
@@ -134,7 +139,7 @@ def _same_definition(existing: Instrument, new: Instrument) -> bool:
     return True
 
 
-def snapshot(family: Instrument) -> MetricFamily:
+def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     """Turn one family's live state into the plain data the encoders take."""
     samples: list[Sample] = []
     if isinstance(family, Histogram):
@@ -151,7 +156,11 @@ def snapshot(family: Instrument) -> MetricFamily:
             samples.append((sum_name, labels, total))
     elif isinstance(family, Counter):
         # One call for the family: a scrape of many series spends most of its time here.
-        samples = counter_samples(f"{family.name}_total", *family.cells())
+        sample, (label_sets, cells) = f"{family.name}_total", family.cells()
+        if exposition and counter_series is not None:
+            samples = cast("list[Sample]", counter_series(sample, label_sets, cells))
+        else:
+            samples = counter_samples(sample, label_sets, cells)
     else:
         samples = [(family.name, labels, value.get()) for labels, value in family.series()]
     return MetricFamily(family.name, family.kind, family.documentation, samples)

@@ -14,10 +14,14 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from observabilipy.core.timer import Timer
-from observabilipy.encoders import native_counter_cell, native_counter_samples
+from observabilipy.encoders import (
+    native_counter_cell,
+    native_counter_samples,
+    native_counter_series,
+)
 
 LabelKey = tuple[str, ...]
 LabelPairs = tuple[tuple[str, str], ...]
@@ -121,6 +125,9 @@ if TYPE_CHECKING:
 else:
     CounterCell = native_counter_cell or PyCounterCell
     counter_samples = native_counter_samples or py_counter_samples
+
+#: The Rust ``CounterSeries`` (a family's cells for the Rust encoder to read), or None.
+counter_series: Callable[[str, list[LabelPairs], list[Any]], object] | None = native_counter_series
 
 
 class CounterValue(CounterCell):

@@ -172,10 +172,14 @@ class Engine:
         return self.registry.histogram(name, documentation, labels, buckets)
 
     # -- reading ---------------------------------------------------------------------
-    def collect(self) -> list[MetricFamily]:
-        """Totals across every process sharing the file, this one's values live."""
+    def collect(self, *, exposition: bool = False) -> list[MetricFamily]:
+        """Totals across every process sharing the file, this one's values live.
+
+        ``exposition=True`` gives families only an encoder may read, at once: counters'
+        series may stay in their cells, read as the encoder writes them.
+        """
         with self.logs.lock:
-            return self._sync.totals(self.logs.connection)
+            return self._sync.totals(self.logs.connection, exposition=exposition)
 
     def read_logs(
         self,

@@ -70,14 +70,20 @@ class MetricsSync:
                         self._last[key] = value
                         self._changed_at[key] = now
 
-    def totals(self, connection: apsw.Connection) -> list[MetricFamily]:
-        """Every family with this process's live values and all others' stored ones."""
-        local = self.registry.collect()
+    def totals(
+        self, connection: apsw.Connection, *, exposition: bool = False
+    ) -> list[MetricFamily]:
+        """Every family with this process's live values and all others' stored ones.
+
+        ``exposition=True``: for an encoder only (see ``Registry.collect``).
+        """
         remote = store.remote_rows(
             connection, self.process, store.liveness_cutoff(self.snapshot_interval)
         )
         aggregates = self.aggregates()
-        if not remote and "per_process" not in aggregates.values():
+        alone = not remote and "per_process" not in aggregates.values()
+        local = self.registry.collect(exposition=exposition and alone)
+        if alone:
             return local  # alone in the file: nothing to combine
         meta = store.family_meta(connection) if remote else {}
         now = time.time()

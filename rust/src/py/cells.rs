@@ -158,3 +158,53 @@ pub fn counter_samples<'py>(
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, samples)
 }
+
+/// A counter family's series left in their cells, for an encoder to read as it writes:
+/// what a scrape needs, without a `(name, labels, value)` tuple per series.
+#[pyclass(module = "observabilipy._native", frozen)]
+pub struct CounterSeries {
+    pub sample: Py<PyString>,
+    pub labels: Py<PyList>,
+    pub cells: Py<PyList>,
+}
+
+#[pymethods]
+impl CounterSeries {
+    #[new]
+    fn new(
+        sample: Bound<'_, PyString>,
+        labels: Bound<'_, PyList>,
+        cells: Bound<'_, PyList>,
+    ) -> PyResult<Self> {
+        if labels.len() != cells.len() {
+            return Err(PyValueError::new_err(format!(
+                "{} label sets for {} cells",
+                labels.len(),
+                cells.len()
+            )));
+        }
+        Ok(Self {
+            sample: sample.unbind(),
+            labels: labels.unbind(),
+            cells: cells.unbind(),
+        })
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.labels.bind(py).len()
+    }
+
+    /// The samples as `counter_samples` gives them (for anything but an encoder).
+    fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        counter_samples(
+            self.sample.bind(py),
+            self.labels.bind(py),
+            self.cells.bind(py),
+        )
+    }
+}
+
+/// A cell's current value, for the encoder.
+pub fn cell_value(cell: &Bound<'_, PyAny>) -> PyResult<f64> {
+    Ok(cell.cast::<CounterCell>()?.get().value())
+}

@@ -8,6 +8,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use super::cells::{cell_value, CounterSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, type_name, unpack};
 use crate::errors::Error;
@@ -69,6 +70,9 @@ impl Reader<'_> {
         let help = self.text(help)?;
         self.exposition.push_family(name.as_bytes(), kind, &help);
         let samples = family.getattr(intern!(py, "samples"))?;
+        if let Ok(series) = samples.cast_exact::<CounterSeries>() {
+            return self.counter_series(series.get(), (&name_object, name, kind));
+        }
         if let Ok(list) = samples.cast_exact::<PyList>() {
             for sample in list.iter() {
                 self.sample(&sample, (&name_object, name, kind))?;
@@ -79,6 +83,60 @@ impl Reader<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Read a counter family's series straight from their cells: the labels as
+    /// [`Self::sample`] reads them, one sample name for all, checked once.
+    fn counter_series(
+        &mut self,
+        series: &CounterSeries,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+    ) -> PyResult<()> {
+        let py = family.0.py();
+        let (family_name, prefix, kind) = family;
+        let name_object = series.sample.bind(py);
+        let name = self.text(name_object)?.into_owned();
+        if kind != Kind::Counter
+            || !name.starts_with(prefix.as_bytes())
+            || !kind.allows_suffix(&name[prefix.len()..])
+        {
+            let (sample, family) = (repr(name_object)?, repr(family_name)?);
+            return Err(Error::ForeignSample { sample, family }.into());
+        }
+        let cells = series.cells.bind(py);
+        for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
+            let labelled = self.sample_labels(&labels, name_object)?;
+            self.exposition
+                .push_sample(&name, labelled, cell_value(&cell)?);
+        }
+        Ok(())
+    }
+
+    /// Push a sample's labels, replayed when they are last call's same tuple; returns
+    /// whether there were any.
+    fn sample_labels(
+        &mut self,
+        labels: &Bound<'_, PyAny>,
+        name_object: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        // Replayed first, by address alone: a hit does not even read the tuple.
+        let replayed = self
+            .replay
+            .as_mut()
+            .and_then(|replay| replay.replay(labels));
+        if let Some(rendered) = replayed {
+            self.exposition.push_rendered_labels(rendered);
+            return Ok(true);
+        }
+        let tuple = labels.cast_exact::<PyTuple>().ok();
+        let labelled = match &tuple {
+            Some(tuple) => !tuple.is_empty(),
+            None => labels.is_truthy()?,
+        };
+        if labelled {
+            self.labels(labels, tuple, name_object)?;
+        }
+        Ok(labelled)
     }
 
     /// Read one sample of the family named `family` (as a Python object and as text).
@@ -109,25 +167,7 @@ impl Reader<'_> {
             return Err(Error::ForeignSample { sample, family }.into());
         }
         let labels = parts.get_borrowed_item(1)?;
-        // Replayed first, by address alone: a hit does not even read the tuple.
-        let replayed = self
-            .replay
-            .as_mut()
-            .and_then(|replay| replay.replay(&labels));
-        let labelled = if let Some(rendered) = replayed {
-            self.exposition.push_rendered_labels(rendered);
-            true
-        } else {
-            let tuple = labels.cast_exact::<PyTuple>().ok();
-            let labelled = match &tuple {
-                Some(tuple) => !tuple.is_empty(),
-                None => labels.is_truthy()?,
-            };
-            if labelled {
-                self.labels(&labels, tuple.as_deref(), &name_object)?;
-            }
-            labelled
-        };
+        let labelled = self.sample_labels(&labels, &name_object)?;
         let value = parts.get_borrowed_item(2)?;
         let value = if let Ok(value) = value.cast_exact::<PyFloat>() {
             value.value()
