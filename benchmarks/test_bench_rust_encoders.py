@@ -33,6 +33,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from observabilipy import LogEntry, Registry, SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite import load_ndjson_function
 from observabilipy.core.encoding.attributes import encode_attributes
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
@@ -194,14 +195,23 @@ def stored(tmp_path_factory: pytest.TempPathFactory, rows: list[LogRow]) -> SQLi
     return storage
 
 
-@pytest.mark.parametrize("side", ["rust", "orjson"])
+@pytest.mark.parametrize("side", ["sqlite extension", "rust", "orjson"])
 def test_read_and_encode_from_sqlite(
     benchmark: BenchmarkFixture, request: pytest.FixtureRequest, stored: SQLiteLogStorage, side: str
 ) -> None:
-    """Rows fetched from the file and encoded: ours through the adapter's query (level names
-    mapped in SQL), the anchor a plain SELECT with orjson per line."""
+    """Rows fetched from the file and encoded: ours through the adapter, SQLite assembling
+    the NDJSON with the Rust extension (what GET /logs does) or rows fetched and then
+    encoded; the anchor a plain SELECT with orjson per line."""
     benchmark.group = "rust encoders: read + encode 100,000 rows from SQLite"
-    if side == "orjson":
+    if side == "sqlite extension":
+        rust: Encoders = request.getfixturevalue("rust")
+        native = SQLiteLogStorage(stored.path)
+        assert load_ndjson_function(native.connection, rust.sqlite_extension)
+        native.native_ndjson = True
+        count, _, output = benchmark(native.read_ndjson, limit=ROWS)
+        assert count == ROWS
+        check_lines(output, request.getfixturevalue("rows"))
+    elif side == "orjson":
         connection = stored.connection
 
         def run() -> bytes | bytearray:
