@@ -13,9 +13,8 @@ import re
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
-from itertools import islice
 from typing import Any, Final, TextIO
 
 import apsw
@@ -23,10 +22,8 @@ import apsw
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.console import format_row
-from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.ingest import InputError, parse_time
 from observabilipy.core.levels import LEVELS, parse_level
-from observabilipy.encoders import encode_log_rows
 from observabilipy.runtime.engine import Engine
 
 DEFAULT_DB: Final = "observabilipy.db"
@@ -39,7 +36,7 @@ APP_FACTORY: Final = "observabilipy.cli:serve_app"
 POLL_INTERVAL: Final = 0.5
 #: Seconds a Granian worker gets to finish its requests after SIGTERM.
 SHUTDOWN_TIMEOUT: Final = 10
-_CHUNK: Final = 1000
+_CHUNK: Final = 1000  # rows a read prints at once
 
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -279,9 +276,8 @@ def _logs(args: argparse.Namespace) -> int:
     except StorageError as error:
         return _fail(str(error))
     out = sys.stdout
-    write = _write_json if args.json else _table_writer(use_color(out))
     try:
-        _print_logs(storage, args, write, out)
+        _print_logs(storage, args, out)
     except KeyboardInterrupt:
         # Ctrl-C is how --follow ends; for a plain read it is an interruption.
         return 0 if args.follow else 130
@@ -292,31 +288,37 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_logs(
-    storage: SQLiteLogStorage,
-    args: argparse.Namespace,
-    write: Callable[[TextIO, list[LogRow]], None],
-    out: TextIO,
-) -> None:
+#: One read of the file: (rows read, the cursor after them, their text to print).
+Reader = Callable[[SQLiteLogStorage, int | None, int, dict[str, Any]], tuple[int, int | None, Any]]
+
+
+def _print_logs(storage: SQLiteLogStorage, args: argparse.Namespace, out: TextIO) -> None:
     filters: dict[str, Any] = {
         "since": args.since,
         "until": args.until,
         "level": args.level,
         "logger": args.logger,
     }
+    reading: tuple[Reader, Callable[[TextIO, Any], None]] = (
+        (_read_json, _write_json) if args.json else _table(use_color(out))
+    )
+    read, write = reading
     remaining: int | None = args.limit
     cursor: int | None = None
     while True:
         # Every row up to the newest id seen now is committed (SQLite serializes
-        # writers, and an id is taken inside its write), so once this round's query
-        # is done the cursor may skip past rows the filters left out.
+        # writers, and an id is taken inside its write), so once this round's reads
+        # are done the cursor may skip past rows the filters left out.
         newest = storage.last_id()
-        rows = storage.iter_rows(cursor, limit=remaining, **filters)
-        for batch in _batches(rows, _CHUNK):
-            write(out, batch)
-            cursor = batch[-1][0]
+        while remaining != 0:
+            want = _CHUNK if remaining is None else min(_CHUNK, remaining)
+            count, cursor, text = read(storage, cursor, want, filters)
+            if count:
+                write(out, text)
             if remaining is not None:
-                remaining -= len(batch)
+                remaining -= count
+            if count < want:
+                break
         out.flush()
         if not args.follow or remaining == 0:
             return
@@ -324,14 +326,14 @@ def _print_logs(
         time.sleep(POLL_INTERVAL)
 
 
-def _batches(rows: Iterable[LogRow], size: int) -> Iterator[list[LogRow]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
+def _read_json(
+    storage: SQLiteLogStorage, cursor: int | None, want: int, filters: dict[str, Any]
+) -> tuple[int, int | None, bytes]:
+    # With the Rust backend SQLite assembles the NDJSON itself (see read_ndjson).
+    return storage.read_ndjson(cursor, limit=want, **filters)
 
 
-def _write_json(out: TextIO, rows: list[LogRow]) -> None:
-    data = encode_log_rows(rows)
+def _write_json(out: TextIO, data: bytes) -> None:
     buffer = getattr(out, "buffer", None)
     if buffer is None:  # stdout replaced by a text-only stream
         out.write(data.decode())
@@ -340,11 +342,18 @@ def _write_json(out: TextIO, rows: list[LogRow]) -> None:
     buffer.write(data)
 
 
-def _table_writer(color: bool) -> Callable[[TextIO, list[LogRow]], None]:
-    def write(out: TextIO, rows: list[LogRow]) -> None:
-        out.write("".join([format_row(row, color=color) + "\n" for row in rows]))
+def _table(color: bool) -> tuple[Reader, Callable[[TextIO, str], None]]:
+    def read(
+        storage: SQLiteLogStorage, cursor: int | None, want: int, filters: dict[str, Any]
+    ) -> tuple[int, int | None, str]:
+        rows = storage.query(after=cursor, limit=want, **filters)
+        text = "".join([format_row(row, color=color) + "\n" for row in rows])
+        return len(rows), rows[-1][0] if rows else cursor, text
 
-    return write
+    def write(out: TextIO, text: str) -> None:
+        out.write(text)
+
+    return read, write
 
 
 # -- entry point -------------------------------------------------------------------------

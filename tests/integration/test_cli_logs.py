@@ -72,6 +72,24 @@ def test_json_prints_the_ndjson_that_get_logs_serves(db):
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("output", ["--json", "--table"])
+def test_long_reads_come_in_chunks_and_respect_limit(tmp_path, output):
+    """More entries than one read holds: every one once, in order, up to --limit."""
+    path = tmp_path / "many.db"
+    with Engine(path) as engine:
+        engine.logs.write_many(LogEntry(T0 + i, "info", f"m{i}", {}, "app") for i in range(2500))
+    args = ["--db", str(path), "--limit", "2100"] + (["--json"] if output == "--json" else [])
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2100
+    if output == "--json":
+        assert [json.loads(line)["id"] for line in lines] == list(range(1, 2101))
+    assert "m2099" in lines[-1]
+    everything = cli("--db", str(path), *args[4:])
+    assert len(everything.stdout.splitlines()) == 2500
+
+
 def test_table_shows_local_time_level_logger_message_and_attributes(db):
     """Without --json each entry is one readable line in local time, with no colour in a pipe."""
     result = cli("--db", str(db))
