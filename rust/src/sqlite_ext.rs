@@ -65,10 +65,13 @@ impl Value {
                 std::slice::from_raw_parts(start, length)
             }
         };
-        Ok(match String::from_utf8_lossy(bytes) {
-            Cow::Borrowed(_) => Cow::Borrowed(bytes),
-            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-        })
+        // The plain check first: it is several times faster than the lossy one.
+        if std::str::from_utf8(bytes).is_ok() {
+            return Ok(Cow::Borrowed(bytes));
+        }
+        Ok(Cow::Owned(
+            String::from_utf8_lossy(bytes).into_owned().into_bytes(),
+        ))
     }
 }
 
