@@ -11,6 +11,7 @@ import contextlib
 import functools
 import gzip
 import hmac
+import signal
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
@@ -120,6 +121,7 @@ class ObservabilityApp:
         self.metrics_cache = metrics_cache
         self._rendered: dict[tuple[str, bool], tuple[float, bytes]] = {}
         self.close_engine_on_shutdown = close_engine_on_shutdown
+        self._stopping = asyncio.Event()  # the server was told to stop: end follow streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -134,6 +136,7 @@ class ObservabilityApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                _also_on_stop_signals(asyncio.get_running_loop(), self._stopping.set)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.close_engine_on_shutdown:
@@ -262,7 +265,7 @@ class ObservabilityApp:
         try:
             sent = 0
             quiet_since = time.monotonic()
-            while pending is not None and not disconnected.is_set():
+            while pending is not None and not disconnected.is_set() and not self._stopping.is_set():
                 count, cursor, body = await pending
                 pending = None
                 if count:
@@ -362,6 +365,30 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     if not inflater.eof:
         raise HTTPError(400, "body is not valid gzip: truncated")
     return out
+
+
+def _also_on_stop_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Have the server's own SIGINT/SIGTERM handlers on ``loop`` run ``callback`` first.
+
+    Granian stops a worker by draining its open requests before the lifespan shutdown,
+    so an endless ``follow=1`` stream would hold the worker until it is killed; ending
+    the streams on the same signal lets the drain finish. Only asyncio's own loop shows
+    its handlers (``_signal_handlers``); with any other, nothing changes.
+    """
+    handlers = getattr(loop, "_signal_handlers", None)
+    if not isinstance(handlers, dict):
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = handlers.get(signum)
+        if not isinstance(previous, asyncio.Handle):
+            continue
+
+        def chained(previous: asyncio.Handle = previous) -> None:
+            callback()
+            previous._run()
+
+        with contextlib.suppress(RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(signum, chained)
 
 
 async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
