@@ -34,40 +34,57 @@ def combine(
 ) -> list[MetricFamily]:
     """One family per name, this process's families first, in their order."""
     meta: dict[str, Meta] = {}
-    values: dict[str, dict[tuple[str, Labels], list[tuple[float, float, int]]]] = {}
+    # Counters and histograms: one running total per series. Other processes' rows come
+    # already summed by SQLite (one row per series), so each total adds two numbers, and
+    # one IEEE addition of two is exactly what math.fsum would give.
+    sums: dict[str, dict[tuple[str, Labels], float]] = {}
+    # Gauges: every process's value, for their aggregate to choose from.
+    gauges: dict[str, dict[tuple[str, Labels], list[tuple[float, float, int]]]] = {}
     changed_at = changed_at or {}
     for family in local:
         meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
-        series = values.setdefault(family.name, {})
+        if family.kind != "gauge":
+            totals = sums.setdefault(family.name, {})
+            for sample, labels, value in family.samples:
+                key = (sample, labels)
+                totals[key] = totals.get(key, 0.0) + value
+            continue
+        series = gauges.setdefault(family.name, {})
         for sample, labels, value in family.samples:
             updated = changed_at.get((sample, labels), now)
             series.setdefault((sample, labels), []).append((value, updated, pid))
     for family_name, sample, labels, value, updated, row_pid in remote:
-        if family_name not in meta:
+        family_meta = meta.get(family_name)
+        if family_meta is None:
             if family_name not in remote_meta:
                 continue
-            meta[family_name] = remote_meta[family_name]
-        series = values.setdefault(family_name, {})
-        series.setdefault((sample, labels), []).append((value, updated, row_pid))
-    return [_family(name, meta[name], values.get(name, {})) for name in meta]
+            family_meta = meta[family_name] = remote_meta[family_name]
+        if family_meta[0] != "gauge":
+            totals = sums.setdefault(family_name, {})
+            key = (sample, labels)
+            totals[key] = totals.get(key, 0.0) + value
+        else:
+            series = gauges.setdefault(family_name, {})
+            series.setdefault((sample, labels), []).append((value, updated, row_pid))
+    return [_family(name, meta[name], sums.get(name, {}), gauges.get(name, {})) for name in meta]
 
 
 def _family(
-    name: str, meta: Meta, series: dict[tuple[str, Labels], list[tuple[float, float, int]]]
+    name: str,
+    meta: Meta,
+    sums: dict[tuple[str, Labels], float],
+    gauges: dict[tuple[str, Labels], list[tuple[float, float, int]]],
 ) -> MetricFamily:
     kind, help_text, aggregate = meta
     samples: list[Sample] = []
     if kind != "gauge":
-        samples = [
-            (sample, labels, math.fsum(v for v, _, _ in vs))
-            for (sample, labels), vs in series.items()
-        ]
+        samples = [(sample, labels, total) for (sample, labels), total in sums.items()]
     elif aggregate == "per_process":
-        for (sample, labels), vs in series.items():
+        for (sample, labels), vs in gauges.items():
             samples.extend((sample, (*labels, ("pid", str(p))), v) for v, _, p in vs)
     else:
         samples = [
-            (sample, labels, _gauge(aggregate, vs)) for (sample, labels), vs in series.items()
+            (sample, labels, _gauge(aggregate, vs)) for (sample, labels), vs in gauges.items()
         ]
     if kind == "histogram":
         samples.sort(key=lambda s: _histogram_order(name, s))

@@ -29,6 +29,7 @@ class MetricsSync:
         self._changed_at: dict[tuple[str, Labels], float] = {}
         self._last: dict[tuple[str, Labels], float] = {}
         self._lock = threading.Lock()
+        self._remote_labels: dict[str, Labels] = {}  # label JSON -> tuple, across scrapes
 
     @property
     def process(self) -> int:
@@ -78,7 +79,10 @@ class MetricsSync:
         ``exposition=True``: for an encoder only (see ``Registry.collect``).
         """
         remote = store.remote_rows(
-            connection, self.process, store.liveness_cutoff(self.snapshot_interval)
+            connection,
+            self.process,
+            store.liveness_cutoff(self.snapshot_interval),
+            self._remote_labels,
         )
         aggregates = self.aggregates()
         alone = not remote and "per_process" not in aggregates.values()

@@ -19,7 +19,7 @@ import apsw
 import orjson
 
 from observabilipy.adapters.storage.sqlite import open_connection
-from observabilipy.core.aggregate import RemoteRow
+from observabilipy.core.aggregate import Labels, RemoteRow
 from observabilipy.core.models import MetricFamily, MetricSample
 
 _UPSERT_STATE: Final = """
@@ -48,6 +48,7 @@ _REMOTE: Final = """
     WHERE s.process IN (SELECT id FROM processes WHERE id != ?1) AND f.kind = 'gauge'
         AND p.exited = 0 AND p.heartbeat >= ?2
 """
+_PARSED_LIMIT: Final = 200_000  # label sets a remote_rows cache keeps before starting over
 _RETIRE: Final = """
     INSERT INTO metric_state (process, family, sample, labels, value, updated)
     SELECT 0, s.family, s.sample, s.labels, s.value, s.updated
@@ -119,14 +120,27 @@ class MetricStateWriter:
             connection.execute("UPDATE processes SET exited = 1 WHERE id = ?", (self.process,))
 
 
-def remote_rows(connection: apsw.Connection, me: int, live_after: float) -> list[RemoteRow]:
-    """Every other process's values: counters and histograms summed, live gauges each."""
-    return [
-        (family, sample, tuple(map(tuple, orjson.loads(labels))), value, updated, pid)
-        for family, sample, labels, value, updated, pid in connection.execute(
-            _REMOTE, (me, live_after)
-        )
-    ]
+def remote_rows(
+    connection: apsw.Connection,
+    me: int,
+    live_after: float,
+    parsed: dict[str, Labels] | None = None,
+) -> list[RemoteRow]:
+    """Every other process's values: counters and histograms summed, live gauges each.
+
+    ``parsed`` maps label JSON already seen to its tuple and is filled as rows come: a
+    scrape reads the same label sets every time, and parsing each is most of the cost.
+    """
+    parsed = {} if parsed is None else parsed
+    if len(parsed) > _PARSED_LIMIT:
+        parsed.clear()
+    rows: list[RemoteRow] = []
+    for family, sample, text, value, updated, pid in connection.execute(_REMOTE, (me, live_after)):
+        labels = parsed.get(text)
+        if labels is None:
+            labels = parsed[text] = tuple(map(tuple, orjson.loads(text)))
+        rows.append((family, sample, labels, value, updated, pid))
+    return rows
 
 
 def family_meta(connection: apsw.Connection) -> dict[str, tuple[str, str, str]]:
