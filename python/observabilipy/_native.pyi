@@ -5,7 +5,7 @@ byte, errors included; ``observabilipy.encoders`` chooses between the two. The l
 is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs``).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Self, final
 
 from typing_extensions import disjoint_base
@@ -55,6 +55,7 @@ class CounterSeries:
 
     def __new__(cls, sample: str, labels: list[Any], cells: list[CounterCell]) -> Self: ...
     def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
     def samples(self) -> list[tuple[str, Any, float]]:
         """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
 

@@ -42,6 +42,14 @@ def test_values_are_read_when_encoding() -> None:
     assert expected in encode_text(families)
 
 
+def test_exposition_families_still_read_as_samples() -> None:
+    """Anything else handed exposition families can still iterate their samples."""
+    source = registry()
+    for live, plain in zip(source.collect(exposition=True), source.collect(), strict=True):
+        assert len(live.samples) == len(plain.samples)
+        assert list(live.samples) == plain.samples
+
+
 def test_series_under_a_family_of_another_kind_are_refused() -> None:
     if counter_series is None:
         pytest.skip("counter series exist only with the Rust backend")

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 
 /// `inc()`'s argument: left out (one), or whatever was given, `None` included.
 pub enum Amount<'py> {
@@ -192,6 +192,10 @@ impl CounterSeries {
 
     fn __len__(&self, py: Python<'_>) -> usize {
         self.labels.bind(py).len()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.samples(py)?.try_iter()
     }
 
     /// The samples as `counter_samples` gives them (for anything but an encoder).
