@@ -53,6 +53,15 @@ def test_the_extension_loads_with_the_rust_backend(tmp_path: Path) -> None:
     assert storage.native_ndjson is (encoders.backend == "rust")
 
 
+def test_a_library_that_cannot_load_leaves_the_python_reader(tmp_path: Path) -> None:
+    storage = SQLiteLogStorage(str(tmp_path / "logs.db"))
+    assert not load_ndjson_function(storage.connection, str(tmp_path / "missing.so"))
+    assert not load_ndjson_function(storage.connection, None)
+    storage.native_ndjson = False
+    store(storage, ROWS[:1])
+    assert storage.read_ndjson() == (1, 1, PYTHON.encode_log_rows(storage.query()))
+
+
 def test_both_readers_give_the_same_bytes(tmp_path: Path) -> None:
     native, python = readers(tmp_path / "logs.db")
     store(native, ROWS)
