@@ -9,8 +9,8 @@ rounds. Groups:
   the same Granian. ``..., no gzip`` asks for identity: the rendering alone, without
   zlib's ~1.3-2 ms for the 566 KB body.
   ``ours_cached`` reuses a rendering for up to a second (``metrics_cache=1.0``).
-- ``GET /logs streaming``: 200,000 stored entries read back in one streamed response;
-  ``extra_info`` has MB/s.
+- ``GET /logs streaming``: 100,000 of 200,000 stored entries read back in one streamed
+  response; ``extra_info`` has MB/s.
 - ``POST /logs ingestion``: 20,000 NDJSON lines per request; ``extra_info`` has lines/s.
 """
 
@@ -148,21 +148,32 @@ def log_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.benchmark(group="GET /logs streaming")
 def test_logs_streaming(benchmark: BenchmarkFixture, log_server: str) -> None:
+    """100,000 entries in one streamed response, read a megabyte at a time with the
+    stdlib client (httpx's own parsing caps out near the rates measured here)."""
+    host, port = log_server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
     sizes: list[int] = []
     durations: list[float] = []
-    with httpx.Client(timeout=120) as client:
+    last: list[bytes] = []
 
-        def run() -> None:
-            start = time.perf_counter()
-            size = 0
-            with client.stream("GET", f"{log_server}/logs", params={"limit": 100_000}) as response:
-                for chunk in response.iter_raw():
-                    size += len(chunk)
-            durations.append(time.perf_counter() - start)
-            sizes.append(size)
+    def run() -> None:
+        start = time.perf_counter()
+        size = 0
+        connection.request("GET", "/logs?limit=100000")
+        response = connection.getresponse()
+        assert response.status == 200
+        while chunk := response.read1(1 << 20):
+            size += len(chunk)
+            last[:] = [chunk]
+        durations.append(time.perf_counter() - start)
+        sizes.append(size)
 
+    try:
         pedantic(benchmark, run, rounds=5)
+    finally:
+        connection.close()
     assert min(sizes) > 100_000 * 100
+    assert json.loads(last[0].splitlines()[-1])["id"] == 100_000
     benchmark.extra_info["MB_per_second"] = sizes[0] / sorted(durations)[len(durations) // 2] / 1e6
 
 
