@@ -1,9 +1,22 @@
 """Parsing what clients send: NDJSON lines, Loki pushes and time values."""
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from observabilipy import LogEntry
-from observabilipy.core.ingest import InputError, parse_loki_push, parse_ndjson, parse_time
+from observabilipy.core.ingest import (
+    InputError,
+    _decode,
+    _entry,
+    _well_formed,
+    iter_ndjson,
+    parse_loki_push,
+    parse_ndjson,
+    parse_time,
+)
 
 
 def test_ndjson_lines_become_entries_with_defaults():
@@ -104,3 +117,73 @@ def test_bad_times_are_refused(text):
     """Unparseable or non-finite times raise InputError naming the value."""
     with pytest.raises(InputError, match="since"):
         parse_time(text, "since")
+
+
+def line_by_line(body: bytes, now: float) -> list[LogEntry]:
+    """The reference reading: each line decoded and checked on its own."""
+    return [
+        _entry(_decode(raw, number), number, now)
+        for number, raw in enumerate(body.split(b"\n"), start=1)
+        if raw.strip()
+    ]
+
+
+def outcome(parse, body: bytes) -> object:
+    try:
+        return parse(body, 5.0)
+    except InputError as error:
+        return ("InputError", str(error))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "message": st.text() | json_values,
+        "timestamp": st.sampled_from(
+            ["2026-11-26T07:23:08Z", "2026-11-26T07:23:08", "soon", 1.5e9, 1_700_000_000, 1e300]
+        )
+        | json_values,
+        "level": st.sampled_from(["info", "WARN", "fatal", 40, "loud", 20.0]) | json_values,
+        "logger": st.text() | json_values,
+        "attributes": st.dictionaries(st.text(), json_values) | json_values,
+        "id": json_values,
+        "host": json_values,
+    },
+)
+lines = st.one_of(
+    fields.map(lambda obj: json.dumps(obj).encode()),
+    st.sampled_from([b"", b"  ", b"{", b'{"message":"a"},{"message":"b"}', b"[1]", b"null"]),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(lines, max_size=8), st.integers(min_value=1, max_value=4))
+def test_the_whole_body_path_reads_exactly_as_line_by_line(body_lines, batch) -> None:
+    """Decoding a batch of lines in one typed call gives what reading each line gives:
+    the same entries, or the same error naming the same line."""
+    body = b"\n".join(body_lines)
+    expected = outcome(line_by_line, body)
+    assert outcome(lambda b, now: parse_ndjson(b, now), body) == expected
+    got = outcome(lambda b, now: [e for part in iter_ndjson(b, now, batch) for e in part], body)
+    assert got == expected
+
+
+def test_well_formed_lines_take_the_one_decode_path() -> None:
+    """Known keys only, any accepted spelling: one typed decode reads them all."""
+    chunk = [
+        b'{"message":"a"}',
+        b"",
+        b'{"message":"b","timestamp":"2026-11-26T07:23:08Z","level":"WARN","id":3}',
+        b'{"message":"c","timestamp":1700000000,"level":40,"logger":"x","attributes":{"k":1}}',
+    ]
+    assert _well_formed(chunk, 5.0) == [
+        LogEntry(5.0, "info", "a", {}, ""),
+        LogEntry(1_795_677_788.0, "warning", "b", {}, ""),
+        LogEntry(1_700_000_000.0, "error", "c", {"k": 1}, "x"),
+    ]
+    assert _well_formed([b'{"message":"a","host":"h"}'], 5.0) is None  # kept line by line

@@ -105,20 +105,69 @@ def parse_ndjson(body: bytes, now: float) -> list[LogEntry]:
 def iter_ndjson(body: bytes, now: float, batch: int = 5000) -> Iterator[list[LogEntry]]:
     """The body's entries ``batch`` lines at a time, so storing one batch can overlap
     parsing the next; an InputError can still come from any later batch."""
-    entries: list[LogEntry] = []
-    for number, raw in enumerate(body.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = _DECODER.decode(raw)
-        except msgspec.DecodeError as error:
-            raise InputError(f"not valid JSON ({error})", number) from None
-        entries.append(_entry(obj, number, now))
-        if len(entries) >= batch:
-            yield entries
+    lines = body.split(b"\n")
+    for start in range(0, len(lines), batch):
+        chunk = lines[start : start + batch]
+        entries = _well_formed(chunk, now)
+        if entries is None:  # something to report, or keys to keep: line by line
             entries = []
-    if entries:
-        yield entries
+            for number, raw in enumerate(chunk, start=start + 1):
+                if raw.strip():
+                    entries.append(_entry(_decode(raw, number), number, now))
+        if entries:
+            yield entries
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    """An NDJSON line with only the known keys, as most clients send them."""
+
+    message: str
+    timestamp: str | float | None = None
+    level: str | int = "info"
+    logger: str = ""
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    id: Any = None  # the server assigns ids: a client's is ignored
+
+
+_LINES: Final = msgspec.json.Decoder(list[_Line])
+
+
+def _well_formed(chunk: list[bytes], now: float) -> list[LogEntry] | None:
+    """The chunk's entries from one typed decode of all its lines, or None when any
+    line needs the line-by-line path (bad input, to report by line; unknown keys)."""
+    present = [raw for raw in chunk if raw.strip()]
+    try:
+        lines = _LINES.decode(b"[" + b",".join(present) + b"]")
+    except msgspec.DecodeError:
+        return None
+    if len(lines) != len(present):  # a line held more than one value
+        return None
+    entries = []
+    for line in lines:
+        timestamp, level = line.timestamp, line.level
+        canonical = _CANONICAL.get(level) if type(level) is str else None
+        try:
+            if timestamp is None:
+                ts = now
+            elif type(timestamp) is str:
+                ts = parse_time(timestamp)
+            else:
+                ts = float(timestamp)
+            if canonical is None:
+                canonical = parse_level(level)
+        except (TypeError, ValueError):  # InputError is a ValueError
+            return None
+        if not _FIRST_SECOND <= ts < _PAST_LAST_SECOND:
+            return None
+        entries.append(LogEntry(ts, canonical, line.message, line.attributes, line.logger))
+    return entries
+
+
+def _decode(raw: bytes, number: int) -> Any:
+    try:
+        return _DECODER.decode(raw)
+    except msgspec.DecodeError as error:
+        raise InputError(f"not valid JSON ({error})", number) from None
 
 
 def parse_loki_push(body: bytes) -> list[LogEntry]:
