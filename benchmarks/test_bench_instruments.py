@@ -141,6 +141,46 @@ def test_counter_child_inc_prometheus_client(benchmark: BenchmarkFixture) -> Non
     assert registry.get_sample_value("checkouts_total", {"method": "card"}) == rounds * CALLS
 
 
+# --- gauge.inc() then gauge.dec(): an in-flight gauge --------------------------------
+
+
+@pytest.mark.benchmark(group="gauge inc() + dec()")
+def test_gauge_inc_dec_observabilipy(benchmark: BenchmarkFixture) -> None:
+    gauge = Registry().gauge("in_flight", "Requests in flight")
+    rounds = 0
+
+    def run() -> None:
+        nonlocal rounds
+        rounds += 1
+        for _ in repeat(None, CALLS):
+            gauge.inc()
+            gauge.dec()
+
+    benchmark(run)
+    assert rounds > 0
+    gauge.inc(rounds)
+    assert gauge.get() == rounds
+
+
+@pytest.mark.benchmark(group="gauge inc() + dec()")
+def test_gauge_inc_dec_prometheus_client(benchmark: BenchmarkFixture) -> None:
+    registry = prometheus_client.CollectorRegistry()
+    gauge = prometheus_client.Gauge("in_flight", "Requests in flight", registry=registry)
+    rounds = 0
+
+    def run() -> None:
+        nonlocal rounds
+        rounds += 1
+        for _ in repeat(None, CALLS):
+            gauge.inc()
+            gauge.dec()
+
+    benchmark(run)
+    assert rounds > 0
+    gauge.inc(rounds)
+    assert registry.get_sample_value("in_flight") == rounds
+
+
 # --- histogram.observe(0.3), default buckets -----------------------------------------
 
 

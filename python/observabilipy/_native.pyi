@@ -16,11 +16,13 @@ from observabilipy.core.models import MetricFamily
 __all__ = [
     "CounterCell",
     "CounterSeries",
+    "GaugeCell",
     "__version__",
     "counter_samples",
     "encode_log_rows",
     "encode_openmetrics",
     "encode_text",
+    "gauge_samples",
 ]
 
 __version__: str
@@ -58,6 +60,30 @@ class CounterSeries:
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
     def samples(self) -> list[tuple[str, Any, float]]:
         """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
+
+@disjoint_base
+class GaugeCell:
+    """A gauge series' value in an atomic; ``core.values.GaugeValue`` subclasses it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def set(self, value: float) -> None:
+        """Set the gauge to ``value``."""
+
+    def inc(self, amount: float = ...) -> None:
+        """Add ``amount`` (default 1)."""
+
+    def dec(self, amount: float = ...) -> None:
+        """Subtract ``amount`` (default 1)."""
+
+    def get(self) -> float:
+        """The current value."""
+
+    def _set_refusing(self) -> None: ...
+
+def gauge_samples(
+    sample: str, labels: list[Any], cells: list[GaugeCell]
+) -> list[tuple[str, Any, float]]:
+    """``[(sample, labels, value), ...]`` for a gauge family's label pairs and cells."""
 
 def counter_samples(
     sample: str, labels: list[Any], cells: list[CounterCell]

@@ -32,6 +32,8 @@ __all__ = [
     "native_counter_cell",
     "native_counter_samples",
     "native_counter_series",
+    "native_gauge_cell",
+    "native_gauge_samples",
     "sqlite_extension",
 ]
 
@@ -54,6 +56,8 @@ class Encoders:
     counter_cell: type | None = None
     counter_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
     counter_series: Callable[..., object] | None = None
+    gauge_cell: type | None = None
+    gauge_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
 
 
 PYTHON: Final = Encoders(
@@ -90,6 +94,8 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.CounterCell,
         native.counter_samples,
         native.CounterSeries,
+        native.GaugeCell,
+        native.gauge_samples,
     )
 
 
@@ -118,3 +124,9 @@ native_counter_samples: Final = _ENCODERS.counter_samples
 
 native_counter_series: Final = _ENCODERS.counter_series
 """The Rust ``CounterSeries``: a counter family's cells for the Rust encoder, or None."""
+
+native_gauge_cell: Final = _ENCODERS.gauge_cell
+"""The Rust ``GaugeCell`` that ``core.values.GaugeValue`` builds on, or None."""
+
+native_gauge_samples: Final = _ENCODERS.gauge_samples
+"""Reads a gauge family's Rust cells in one call, or None."""

@@ -2,10 +2,14 @@
 
 import math
 import threading
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import pytest
 
 from observabilipy import Registry
+from observabilipy.core.values import gauge_samples
 
 
 def test_gauge_sets_and_moves():
@@ -71,3 +75,43 @@ def test_set_to_current_time_uses_the_clock():
     gauge = Registry().gauge("last_seen", "Last seen")
     gauge.set_to_current_time(lambda: 1234.5)
     assert gauge.get() == 1234.5
+
+
+def test_labelled_gauge_refuses_every_use_of_the_family_itself():
+    """get, inc and dec on the family (not a child) refuse too; nothing changes."""
+    gauge = Registry().gauge("temperature", "Temp", labels=["room"])
+    for use in (gauge.get, gauge.inc, gauge.dec, lambda: gauge.set(2.0)):
+        with pytest.raises(ValueError, match=r"'temperature' has labels"):
+            use()
+    assert gauge.children() == []
+
+
+def test_gauge_amounts_of_other_numeric_types_are_converted():
+    """bool, Decimal, Fraction and float subclasses move a gauge as the numbers they are."""
+
+    class Celsius(float):
+        pass
+
+    gauge = Registry().gauge("level", "Level")
+    half: Any = Fraction(1, 2)
+    gauge.set(Decimal("2.5"))  # type: ignore[arg-type]
+    gauge.inc(True)
+    gauge.dec(half)
+    gauge.inc(Celsius(1.0))
+    assert gauge.get() == 4.0
+    with pytest.raises(OverflowError):
+        gauge.set(10**400)
+    assert gauge.get() == 4.0
+
+
+def test_a_gauge_family_snapshot_reads_every_cell():
+    """gauge_samples (Rust or Python, whichever is in use) agrees with get()."""
+    gauge = Registry().gauge("depth", "Depth", labels=["queue"])
+    for i in range(20):
+        gauge.labels(f"q{i}").set(i / 4)
+    labels, cells = gauge.cells()
+    assert gauge_samples("depth", labels, cells) == [
+        ("depth", (("queue", f"q{i}"),), i / 4) for i in range(20)
+    ]
+    with pytest.raises(ValueError, match="19 label sets for 20 cells"):
+        gauge_samples("depth", labels[:-1], cells)

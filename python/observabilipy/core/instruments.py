@@ -178,7 +178,8 @@ class Gauge(_Family[GaugeValue], GaugeValue):
         if aggregate == "per_process" and "pid" in self.labelnames:
             raise ValueError(f"gauge {name!r} aggregates per_process, which adds the 'pid' label")
         GaugeValue.__init__(self, self.name)
-        self._unlabelled = not self.labelnames
+        if self.labelnames:
+            self._set_refusing()
 
     def _new_value(self) -> GaugeValue:
         return GaugeValue(self.name)

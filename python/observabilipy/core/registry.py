@@ -14,7 +14,7 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import check_metric_name
-from observabilipy.core.values import counter_samples, counter_series
+from observabilipy.core.values import counter_samples, counter_series, gauge_samples
 
 Instrument = Counter | Gauge | Histogram
 AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
@@ -162,5 +162,5 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
         else:
             samples = counter_samples(sample, label_sets, cells)
     else:
-        samples = [(family.name, labels, value.get()) for labels, value in family.series()]
+        samples = gauge_samples(family.name, *family.cells())
     return MetricFamily(family.name, family.kind, family.documentation, samples)

@@ -21,6 +21,8 @@ from observabilipy.encoders import (
     native_counter_cell,
     native_counter_samples,
     native_counter_series,
+    native_gauge_cell,
+    native_gauge_samples,
 )
 
 LabelKey = tuple[str, ...]
@@ -155,41 +157,96 @@ class CounterValue(CounterCell):
         self._reset()
 
 
-class GaugeValue:
-    """A gauge's value: goes up and down, or is set."""
+class PyGaugeCell:
+    """A gauge series' value in pure Python: set outright, moved under a short lock.
+    The Rust extension's ``GaugeCell`` is the same cell in an atomic; ``GaugeValue``
+    builds on either."""
 
-    __slots__ = ("_lock", "_name", "_unlabelled", "_value")
+    __slots__ = ("_lock", "_refusing", "_value")
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self) -> None:
         self._value = 0.0
         self._lock = threading.Lock()
-        self._unlabelled = True
+        self._refusing = False
 
     def set(self, value: float) -> None:
         """Set the gauge to ``value``."""
-        if not self._unlabelled:
-            _refuse(self)
-        self._value = value if type(value) is float else _number(self._name, "set()", value)
+        if self._refusing:
+            self._refuse()
+        self._value = value if type(value) is float else self._number("set()", value)
 
     def inc(self, amount: float = 1) -> None:
         """Add ``amount`` (default 1)."""
-        if not self._unlabelled:
-            _refuse(self)
-        number = amount if type(amount) is float else _number(self._name, "inc()", amount)
+        if self._refusing:
+            self._refuse()
+        if type(amount) is not float:
+            amount = float(amount) if type(amount) is int else self._number("inc()", amount)
         with self._lock:
-            self._value += number
+            self._value += amount
 
     def dec(self, amount: float = 1) -> None:
         """Subtract ``amount`` (default 1)."""
-        if not self._unlabelled:
-            _refuse(self)
-        number = amount if type(amount) is float else _number(self._name, "dec()", amount)
+        if self._refusing:
+            self._refuse()
+        if type(amount) is not float:
+            amount = float(amount) if type(amount) is int else self._number("dec()", amount)
         with self._lock:
-            self._value -= number
+            self._value -= amount
+
+    def get(self) -> float:
+        """The current value."""
+        if self._refusing:
+            self._refuse()
+        return self._value
+
+    def _number(self, what: str, value: object) -> float:
+        raise NotImplementedError
+
+    def _refuse(self) -> None:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()  # the value is a state, not a tally: it stays
+
+    def _set_refusing(self) -> None:
+        self._refusing = True
+
+
+def py_gauge_samples(
+    sample: str, labels: list[LabelPairs], cells: Sequence[PyGaugeCell]
+) -> list[tuple[str, LabelPairs, float]]:
+    """A gauge family's samples from its series' label pairs and cells, in matching order."""
+    if len(labels) != len(cells):
+        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
+    return [(sample, pairs, cell._value) for pairs, cell in zip(labels, cells, strict=True)]
+
+
+if TYPE_CHECKING:
+    GaugeCell = PyGaugeCell
+    gauge_samples = py_gauge_samples
+else:
+    GaugeCell = native_gauge_cell or PyGaugeCell
+    gauge_samples = native_gauge_samples or py_gauge_samples
+
+
+class GaugeValue(GaugeCell):
+    """A gauge's value: goes up and down, or is set."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def _number(self, what: str, value: object) -> float:
+        return _number(self._name, what, value)
+
+    def _refuse(self) -> None:
+        _refuse(self)
 
     def _reset_after_fork(self) -> None:
-        self._lock = threading.Lock()  # the value is a state, not a tally: it stays
+        if isinstance(self, PyGaugeCell):
+            self._reset()
 
     def set_to_current_time(self, clock: Callable[[], float] | None = None) -> None:
         """Set the gauge to the current Unix time in seconds."""
@@ -198,12 +255,6 @@ class GaugeValue:
     def time(self) -> Timer:
         """Set the gauge to the duration of a block or call, in seconds."""
         return Timer(self.set)
-
-    def get(self) -> float:
-        """The current value."""
-        if not self._unlabelled:
-            _refuse(self)
-        return self._value
 
 
 class HistogramValue:
@@ -264,7 +315,7 @@ class HistogramValue:
         return list(itertools.accumulate(counts)), total
 
 
-def _refuse(value: GaugeValue | HistogramValue) -> None:
+def _refuse(value: GaugeValue | HistogramValue) -> None:  # the labels are the family's
     raise ValueError(f"{value._name!r} has labels: call .labels(...) first")
 
 

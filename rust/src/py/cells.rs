@@ -1,10 +1,11 @@
-//! Counter cells: one counter series' value in atomics.
+//! Counter and gauge cells: one series' value in atomics.
 //!
 //! `inc()` is one atomic add (exact under any number of threads, with or without the
 //! GIL), and a scrape reads a whole family's series in one call instead of one Python
-//! call per series. `observabilipy.core.values.CounterValue` subclasses the cell and
-//! keeps the rules that need words: refusing bad amounts and unlabelled use of a
-//! labelled family, which the cell hands back to it (`_add`, `_refuse`).
+//! call per series. `observabilipy.core.values.CounterValue` and `GaugeValue` subclass
+//! the cells and keep the rules that need words: converting or refusing odd values and
+//! unlabelled use of a labelled family, which the cells hand back to them (`_add`,
+//! `_number`, `_refuse`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -211,4 +212,134 @@ impl CounterSeries {
 /// A cell's current value, for the encoder.
 pub fn cell_value(cell: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(cell.cast::<CounterCell>()?.get().value())
+}
+
+/// A gauge series' value: an `f64` in an atomic, set outright or moved by
+/// compare-and-swap.
+#[pyclass(module = "observabilipy._native", subclass, frozen)]
+pub struct GaugeCell {
+    bits: AtomicU64,
+    /// Set on a labelled family's own cell: every use goes to `_refuse()`.
+    refusing: AtomicBool,
+}
+
+impl GaugeCell {
+    fn add(&self, amount: f64) {
+        let _ = self
+            .bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + amount).to_bits())
+            });
+    }
+
+    fn value(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+}
+
+/// A plain `float` or `int` as Python's `float()` reads it; anything else goes to the
+/// subclass's `_number(what, value)`, which converts it or raises naming the gauge.
+fn gauge_number(slf: &Bound<'_, GaugeCell>, what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if let Ok(float) = value.cast_exact::<PyFloat>() {
+        return Ok(float.value());
+    }
+    if value.is_exact_instance_of::<PyInt>() {
+        // OverflowError beyond the float range, as float(int) raises.
+        return value.extract::<f64>();
+    }
+    slf.call_method1(intern!(slf.py(), "_number"), (what, value))?
+        .extract::<f64>()
+}
+
+fn refuse_if_labelled(slf: &Bound<'_, GaugeCell>) -> PyResult<()> {
+    if slf.get().refusing.load(Ordering::Relaxed) {
+        slf.call_method0(intern!(slf.py(), "_refuse"))?;
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl GaugeCell {
+    /// Zero; any arguments are the subclass's own (`__init__` reads them).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        Self {
+            bits: AtomicU64::new(0.0_f64.to_bits()),
+            refusing: AtomicBool::new(false),
+        }
+    }
+
+    /// Set the gauge to `value`.
+    fn set(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        refuse_if_labelled(slf)?;
+        let number = gauge_number(slf, "set()", value)?;
+        slf.get().bits.store(number.to_bits(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Add `amount` (default 1).
+    #[pyo3(signature = (amount = Amount::One))]
+    fn inc(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
+        refuse_if_labelled(slf)?;
+        let number = match amount {
+            Amount::One => 1.0,
+            Amount::Given(amount) => gauge_number(slf, "inc()", &amount)?,
+        };
+        slf.get().add(number);
+        Ok(())
+    }
+
+    /// Subtract `amount` (default 1).
+    #[pyo3(signature = (amount = Amount::One))]
+    fn dec(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
+        refuse_if_labelled(slf)?;
+        let number = match amount {
+            Amount::One => 1.0,
+            Amount::Given(amount) => gauge_number(slf, "dec()", &amount)?,
+        };
+        slf.get().add(-number);
+        Ok(())
+    }
+
+    /// The current value.
+    fn get(slf: &Bound<'_, Self>) -> PyResult<f64> {
+        refuse_if_labelled(slf)?;
+        Ok(slf.get().value())
+    }
+
+    /// Make every use call `_refuse()` (a labelled family's own cell).
+    fn _set_refusing(&self) {
+        self.refusing.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `[(sample, labels, value), ...]` for a gauge family's series: their label pairs and
+/// their cells, in matching order.
+#[pyfunction]
+pub fn gauge_samples<'py>(
+    sample: &Bound<'py, PyString>,
+    labels: &Bound<'py, PyList>,
+    cells: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyList>> {
+    if labels.len() != cells.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} label sets for {} cells",
+            labels.len(),
+            cells.len()
+        )));
+    }
+    let py = sample.py();
+    let samples = labels
+        .iter()
+        .zip(cells.iter())
+        .map(|(labels, cell)| {
+            let value = cell.cast::<GaugeCell>()?.get().value();
+            PyTuple::new(
+                py,
+                [sample.as_any(), &labels, PyFloat::new(py, value).as_any()],
+            )
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, samples)
 }
