@@ -17,6 +17,7 @@ __all__ = [
     "CounterCell",
     "CounterSeries",
     "GaugeCell",
+    "HistogramCell",
     "__version__",
     "counter_samples",
     "encode_log_rows",
@@ -79,6 +80,20 @@ class GaugeCell:
         """The current value."""
 
     def _set_refusing(self) -> None: ...
+
+@disjoint_base
+class HistogramCell:
+    """A histogram series' counts and sum; ``core.values.HistogramValue`` subclasses it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def observe(self, value: float) -> None:
+        """Record one observation (odd values go to the subclass's ``_observation``)."""
+
+    def _state(self) -> tuple[list[int], float]: ...
+    def _set_bounds(self, upper: list[float]) -> None: ...
+    def _reset(self) -> None: ...
+    def _set_refusing(self) -> None: ...
+    def _is_refusing(self) -> bool: ...
 
 def gauge_samples(
     sample: str, labels: list[Any], cells: list[GaugeCell]

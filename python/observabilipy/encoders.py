@@ -34,6 +34,7 @@ __all__ = [
     "native_counter_series",
     "native_gauge_cell",
     "native_gauge_samples",
+    "native_histogram_cell",
     "sqlite_extension",
 ]
 
@@ -58,6 +59,7 @@ class Encoders:
     counter_series: Callable[..., object] | None = None
     gauge_cell: type | None = None
     gauge_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
+    histogram_cell: type | None = None
 
 
 PYTHON: Final = Encoders(
@@ -96,6 +98,7 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.CounterSeries,
         native.GaugeCell,
         native.gauge_samples,
+        native.HistogramCell,
     )
 
 
@@ -130,3 +133,6 @@ native_gauge_cell: Final = _ENCODERS.gauge_cell
 
 native_gauge_samples: Final = _ENCODERS.gauge_samples
 """Reads a gauge family's Rust cells in one call, or None."""
+
+native_histogram_cell: Final = _ENCODERS.histogram_cell
+"""The Rust ``HistogramCell`` that ``core.values.HistogramValue`` builds on, or None."""

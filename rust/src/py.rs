@@ -34,6 +34,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cells::CounterCell>()?;
     m.add_class::<cells::CounterSeries>()?;
     m.add_class::<cells::GaugeCell>()?;
+    m.add_class::<cells::HistogramCell>()?;
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     Ok(())

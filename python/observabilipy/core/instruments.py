@@ -207,7 +207,8 @@ class Histogram(_Family[HistogramValue], HistogramValue):
         self.buckets = check_buckets(self.name, buckets)
         self._bucket_labels: dict[LabelPairs, list[LabelPairs]] = {}
         HistogramValue.__init__(self, self.name, list(self.buckets))
-        self._unlabelled = not self.labelnames
+        if self.labelnames:
+            self._set_refusing()
 
     def _new_value(self) -> HistogramValue:
         return HistogramValue(self.name, list(self.buckets))

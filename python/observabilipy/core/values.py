@@ -23,6 +23,7 @@ from observabilipy.encoders import (
     native_counter_series,
     native_gauge_cell,
     native_gauge_samples,
+    native_histogram_cell,
 )
 
 LabelKey = tuple[str, ...]
@@ -257,62 +258,111 @@ class GaugeValue(GaugeCell):
         return Timer(self.set)
 
 
-class HistogramValue:
-    """A histogram's state: per-bucket counts and the sum, changed together under a lock."""
+class PyHistogramCell:
+    """A histogram series in pure Python: per-bucket counts and the sum, changed
+    together under a lock. The Rust extension's ``HistogramCell`` is the same cell;
+    ``HistogramValue`` builds on either."""
 
-    __slots__ = ("_counts", "_lock", "_name", "_sum", "_unlabelled", "_upper")
+    __slots__ = ("_counts", "_lock", "_refusing", "_sum", "_upper")
 
-    def __init__(self, name: str, upper: list[float]) -> None:
-        self._name = name
-        self._upper = upper  # finite bounds; the last count is the +Inf bucket
-        self._counts = [0] * (len(upper) + 1)
+    def __init__(self) -> None:
+        self._upper: list[float] = []  # finite bounds; the last count is the +Inf bucket
+        self._counts = [0]
         self._sum = 0.0
         self._lock = threading.Lock()
-        self._unlabelled = True
+        self._refusing = False
 
     def observe(self, value: float) -> None:
         """Record one observation; NaN raises."""
         try:
             index = bisect_left(self._upper, value)
         except TypeError:
-            raise TypeError(
-                f"{self._name!r} observe() needs a number, got {type(value).__name__} {value!r}"
-            ) from None
-        if value != value or not self._unlabelled:
-            self._refuse_observation(value)
+            index = -1
+        if index < 0 or value != value or self._refusing:
+            value = self._observation(value)  # raises, saying why
         lock = self._lock
         lock.acquire()  # cheaper than `with` on this path; the sum goes first as it may raise
         try:
             self._sum += value
             self._counts[index] += 1
         except TypeError:
-            raise TypeError(
-                f"{self._name!r} observe() needs a float, got {type(value).__name__} {value!r}"
-            ) from None
+            self._observation(value)  # raises: compares but does not add
         finally:
             lock.release()
 
-    def _refuse_observation(self, value: float) -> None:
-        if not self._unlabelled:
+    def _observation(self, value: object) -> float:
+        raise NotImplementedError
+
+    def _state(self) -> tuple[list[int], float]:
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        return list(itertools.accumulate(counts)), total
+
+    def _set_bounds(self, upper: list[float]) -> None:
+        self._upper = upper
+        self._counts = [0] * (len(upper) + 1)
+
+    def _reset(self) -> None:
+        self._counts = [0] * len(self._counts)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def _set_refusing(self) -> None:
+        self._refusing = True
+
+    def _is_refusing(self) -> bool:
+        return self._refusing
+
+
+if TYPE_CHECKING:
+    HistogramCell = PyHistogramCell
+else:
+    HistogramCell = native_histogram_cell or PyHistogramCell
+
+
+class HistogramValue(HistogramCell):
+    """A histogram's state: per-bucket counts and the sum, changed together."""
+
+    __slots__ = ("_bounds", "_name")
+
+    def __init__(self, name: str, upper: list[float]) -> None:
+        super().__init__()
+        self._name = name
+        self._bounds = upper
+        self._set_bounds(upper)
+
+    def _observation(self, value: object) -> float:
+        """The number to record for a value the cells' fast paths do not take, or the
+        error for it, checked in this order: comparable, labels, NaN, addable."""
+        try:
+            bisect_left(self._bounds, value)  # type: ignore[call-overload]
+        except TypeError:
+            raise TypeError(
+                f"{self._name!r} observe() needs a number, got {type(value).__name__} {value!r}"
+            ) from None
+        if self._is_refusing():
             _refuse(self)
-        raise ValueError(f"histogram {self._name!r} cannot observe NaN")
+        if value != value:
+            raise ValueError(f"histogram {self._name!r} cannot observe NaN")
+        try:
+            return 0.0 + value  # type: ignore[operator]
+        except TypeError:
+            raise TypeError(
+                f"{self._name!r} observe() needs a float, got {type(value).__name__} {value!r}"
+            ) from None
 
     def time(self) -> Timer:
         """Observe the duration of a block or call, in seconds, even when it raises."""
         return Timer(self.observe)
 
     def _reset_after_fork(self) -> None:
-        self._counts = [0] * len(self._counts)
-        self._sum = 0.0
-        self._lock = threading.Lock()
+        self._reset()
 
     def state(self) -> tuple[list[int], float]:
         """Cumulative bucket counts (the last is +Inf, equal to the count) and the sum."""
-        if not self._unlabelled:
+        if self._is_refusing():
             _refuse(self)
-        with self._lock:
-            counts, total = list(self._counts), self._sum
-        return list(itertools.accumulate(counts)), total
+        return self._state()
 
 
 def _refuse(value: GaugeValue | HistogramValue) -> None:  # the labels are the family's
