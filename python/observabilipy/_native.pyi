@@ -87,7 +87,8 @@ class HistogramCell:
 
     def __new__(cls, *args: object, **kwargs: object) -> Self: ...
     def observe(self, value: float) -> None:
-        """Record one observation (odd values go to the subclass's ``_observation``)."""
+        """Record one observation (odd values go to the subclass's ``_observation``,
+        which returns their bucket and number)."""
 
     def _state(self) -> tuple[list[int], float]: ...
     def _set_bounds(self, upper: list[float]) -> None: ...

@@ -3,6 +3,7 @@
 import asyncio
 import math
 import threading
+from fractions import Fraction
 
 import pytest
 
@@ -176,3 +177,20 @@ def test_bucket_label_pairs_are_built_once_per_series_and_forgotten_on_remove():
     assert first.samples[0][1] is second.samples[0][1]
     histogram.remove("/a")
     assert histogram._bucket_labels == {}
+
+
+def test_odd_values_land_in_the_bucket_python_compares_them_into():
+    """Ints beyond a float's precision compare with the bounds exactly, Fractions add
+    as floats, float subclasses count: the same buckets with either backend."""
+
+    class Seconds(float):
+        pass
+
+    histogram = Registry().histogram("big", "Big", buckets=[2.0**53])
+    histogram.observe(2**53)  # equal to the bound: its bucket
+    histogram.observe(2**53 + 1)  # above it, though it rounds to the bound as a float
+    histogram.observe(Fraction(1, 2))  # type: ignore[arg-type]
+    histogram.observe(Seconds(1.5))
+    cumulative, total = histogram.state()
+    assert cumulative == [3, 4]
+    assert total == 2.0**53 + 2.0**53 + 0.5 + 1.5

@@ -279,7 +279,7 @@ class PyHistogramCell:
         except TypeError:
             index = -1
         if index < 0 or value != value or self._refusing:
-            value = self._observation(value)  # raises, saying why
+            self._observation(value)  # raises, saying why
         lock = self._lock
         lock.acquire()  # cheaper than `with` on this path; the sum goes first as it may raise
         try:
@@ -290,7 +290,7 @@ class PyHistogramCell:
         finally:
             lock.release()
 
-    def _observation(self, value: object) -> float:
+    def _observation(self, value: object) -> tuple[int, float]:
         raise NotImplementedError
 
     def _state(self) -> tuple[list[int], float]:
@@ -331,11 +331,12 @@ class HistogramValue(HistogramCell):
         self._bounds = upper
         self._set_bounds(upper)
 
-    def _observation(self, value: object) -> float:
-        """The number to record for a value the cells' fast paths do not take, or the
-        error for it, checked in this order: comparable, labels, NaN, addable."""
+    def _observation(self, value: object) -> tuple[int, float]:
+        """The bucket and the number to record for a value the cells' fast paths do not
+        take (compared with the bounds exactly, as Python compares), or the error for
+        it, checked in this order: comparable, labels, NaN, addable."""
         try:
-            bisect_left(self._bounds, value)  # type: ignore[call-overload]
+            index = bisect_left(self._bounds, value)  # type: ignore[call-overload]
         except TypeError:
             raise TypeError(
                 f"{self._name!r} observe() needs a number, got {type(value).__name__} {value!r}"
@@ -345,7 +346,7 @@ class HistogramValue(HistogramCell):
         if value != value:
             raise ValueError(f"histogram {self._name!r} cannot observe NaN")
         try:
-            return 0.0 + value  # type: ignore[operator]
+            return index, 0.0 + value  # type: ignore[operator]
         except TypeError:
             raise TypeError(
                 f"{self._name!r} observe() needs a float, got {type(value).__name__} {value!r}"

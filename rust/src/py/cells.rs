@@ -357,17 +357,20 @@ pub struct HistogramCell {
 }
 
 impl HistogramCell {
-    fn record(&self, value: f64) {
+    /// The bucket of `value`: the first bound >= it (bounds are inclusive), as Python's
+    /// `bisect_left` finds it.
+    fn bucket(&self, value: f64) -> usize {
         let upper = self.upper.get().map_or(&[][..], Vec::as_slice);
-        // The first bound >= value (bounds are inclusive): Python's bisect_left.
-        let index = upper.partition_point(|&bound| bound < value);
+        upper.partition_point(|&bound| bound < value)
+    }
+
+    fn record(&self, index: usize, value: f64) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let (counts, sum) = &mut *state;
-        if counts.len() != upper.len() + 1 {
-            counts.resize(upper.len() + 1, 0);
+        if let Some(count) = counts.get_mut(index) {
+            *count += 1;
+            *sum += value;
         }
-        counts[index] += 1;
-        *sum += value;
     }
 }
 
@@ -386,7 +389,7 @@ impl HistogramCell {
 
     /// Record one observation. Anything but a plain non-NaN `float` or `int`, or any use
     /// of a labelled family's own cell, goes to the subclass's `_observation`, which
-    /// returns the number to record or raises.
+    /// returns the bucket and the number to record, or raises.
     fn observe(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let cell = slf.get();
         let plain = if cell.refusing.load(Ordering::Relaxed) {
@@ -405,13 +408,13 @@ impl HistogramCell {
         } else {
             None
         };
-        let number = match plain {
-            Some(number) => number,
+        let (index, number) = match plain {
+            Some(number) => (cell.bucket(number), number),
             None => slf
                 .call_method1(intern!(slf.py(), "_observation"), (value,))?
-                .extract::<f64>()?,
+                .extract::<(usize, f64)>()?,
         };
-        cell.record(number);
+        cell.record(index, number);
         Ok(())
     }
 
