@@ -95,15 +95,9 @@ class _Family(Generic[V]):
         with self._children_lock:
             return list(self._children.items())
 
-    def series(self) -> list[tuple[LabelPairs, V]]:
-        """Every child with its ``(label, value)`` pairs, for snapshots."""
-        if not self.labelnames:
-            return [((), self._self_value())]
-        with self._children_lock:  # both dicts gain and lose keys together, in one order
-            return list(zip(self._pairs.values(), self._children.values(), strict=True))
-
     def cells(self) -> tuple[list[LabelPairs], list[V]]:
-        """Every child's ``(label, value)`` pairs and its cell, in matching order."""
+        """Every child's ``(label, value)`` pairs and its cell, in matching order: what a
+        snapshot reads (the Rust cells a family at a time)."""
         if not self.labelnames:
             return [()], [self._self_value()]
         with self._children_lock:  # both dicts gain and lose keys together, in one order

@@ -144,7 +144,7 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     samples: list[Sample] = []
     if isinstance(family, Histogram):
         bucket, count_name, sum_name = (f"{family.name}{s}" for s in ("_bucket", "_count", "_sum"))
-        for labels, histogram in family.series():
+        for labels, histogram in zip(*family.cells(), strict=True):
             cumulative, total = histogram.state()
             samples.extend(
                 (bucket, bucket_labels, float(count))

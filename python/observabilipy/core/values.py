@@ -109,13 +109,17 @@ class _Refusing:
         return self
 
 
+def _check_lengths(labels: Sequence[object], cells: Sequence[object]) -> None:
+    if len(labels) != len(cells):
+        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
+
+
 def py_counter_samples(
     sample: str, labels: list[LabelPairs], cells: Sequence[PyCounterCell]
 ) -> list[tuple[str, LabelPairs, float]]:
     """A counter family's samples from its series' label pairs and cells, in matching
     order (``get()`` inlined)."""
-    if len(labels) != len(cells):
-        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
+    _check_lengths(labels, cells)
     return [
         (sample, pairs, int(repr(cell._ones)[6:-1]) + cell._extra)
         for pairs, cell in zip(labels, cells, strict=True)
@@ -217,8 +221,7 @@ def py_gauge_samples(
     sample: str, labels: list[LabelPairs], cells: Sequence[PyGaugeCell]
 ) -> list[tuple[str, LabelPairs, float]]:
     """A gauge family's samples from its series' label pairs and cells, in matching order."""
-    if len(labels) != len(cells):
-        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
+    _check_lengths(labels, cells)
     return [(sample, pairs, cell._value) for pairs, cell in zip(labels, cells, strict=True)]
 
 

@@ -139,26 +139,42 @@ pub fn counter_samples<'py>(
     labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
 ) -> PyResult<Bound<'py, PyList>> {
-    if labels.len() != cells.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} label sets for {} cells",
-            labels.len(),
-            cells.len()
-        )));
-    }
+    family_samples(sample, labels, cells, |cell| {
+        Ok(cell.cast::<CounterCell>()?.get().value())
+    })
+}
+
+/// One family's samples: a `(sample, labels, value)` tuple per series, each value read
+/// from its cell by `read`.
+fn family_samples<'py>(
+    sample: &Bound<'py, PyString>,
+    labels: &Bound<'py, PyList>,
+    cells: &Bound<'py, PyList>,
+    read: impl Fn(&Bound<'py, PyAny>) -> PyResult<f64>,
+) -> PyResult<Bound<'py, PyList>> {
+    check_lengths(labels, cells)?;
     let py = sample.py();
     let samples = labels
         .iter()
         .zip(cells.iter())
         .map(|(labels, cell)| {
-            let value = cell.cast::<CounterCell>()?.get().value();
-            PyTuple::new(
-                py,
-                [sample.as_any(), &labels, PyFloat::new(py, value).as_any()],
-            )
+            let value = PyFloat::new(py, read(&cell)?);
+            PyTuple::new(py, [sample.as_any(), &labels, value.as_any()])
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, samples)
+}
+
+/// Label sets and cells must pair up one to one.
+fn check_lengths(labels: &Bound<'_, PyList>, cells: &Bound<'_, PyList>) -> PyResult<()> {
+    if labels.len() == cells.len() {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(format!(
+        "{} label sets for {} cells",
+        labels.len(),
+        cells.len()
+    )))
 }
 
 /// A counter family's series left in their cells, for an encoder to read as it writes:
@@ -178,13 +194,7 @@ impl CounterSeries {
         labels: Bound<'_, PyList>,
         cells: Bound<'_, PyList>,
     ) -> PyResult<Self> {
-        if labels.len() != cells.len() {
-            return Err(PyValueError::new_err(format!(
-                "{} label sets for {} cells",
-                labels.len(),
-                cells.len()
-            )));
-        }
+        check_lengths(&labels, &cells)?;
         Ok(Self {
             sample: sample.unbind(),
             labels: labels.unbind(),
@@ -323,26 +333,9 @@ pub fn gauge_samples<'py>(
     labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
 ) -> PyResult<Bound<'py, PyList>> {
-    if labels.len() != cells.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} label sets for {} cells",
-            labels.len(),
-            cells.len()
-        )));
-    }
-    let py = sample.py();
-    let samples = labels
-        .iter()
-        .zip(cells.iter())
-        .map(|(labels, cell)| {
-            let value = cell.cast::<GaugeCell>()?.get().value();
-            PyTuple::new(
-                py,
-                [sample.as_any(), &labels, PyFloat::new(py, value).as_any()],
-            )
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, samples)
+    family_samples(sample, labels, cells, |cell| {
+        Ok(cell.cast::<GaugeCell>()?.get().value())
+    })
 }
 
 /// A histogram series: per-bucket counts and the sum, changed together under one short
