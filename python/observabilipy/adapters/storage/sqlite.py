@@ -294,11 +294,12 @@ class SQLiteLogStorage:
         The last id is ``after`` when no row matched. With the Rust extension loaded,
         SQLite hands back the whole body as one value: no Python object per row.
         """
-        sql, params = build_query(after, since, until, level, logger)
+        select = _SELECT_STORED if self.native_ndjson else _SELECT
+        sql, params = build_query(after, since, until, level, logger, select=select)
         params += [-1 if after is None else after, limit]
         with self._lock:
             if self.native_ndjson:
-                query = _NDJSON.format(query=sql.replace(_SELECT, _SELECT_STORED, 1))
+                query = _NDJSON.format(query=sql)
                 try:
                     body, count, last = next(self._connection.execute(query, params))
                 except apsw.SQLError as error:  # a stored row the encoder refuses
@@ -328,8 +329,13 @@ def build_query(
     until: float | None,
     level: str | int | None,
     logger: str | None,
+    *,
+    select: str = _SELECT,
 ) -> tuple[str, list[Any]]:
-    """SQL and parameters for the filters; the cursor and chunk size bind last."""
+    """SQL and parameters for the filters; the cursor and chunk size bind last.
+
+    ``select`` is the column list: level names by default, stored numbers for the
+    extension (which names them itself)."""
     if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
         raise TypeError(f"after must be an int cursor, got {after!r}")
     clauses: list[str] = []
@@ -350,7 +356,7 @@ def build_query(
         clauses.append("logger = ?")
         params.append(logger)
     clauses.append("id > ?")
-    return f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", params
+    return f"{select} WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", params
 
 
 __all__ = ["SQLiteLogStorage", "StorageError", "build_query", "log_row", "open_connection"]
