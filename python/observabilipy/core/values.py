@@ -282,7 +282,7 @@ class PyHistogramCell:
         except TypeError:
             index = -1
         if index < 0 or value != value or self._refusing:
-            self._observation(value)  # raises, saying why
+            index, value = self._observation(value)  # raises for these, saying why
         lock = self._lock
         lock.acquire()  # cheaper than `with` on this path; the sum goes first as it may raise
         try:
