@@ -22,7 +22,9 @@ __all__ = [
     "counter_samples",
     "encode_log_rows",
     "encode_openmetrics",
+    "encode_openmetrics_gzip",
     "encode_text",
+    "encode_text_gzip",
     "gauge_samples",
 ]
 
@@ -33,6 +35,12 @@ def encode_text(families: Iterable[MetricFamily]) -> bytes:
 
 def encode_openmetrics(families: Iterable[MetricFamily]) -> bytes:
     """OpenMetrics 1.0.0 text, ending with ``# EOF``."""
+
+def encode_text_gzip(families: Iterable[MetricFamily]) -> bytes:
+    """Prometheus text format 0.0.4 as one gzip member, encoded and deflated in parts."""
+
+def encode_openmetrics_gzip(families: Iterable[MetricFamily]) -> bytes:
+    """OpenMetrics 1.0.0 text as one gzip member, encoded and deflated in parts."""
 
 def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""

@@ -1,9 +1,10 @@
 """The backend in use: the Rust extension when it is built, else pure Python.
 
-Besides the encoders, the Rust backend brings counter cells in atomics and a SQLite
-extension that reads stored logs as NDJSON.
+Besides the encoders, the Rust backend brings counter cells in atomics, a SQLite
+extension that reads stored logs as NDJSON, and gzipped expositions encoded and
+deflated in parts on several threads.
 
-Both produce the same bytes and raise the same errors (the tests hold them to it); the
+Both encode to the same bytes and raise the same errors (the tests hold them to it); the
 Rust ones are several times faster. The choice is made once, at import, and recorded in
 ``backend`` (``"rust"`` or ``"python"``). ``OBSERVABILIPY_BACKEND`` overrides it:
 
@@ -15,6 +16,7 @@ Rust ones are several times faster. The choice is made once, at import, and reco
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,9 @@ __all__ = [
     "backend",
     "encode_log_rows",
     "encode_openmetrics",
+    "encode_openmetrics_gzip",
     "encode_text",
+    "encode_text_gzip",
     "native_counter_cell",
     "native_counter_samples",
     "native_counter_series",
@@ -41,6 +45,20 @@ __all__ = [
 Backend = Literal["rust", "python"]
 ENVIRONMENT_VARIABLE: Final = "OBSERVABILIPY_BACKEND"
 NATIVE_MODULE: Final = "observabilipy._native"
+
+
+def _gzip_level_1(data: bytes) -> bytes:
+    # Level 1: exposition text is so repetitive that it comes out about as small as at
+    # level 5 (29.1 vs 28.6 KB for 10k series), in under half the time.
+    return gzip.compress(data, compresslevel=1, mtime=0)
+
+
+def _python_text_gzip(families: Iterable[MetricFamily]) -> bytes:
+    return _gzip_level_1(prometheus.encode_text(families))
+
+
+def _python_openmetrics_gzip(families: Iterable[MetricFamily]) -> bytes:
+    return _gzip_level_1(prometheus.encode_openmetrics(families))
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,10 @@ class Encoders:
     gauge_cell: type | None = None
     gauge_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
     histogram_cell: type | None = None
+    #: The two formats as one gzip member each. The compressed bytes differ between
+    #: backends; what they inflate to does not.
+    encode_text_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_text_gzip
+    encode_openmetrics_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_openmetrics_gzip
 
 
 PYTHON: Final = Encoders(
@@ -99,6 +121,8 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.GaugeCell,
         native.gauge_samples,
         native.HistogramCell,
+        native.encode_text_gzip,
+        native.encode_openmetrics_gzip,
     )
 
 
@@ -115,6 +139,12 @@ encode_openmetrics: Final = _ENCODERS.encode_openmetrics
 
 encode_log_rows: Final = _ENCODERS.encode_log_rows
 """NDJSON for stored log rows whose attributes are already JSON text."""
+
+encode_text_gzip: Final = _ENCODERS.encode_text_gzip
+"""``encode_text`` as one gzip member (Rust: encoded and deflated in parts, in parallel)."""
+
+encode_openmetrics_gzip: Final = _ENCODERS.encode_openmetrics_gzip
+"""``encode_openmetrics`` as one gzip member."""
 
 sqlite_extension: Final = _ENCODERS.sqlite_extension
 """The SQLite extension with ``observabilipy_ndjson`` (the Rust library), or None."""

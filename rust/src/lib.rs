@@ -1,13 +1,15 @@
 //! `observabilipy._native`: the Rust half of the encoders.
 //!
 //! This file only registers the module; each submodule owns its exports. The writers
-//! (`prometheus`, `ndjson`, `fmt`) are pure Rust; `py` is the glue to Python and
-//! `sqlite_ext` a SQLite extension reading stored logs as NDJSON.
+//! (`prometheus`, `ndjson`, `fmt`) and `gzip` (response bodies deflated on several
+//! threads) are pure Rust; `py` is the glue to Python and `sqlite_ext` a SQLite
+//! extension reading stored logs as NDJSON.
 
 use pyo3::prelude::*;
 
 pub mod errors;
 pub mod fmt;
+pub mod gzip;
 pub mod ndjson;
 pub mod prometheus;
 mod py;

@@ -6,6 +6,8 @@
 //! `surrogatepass` encoding and goes out unchanged, so the caller can raise the error
 //! Python's final `.encode()` raises, at the same position.
 
+use std::ops::Range;
+
 use crate::fmt::write_value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,27 +226,69 @@ impl Exposition {
 
     /// Append the exposition in `format` to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>, format: Format) {
-        out.reserve(self.text.len() + self.samples.len() * 16 + self.families.len() * 48 + 8);
-        for (index, family) in self.families.iter().enumerate() {
-            let samples_end = self
-                .families
-                .get(index + 1)
-                .map_or(self.samples.len(), |next| next.samples_start);
-            self.write_header(out, family, format);
-            for sample in &self.samples[family.samples_start..samples_end] {
-                out.extend_from_slice(self.get(sample.name));
-                if let Some(labels) = sample.labels {
-                    out.push(b'{');
-                    out.extend_from_slice(self.get(labels));
-                    out.push(b'}');
+        self.encode_part_into(out, format, 0..self.samples.len());
+    }
+
+    /// `count` ranges of samples, in order, about equal in size, together covering every
+    /// sample once: parts for [`Exposition::encode_part_into`]. Fewer when there are fewer
+    /// samples; always at least one.
+    #[must_use]
+    pub fn split(&self, count: usize) -> Vec<Range<usize>> {
+        let total = self.samples.len();
+        let count = count.clamp(1, total.max(1));
+        (0..count)
+            .map(|i| total * i / count..total * (i + 1) / count)
+            .collect()
+    }
+
+    /// Bytes of text pushed: about the size of the exposition, without the numbers.
+    #[must_use]
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Append the samples in `part` (not empty, unless there are no samples at all) to
+    /// `out`, each family's header before its first sample. The part that ends with the last sample also writes the families without
+    /// samples after it and OpenMetrics' `# EOF`. The parts of [`Exposition::split`],
+    /// concatenated in order, are the whole exposition.
+    pub fn encode_part_into(&self, out: &mut Vec<u8>, format: Format, part: Range<usize>) {
+        let is_last = part.end == self.samples.len();
+        let bytes = self.text.len() * part.len() / self.samples.len().max(1);
+        out.reserve(bytes + part.len() * 16 + 8);
+        // Families that start before the part had their header written by an earlier one.
+        let mut next = self
+            .families
+            .partition_point(|f| f.samples_start < part.start);
+        let mut at = part.start;
+        loop {
+            let family = self.families.get(next);
+            let stop = family.map_or(part.end, |f| f.samples_start.min(part.end));
+            self.write_samples(out, at..stop);
+            at = stop;
+            match family {
+                Some(f) if f.samples_start < part.end || is_last => {
+                    self.write_header(out, f, format);
+                    next += 1;
                 }
-                out.push(b' ');
-                write_value(out, sample.value);
-                out.push(b'\n');
+                _ => break,
             }
         }
-        if format == Format::OpenMetrics {
+        if is_last && format == Format::OpenMetrics {
             out.extend_from_slice(b"# EOF\n");
+        }
+    }
+
+    fn write_samples(&self, out: &mut Vec<u8>, samples: Range<usize>) {
+        for sample in &self.samples[samples] {
+            out.extend_from_slice(self.get(sample.name));
+            if let Some(labels) = sample.labels {
+                out.push(b'{');
+                out.extend_from_slice(self.get(labels));
+                out.push(b'}');
+            }
+            out.push(b' ');
+            write_value(out, sample.value);
+            out.push(b'\n');
         }
     }
 
@@ -325,5 +369,65 @@ mod tests {
             b"# HELP jobs Jobs \\\"done\\\"\\n\n# TYPE jobs counter\n\
               jobs_total{q=\"a\\\\b\"} 1\njobs_total{q=\"a\\\\b\"} 2\n# EOF\n"
         );
+    }
+
+    fn families_with_gaps() -> Exposition {
+        let mut exposition = Exposition::default();
+        exposition.push_family(b"empty_first", Kind::Gauge, b"");
+        exposition.push_family(b"a", Kind::Counter, b"A");
+        for value in [1.0, 2.0, 3.0] {
+            exposition.push_label(b"n", format!("{value}").as_bytes());
+            exposition.push_sample(b"a_total", true, value);
+        }
+        exposition.push_family(b"empty_middle", Kind::Gauge, b"B");
+        exposition.push_family(b"c", Kind::Gauge, b"");
+        exposition.push_sample(b"c", false, 4.0);
+        exposition.push_sample(b"c", false, 5.0);
+        exposition.push_family(b"empty_last", Kind::Gauge, b"D");
+        exposition
+    }
+
+    #[test]
+    fn parts_at_any_boundaries_make_the_whole() {
+        let exposition = families_with_gaps();
+        let n = exposition.len();
+        for format in [Format::Text, Format::OpenMetrics] {
+            let whole = exposition.encode(format);
+            for a in 0..=n {
+                for b in a..=n {
+                    let mut parts = Vec::new();
+                    // Empty parts are not parts: `split` makes none.
+                    for range in [0..a, a..b, b..n].into_iter().filter(|r| !r.is_empty()) {
+                        exposition.encode_part_into(&mut parts, format, range);
+                    }
+                    assert_eq!(parts, whole, "{format:?} split at {a} and {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_covers_every_sample_once() {
+        let exposition = families_with_gaps();
+        for count in 1..8 {
+            let ranges = exposition.split(count);
+            assert_eq!(ranges.len(), count.min(exposition.len()));
+            assert_eq!(ranges[0].start, 0);
+            assert_eq!(ranges[ranges.len() - 1].end, exposition.len());
+            assert!(ranges
+                .windows(2)
+                .all(|w| w[0].end == w[1].start && !w[0].is_empty()));
+        }
+        let none = Exposition::default();
+        assert_eq!(none.split(4), vec![0..0]);
+        let mut only_families = Exposition::default();
+        only_families.push_family(b"x", Kind::Gauge, b"");
+        let mut out = Vec::new();
+        only_families.encode_part_into(
+            &mut out,
+            Format::OpenMetrics,
+            only_families.split(3)[0].clone(),
+        );
+        assert_eq!(out, b"# TYPE x gauge\n# EOF\n");
     }
 }

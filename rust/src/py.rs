@@ -5,6 +5,7 @@
 //! writer then runs on that buffer, with the GIL released when the input is large, and
 //! the result comes back as `bytes`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
@@ -12,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use pyo3::{intern, wrap_pyfunction};
 
+use crate::gzip;
 use crate::ndjson::LogRows;
 use crate::prometheus::{Exposition, Format};
 
@@ -31,6 +33,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_text, m)?)?;
     m.add_function(wrap_pyfunction!(encode_openmetrics, m)?)?;
     m.add_function(wrap_pyfunction!(encode_log_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_text_gzip, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_openmetrics_gzip, m)?)?;
     m.add_class::<cells::CounterCell>()?;
     m.add_class::<cells::CounterSeries>()?;
     m.add_class::<cells::GaugeCell>()?;
@@ -75,6 +79,48 @@ fn encode_log_rows<'py>(rows: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes
     })
 }
 
+/// Prometheus text format 0.0.4, gzipped: `gzip.decompress` gives `encode_text`'s bytes.
+#[pyfunction]
+fn encode_text_gzip<'py>(families: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    encode_families_gzip(families, Format::Text)
+}
+
+/// OpenMetrics 1.0.0 text, gzipped: `gzip.decompress` gives `encode_openmetrics`'s bytes.
+#[pyfunction]
+fn encode_openmetrics_gzip<'py>(families: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    encode_families_gzip(families, Format::OpenMetrics)
+}
+
+/// The exposition cut into parts, each encoded and deflated on a thread of its own.
+fn encode_families_gzip<'py>(
+    families: &Bound<'py, PyAny>,
+    format: Format,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = families.py();
+    with_buffers(&EXPOSITION, |exposition, out| {
+        if exposition::read_families(families, exposition)? {
+            exposition.encode_into(out, format);
+            let text = surrogate_failure(py, out)?;
+            return Ok(PyBytes::new(py, &gzip::compress(text.as_bytes())));
+        }
+        let encode = || {
+            let threads = gzip::parts_for(exposition.text_len(), gzip::threads());
+            let parts = exposition.split(threads);
+            gzip::compress_parts(parts.len(), |i| {
+                let mut text = Vec::new();
+                exposition.encode_part_into(&mut text, format, parts[i].clone());
+                Cow::Owned(text)
+            })
+        };
+        let zipped = if exposition.len() >= DETACH_AT {
+            py.detach(encode)
+        } else {
+            encode()
+        };
+        Ok(PyBytes::new(py, &zipped))
+    })
+}
+
 fn encode_families<'py>(
     families: &Bound<'py, PyAny>,
     format: Format,
@@ -88,14 +134,18 @@ fn encode_families<'py>(
             exposition.encode_into(out, format);
         }
         if surrogates {
-            // Python fails on the whole text's `.encode()`: let it, on the same text, so
-            // the UnicodeEncodeError names the same characters at the same position.
-            let text = PyBytes::new(py, out)
-                .call_method1(intern!(py, "decode"), ("utf-8", "surrogatepass"))?;
-            return Ok(text.call_method0(intern!(py, "encode"))?.cast_into()?);
+            return surrogate_failure(py, out);
         }
         Ok(PyBytes::new(py, out))
     })
+}
+
+/// Python fails on the whole text's `.encode()`: let it, on the same text, so the
+/// `UnicodeEncodeError` names the same characters at the same position.
+fn surrogate_failure<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let text =
+        PyBytes::new(py, text).call_method1(intern!(py, "decode"), ("utf-8", "surrogatepass"))?;
+    Ok(text.call_method0(intern!(py, "encode"))?.cast_into()?)
 }
 
 /// Buffers that outlive a call, so the next call on the thread writes into memory

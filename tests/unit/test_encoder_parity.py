@@ -1,6 +1,8 @@
 """The Rust and pure-Python encoders: the same bytes for every vector and every input."""
 
+import gzip
 import math
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -189,6 +191,44 @@ def test_exposition_is_identical_on_any_text_and_value(family_list):
     assert_same(PYTHON.encode_openmetrics, native.encode_openmetrics, family_list)
 
 
+def inflated(encode_gzip):
+    """``encode_gzip`` with its output inflated: to compare with the plain encoder."""
+    return lambda families: gzip.decompress(encode_gzip(families))
+
+
+@settings(max_examples=150)
+@given(st.lists(families(), max_size=3))
+def test_gzipped_exposition_inflates_to_the_plain_one(family_list):
+    """Both backends' gzip encoders inflate to the plain encoders' bytes."""
+    for encoders in (PYTHON, rust()):
+        assert_same(PYTHON.encode_text, inflated(encoders.encode_text_gzip), family_list)
+        assert_same(
+            PYTHON.encode_openmetrics, inflated(encoders.encode_openmetrics_gzip), family_list
+        )
+
+
+def test_large_expositions_gzip_in_parts_into_one_member(encoders):
+    """Expositions big enough to be cut into parts (families starting, empty and ending
+    around the cuts) inflate to the plain text, from a single gzip member."""
+    families = [
+        MetricFamily("empty_first", "gauge", "", []),
+        MetricFamily("a", "counter", "A", [("a_total", (("i", str(i)),), i) for i in range(9000)]),
+        MetricFamily("empty_middle", "gauge", "B", []),
+        MetricFamily("b", "gauge", "", [("b", (("i", str(i)),), -i) for i in range(9001)]),
+        MetricFamily("empty_last", "gauge", "C", []),
+    ]
+    for plain, zipped in [
+        (encoders.encode_text, encoders.encode_text_gzip),
+        (encoders.encode_openmetrics, encoders.encode_openmetrics_gzip),
+    ]:
+        body = zipped(families)
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # one member, as HTTP clients read
+        assert inflater.decompress(body) == plain(families)
+        assert inflater.eof
+        assert inflater.unused_data == b""
+        assert len(body) < len(plain(families)) // 3
+
+
 odd_label_names = label_names | nasty_text | st.sampled_from([1, None, b"le", ("a",)])
 odd_values = values | st.sampled_from(["1", None, True, b"1", [1.0], 10**400])
 
@@ -199,6 +239,7 @@ def test_exposition_refuses_bad_families_identically(family_list):
     native = rust()
     assert_same(PYTHON.encode_text, native.encode_text, family_list)
     assert_same(PYTHON.encode_openmetrics, native.encode_openmetrics, family_list)
+    assert_same(PYTHON.encode_text, inflated(native.encode_text_gzip), family_list)
 
 
 leaves = (

@@ -67,6 +67,9 @@ def test_bad_families_raise_the_same_error(case):
     for python_encode, rust_encode in [
         (PYTHON.encode_text, native.encode_text),
         (PYTHON.encode_openmetrics, native.encode_openmetrics),
+        (PYTHON.encode_text, native.encode_text_gzip),
+        (PYTHON.encode_openmetrics, native.encode_openmetrics_gzip),
+        (PYTHON.encode_text, PYTHON.encode_text_gzip),
     ]:
         expected = outcome(python_encode, families)
         assert expected[0] != "bytes"
