@@ -3,6 +3,8 @@
 import asyncio
 import gzip
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -45,6 +47,40 @@ def test_metrics_default_to_text_and_negotiate_openmetrics(engine):
     )
     assert om.body.endswith(b"# EOF\n")
     assert {f.name for f in parse_openmetrics(om.body.decode())} >= {"jobs"}
+
+
+def test_fast_renders_stay_on_the_event_loop_and_slow_ones_leave_it():
+    """The first scrape renders on a thread; one that rendered quickly is followed by
+    renders on the loop's own thread; one that rendered slowly sends the next to a
+    thread again, so the loop keeps serving other requests while it runs."""
+    engine = Engine()  # in memory: a render takes microseconds, far from the threshold
+    engine.counter("jobs_total", "Jobs").inc()
+    collect = engine.collect
+    threads: list[int] = []
+    slow = threading.Event()
+
+    def recording_collect(**options):  # the real collect, noting where it ran
+        threads.append(threading.get_ident())
+        if slow.is_set():
+            time.sleep(0.02)
+        return collect(**options)
+
+    engine.collect = recording_collect  # type: ignore[method-assign]
+    app = engine.asgi_app()
+
+    async def scrapes() -> int:
+        loop_thread = threading.get_ident()
+        for _ in range(2):
+            assert (await request(app, "GET", "/metrics")).status == 200
+        slow.set()
+        for _ in range(2):
+            assert (await request(app, "GET", "/metrics")).status == 200
+        return loop_thread
+
+    with engine:
+        loop_thread = asyncio.run(scrapes())
+    on_loop = [thread == loop_thread for thread in threads]
+    assert on_loop == [False, True, True, False]
 
 
 def test_metrics_are_gzipped_when_allowed(engine):

@@ -191,3 +191,19 @@ def test_remove_forgets_a_series():
     counter.remove("card")
     assert counter.children() == []
     assert counter.labels("card").get() == 0
+
+
+def test_remove_keeps_the_other_series_in_order_in_scrapes():
+    """Removing a series from the middle leaves the others, in order, with their values;
+    removing an unknown one changes nothing; a series added back comes last."""
+    registry = Registry()
+    counter = registry.counter("orders_total", "Orders", labels=["method"])
+    for amount, method in enumerate(["card", "cash", "cheque", "coupon"], start=1):
+        counter.labels(method).inc(amount)
+    counter.remove("cash")
+    counter.remove("never-seen")
+    counter.labels("cash").inc(10)
+    samples = [
+        (dict(labels)["method"], value) for _, labels, value in registry.collect()[0].samples
+    ]
+    assert samples == [("card", 1), ("cheque", 3), ("coupon", 4), ("cash", 10)]
