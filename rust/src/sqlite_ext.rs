@@ -13,7 +13,7 @@
 //! anything else is refused rather than served out of cursor order.
 
 use std::borrow::Cow;
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
 use libsqlite3_sys as ffi;
@@ -21,9 +21,14 @@ use libsqlite3_sys as ffi;
 use crate::fmt::{float_micros, int_micros};
 use crate::ndjson::{LineWriter, RowId};
 
+/// Bytes before the NDJSON in [`Lines::out`]: room for the buffer's length, which
+/// [`free_body`] reads back to free it once SQLite is done with the body.
+const HEADER: usize = size_of::<u64>();
+
 /// One aggregate's work in progress, kept in SQLite's aggregate context.
 #[derive(Default)]
 struct Lines {
+    /// [`HEADER`] bytes, then the lines (empty until the first row).
     out: Vec<u8>,
     writer: LineWriter,
     last_id: Option<i64>,
@@ -107,6 +112,9 @@ impl Lines {
             logger.text("logger")?,
         ];
         let attributes = attributes.text("attributes")?;
+        if self.out.is_empty() {
+            self.out.extend_from_slice(&[0; HEADER]);
+        }
         self.writer.write(
             &mut self.out,
             RowId::Int(id),
@@ -191,15 +199,42 @@ unsafe extern "C" fn finish(context: *mut ffi::sqlite3_context) {
     } else {
         unsafe { (*slot).take() }
     };
-    let out = lines.map(|lines| lines.out).unwrap_or_default();
-    // SAFETY: SQLITE_TRANSIENT makes SQLite copy the bytes before `out` is dropped.
+    let mut out = lines.map(|lines| lines.out).unwrap_or_default();
+    if out.is_empty() {
+        // SAFETY: an empty static blob (not a null pointer, which would make the result
+        // NULL); SQLite reads nothing and frees nothing.
+        unsafe {
+            ffi::sqlite3_result_blob64(context, b"".as_ptr().cast(), 0, ffi::SQLITE_STATIC());
+        }
+        return;
+    }
+    // The body goes to SQLite as it is, for `free_body` to free: a copy of a chunk
+    // (megabytes) would cost more than the header.
+    let (total, length) = (out.len(), out.len() - HEADER);
+    out[..HEADER].copy_from_slice(&(total as u64).to_le_bytes());
+    let buffer = Box::into_raw(out.into_boxed_slice()).cast::<u8>();
+    // SAFETY: `buffer` holds `HEADER + length` bytes, so the body starts within it; from
+    // here SQLite owns it and calls `free_body` once, even if it refuses the value.
     unsafe {
         ffi::sqlite3_result_blob64(
             context,
-            out.as_ptr().cast(),
-            out.len() as u64,
-            ffi::SQLITE_TRANSIENT(),
+            buffer.add(HEADER).cast(),
+            length as u64,
+            Some(free_body),
         );
+    }
+}
+
+/// SQLite's destructor for a body from [`finish`]: the header before it says how large
+/// the whole buffer is.
+unsafe extern "C" fn free_body(body: *mut c_void) {
+    // SAFETY: `body` is `HEADER` bytes into a boxed slice from `finish`, whose first
+    // bytes hold its whole length; it is freed once, with that length.
+    unsafe {
+        let buffer = body.cast::<u8>().sub(HEADER);
+        let total = u64::from_le_bytes(buffer.cast::<[u8; HEADER]>().read());
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(buffer, total)));
     }
 }
 

@@ -102,6 +102,34 @@ def test_filters_and_chunks_agree(tmp_path: Path, filters: dict[str, Any]) -> No
         assert b"".join(bodies) == whole
 
 
+def test_chunks_across_deleted_ids_are_still_full(tmp_path: Path) -> None:
+    """Ids left by retention have gaps: a chunk still holds ``limit`` rows when that many
+    follow the cursor, and ends at the last row it holds."""
+    native, python = readers(tmp_path / "logs.db")
+    store(native, ROWS * 20)  # ids 1..140
+    with native.connection:
+        native.connection.execute("DELETE FROM logs WHERE id BETWEEN 10 AND 60 OR id % 7 = 0")
+    cases: list[dict[str, Any]] = [{}, {"level": "warning"}]  # the two forms of query
+    for filters in cases:
+        first = native.read_ndjson(limit=20, **filters)
+        assert first == python.read_ndjson(limit=20, **filters)
+        assert first[0] == 20
+        ids = [json.loads(line)["id"] for line in first[2].splitlines()]
+        assert first[1] == ids[-1]
+        assert not any(10 <= i <= 60 or i % 7 == 0 for i in ids)
+        rest = native.read_ndjson(after=first[1], limit=1000, **filters)
+        assert rest == python.read_ndjson(after=first[1], limit=1000, **filters)
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_limit_below_one_is_refused(tmp_path: Path, limit: int) -> None:
+    native, python = readers(tmp_path / "logs.db")
+    store(native, ROWS)
+    for reader in (native, python):
+        with pytest.raises(ValueError, match=f"limit must be at least 1, got {limit}"):
+            reader.read_ndjson(limit=limit)
+
+
 texts = st.text(st.characters(exclude_categories=["Cs"]))
 
 

