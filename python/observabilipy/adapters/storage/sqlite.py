@@ -273,7 +273,8 @@ class SQLiteLogStorage:
         chunk: int = 5000,
     ) -> Iterator[LogRow]:
         """Like ``query`` but fetched ``chunk`` rows at a time, so memory stays flat."""
-        sql, params = build_query(after, since, until, level, logger)
+        where, params = filters(after, since, until, level, logger)
+        sql = f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?"
         cursor = after
         remaining = limit
         while remaining is None or remaining > 0:
@@ -333,18 +334,6 @@ class SQLiteLogStorage:
             self._connection.close()
 
 
-def build_query(
-    after: int | None,
-    since: float | None,
-    until: float | None,
-    level: str | int | None,
-    logger: str | None,
-) -> tuple[str, list[Any]]:
-    """SQL and parameters for the filters (the cursor last); the chunk size binds after."""
-    where, params = filters(after, since, until, level, logger)
-    return f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", params
-
-
 def filters(
     after: int | None,
     since: float | None,
@@ -377,4 +366,4 @@ def filters(
     return " AND ".join(clauses), params
 
 
-__all__ = ["SQLiteLogStorage", "StorageError", "build_query", "log_row", "open_connection"]
+__all__ = ["SQLiteLogStorage", "StorageError", "filters", "log_row", "open_connection"]
