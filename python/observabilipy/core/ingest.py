@@ -118,8 +118,9 @@ def iter_ndjson(body: bytes, now: float, batch: int = 5000) -> Iterator[list[Log
             yield entries
 
 
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
-    """An NDJSON line with only the known keys, as most clients send them."""
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """An NDJSON line with only the known keys, as most clients send them (untracked by
+    the cyclic GC, like LogEntry: a batch of them would otherwise set off collections)."""
 
     message: str
     timestamp: str | float | None = None
@@ -142,10 +143,16 @@ def _well_formed(chunk: list[bytes], now: float) -> list[LogEntry] | None:
         return None
     if len(lines) != len(present):  # a line held more than one value
         return None
-    entries = []
+    if not _FIRST_SECOND <= now < _PAST_LAST_SECOND:
+        return None
+    entries: list[LogEntry] = []
+    append, canonical_of = entries.append, _CANONICAL.get
     for line in lines:
         timestamp, level = line.timestamp, line.level
-        canonical = _CANONICAL.get(level) if type(level) is str else None
+        canonical = canonical_of(level) if type(level) is str else None
+        if timestamp is None and canonical is not None:  # most lines: stamped on arrival
+            append(LogEntry(now, canonical, line.message, line.attributes, line.logger))
+            continue
         try:
             if timestamp is None:
                 ts = now
@@ -159,7 +166,7 @@ def _well_formed(chunk: list[bytes], now: float) -> list[LogEntry] | None:
             return None
         if not _FIRST_SECOND <= ts < _PAST_LAST_SECOND:
             return None
-        entries.append(LogEntry(ts, canonical, line.message, line.attributes, line.logger))
+        append(LogEntry(ts, canonical, line.message, line.attributes, line.logger))
     return entries
 
 
