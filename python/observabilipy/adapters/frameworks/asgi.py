@@ -1,7 +1,9 @@
 """The engine's endpoints as a plain ASGI 3 app: mount it anywhere, or serve it alone.
 
 Blocking work (SQLite, encoding) runs in worker threads so the event loop keeps
-serving; long log responses go out in chunks, so memory stays flat whatever their size.
+serving, except /metrics renders quick enough to cost less than the hop; long log
+responses go out in chunks, so memory stays flat whatever their size. The ASGI
+plumbing (headers, bodies, disconnects, signals) is in ``asgi_http``.
 """
 
 from __future__ import annotations
@@ -10,16 +12,27 @@ import asyncio
 import contextlib
 import functools
 import hmac
-import signal
 import time
-import zlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
 import apsw
 import msgspec
 
+from observabilipy.adapters.frameworks.asgi_http import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    accepts_gzip,
+    also_on_stop_signals,
+    gunzip,
+    header,
+    read_body,
+    respond,
+    watch_disconnect,
+)
 from observabilipy.core.encoding.negotiate import negotiate
 from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_time
 from observabilipy.core.levels import parse_level
@@ -34,11 +47,6 @@ from observabilipy.encoders import (
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 NDJSON: Final = b"application/x-ndjson"
 CHUNK: Final = 20_000  # rows a streamed /logs response reads and sends at a time
@@ -55,53 +63,6 @@ ROUTES: Final = {
     "/loki/api/v1/push": ("POST",),
     "/healthz": ("GET", "HEAD"),
 }
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def _accepts_gzip(accept_encoding: str | None) -> bool:
-    for part in (accept_encoding or "").split(","):
-        coding, *params = part.strip().split(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            q = next((p.split("=", 1)[1] for p in params if p.strip().startswith("q=")), "1")
-            try:
-                return float(q) > 0
-            except ValueError:
-                return False
-    return False
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    length = str(len(body)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", length),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class ObservabilityApp:
@@ -146,7 +107,7 @@ class ObservabilityApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                _also_on_stop_signals(asyncio.get_running_loop(), self._stopping.set)
+                also_on_stop_signals(asyncio.get_running_loop(), self._stopping.set)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.close_engine_on_shutdown:
@@ -179,7 +140,7 @@ class ObservabilityApp:
                 await self._ingest(scope, receive, send, loki=path != "/logs")
         except apsw.Error as error:  # the storage, not the request: worth a retry
             body = msgspec.json.encode({"error": f"storage unavailable: {error}"})
-            await _respond(send, 503, body, JSON, [(b"retry-after", b"1")])
+            await respond(send, 503, body, JSON, [(b"retry-after", b"1")])
         except HTTPError as error:
             headers = []
             if "allow" in error.extra:
@@ -187,17 +148,17 @@ class ObservabilityApp:
             if error.status == 401:
                 headers.append((b"www-authenticate", b"Bearer"))
             body = msgspec.json.encode({"error": error.message, **error.extra})
-            await _respond(send, error.status, body, JSON, headers)
+            await respond(send, error.status, body, JSON, headers)
 
     def _authorized(self, scope: Scope) -> bool:
-        given = _header(scope, b"authorization") or ""
+        given = header(scope, b"authorization") or ""
         expected = f"Bearer {self.token}"
         return hmac.compare_digest(given.encode(), expected.encode())
 
     # -- endpoints -------------------------------------------------------------------
     async def _metrics(self, scope: Scope, send: Send) -> None:
-        fmt, content_type = negotiate(_header(scope, b"accept"))
-        zipped = _accepts_gzip(_header(scope, b"accept-encoding"))
+        fmt, content_type = negotiate(header(scope, b"accept"))
+        zipped = accepts_gzip(header(scope, b"accept-encoding"))
         key = (fmt, zipped)
         cached = self._rendered.get(key)
         if cached is not None and cached[0] > time.monotonic():
@@ -214,7 +175,7 @@ class ObservabilityApp:
             headers.append((b"content-encoding", b"gzip"))
         if scope["method"] == "HEAD":
             body = b""
-        await _respond(send, 200, body, content_type.encode(), headers)
+        await respond(send, 200, body, content_type.encode(), headers)
 
     def _render(self, fmt: str, zipped: bool) -> bytes:
         if fmt == "openmetrics":
@@ -230,7 +191,7 @@ class ObservabilityApp:
     async def _health(self, scope: Scope, send: Send) -> None:
         state = await asyncio.to_thread(self.engine.health)
         body = b"" if scope["method"] == "HEAD" else msgspec.json.encode(state)
-        await _respond(send, 200 if state["status"] == "ok" else 503, body, JSON)
+        await respond(send, 200 if state["status"] == "ok" else 503, body, JSON)
 
     def _query(self, scope: Scope) -> dict[str, Any]:
         raw = scope.get("query_string", b"").decode("latin-1")
@@ -270,7 +231,7 @@ class ObservabilityApp:
         }
         await send(start)
         disconnected = asyncio.Event()
-        watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        watcher = asyncio.create_task(watch_disconnect(receive, disconnected))
 
         def read(after: int | None, sent: int) -> asyncio.Future[Chunk] | None:
             want = CHUNK if limit is None else min(CHUNK, limit - sent)
@@ -311,16 +272,16 @@ class ObservabilityApp:
         return self.engine.read_ndjson(after=cursor, limit=want, **query)
 
     async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             raise HTTPError(413, f"body of {declared} bytes is over the {self.max_body}-byte limit")
-        body = await _read_body(receive, self.max_body)
-        encoding = (_header(scope, b"content-encoding") or "").strip().lower()
+        body = await read_body(receive, self.max_body)
+        encoding = (header(scope, b"content-encoding") or "").strip().lower()
         if encoding == "gzip":
-            body = _gunzip(body, self.max_body)
+            body = gunzip(body, self.max_body)
         elif encoding not in ("", "identity"):
             raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
-        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if not loki:
             batches: Iterable[list[LogEntry]] = iter_ndjson(body, time.time())
         elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
@@ -338,7 +299,7 @@ class ObservabilityApp:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
         else:
-            await _respond(send, 200, msgspec.json.encode({"accepted": accepted}), JSON)
+            await respond(send, 200, msgspec.json.encode({"accepted": accepted}), JSON)
 
 
 def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[LogEntry]]:
@@ -354,63 +315,3 @@ def _int(text: str, name: str, minimum: int) -> int:
     if value < minimum:
         raise InputError(f"{name} must be at least {minimum}, got {value}")
     return value
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise HTTPError(400, "the client went away before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise HTTPError(413, f"body is over the {limit}-byte limit")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise HTTPError(400, f"body is not valid gzip: {error}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
-    if not inflater.eof:
-        raise HTTPError(400, "body is not valid gzip: truncated")
-    return out
-
-
-def _also_on_stop_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    """Have the server's own SIGINT/SIGTERM handlers on ``loop`` run ``callback`` first.
-
-    Granian stops a worker by draining its open requests before the lifespan shutdown,
-    so an endless ``follow=1`` stream would hold the worker until it is killed; ending
-    the streams on the same signal lets the drain finish. Only asyncio's own loop shows
-    its handlers (``_signal_handlers``); with any other, nothing changes.
-    """
-    handlers = getattr(loop, "_signal_handlers", None)
-    if not isinstance(handlers, dict):
-        return
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous = handlers.get(signum)
-        if not isinstance(previous, asyncio.Handle):
-            continue
-
-        def chained(previous: asyncio.Handle = previous) -> None:
-            callback()
-            previous._run()
-
-        with contextlib.suppress(RuntimeError, ValueError):  # not the main thread
-            loop.add_signal_handler(signum, chained)
-
-
-async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            disconnected.set()
-            return
