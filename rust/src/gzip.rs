@@ -71,16 +71,22 @@ where
     let last = count - 1;
     let part = &part;
     let deflated: Vec<Deflated> = thread::scope(|scope| {
+        // A part whose thread cannot start (the process is at its thread limit) is
+        // deflated here afterwards instead: slower, never an error.
         let others: Vec<_> = (1..count)
-            .map(|i| scope.spawn(move || deflate(&part(i), i == last)))
+            .map(|i| {
+                let job = move || deflate(&part(i), i == last);
+                (i, thread::Builder::new().spawn_scoped(scope, job).ok())
+            })
             .collect();
         let mut all = vec![deflate(&part(0), last == 0)];
-        // A panic on another thread can only come from a bug here: pass it on.
-        all.extend(
-            others
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-        );
+        for (i, handle) in others {
+            all.push(match handle {
+                // A panic on another thread can only come from a bug here: pass it on.
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => deflate(&part(i), i == last),
+            });
+        }
         all
     });
     let length: usize = deflated.iter().map(|d| d.bytes.len()).sum();
