@@ -26,6 +26,7 @@ __all__ = [
     "encode_text",
     "encode_text_gzip",
     "gauge_samples",
+    "histogram_samples",
 ]
 
 __version__: str
@@ -108,6 +109,11 @@ def gauge_samples(
     sample: str, labels: list[Any], cells: list[GaugeCell]
 ) -> list[tuple[str, Any, float]]:
     """``[(sample, labels, value), ...]`` for a gauge family's label pairs and cells."""
+
+def histogram_samples(
+    name: str, labels: list[Any], bucket_labels: list[list[Any]], cells: list[HistogramCell]
+) -> list[tuple[str, Any, float]]:
+    """A histogram family's bucket, count and sum samples, series by series."""
 
 def counter_samples(
     sample: str, labels: list[Any], cells: list[CounterCell]

@@ -39,6 +39,7 @@ __all__ = [
     "native_gauge_cell",
     "native_gauge_samples",
     "native_histogram_cell",
+    "native_histogram_samples",
     "sqlite_extension",
 ]
 
@@ -82,6 +83,7 @@ class Encoders:
     #: backends; what they inflate to does not.
     encode_text_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_text_gzip
     encode_openmetrics_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_openmetrics_gzip
+    histogram_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
 
 
 PYTHON: Final = Encoders(
@@ -123,6 +125,7 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.HistogramCell,
         native.encode_text_gzip,
         native.encode_openmetrics_gzip,
+        native.histogram_samples,
     )
 
 
@@ -163,6 +166,9 @@ native_gauge_cell: Final = _ENCODERS.gauge_cell
 
 native_gauge_samples: Final = _ENCODERS.gauge_samples
 """Reads a gauge family's Rust cells in one call, or None."""
+
+native_histogram_samples: Final = _ENCODERS.histogram_samples
+"""Reads a histogram family's Rust cells in one call, or None."""
 
 native_histogram_cell: Final = _ENCODERS.histogram_cell
 """The Rust ``HistogramCell`` that ``core.values.HistogramValue`` builds on, or None."""

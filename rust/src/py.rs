@@ -19,6 +19,7 @@ use crate::prometheus::{Exposition, Format};
 
 pub(crate) mod cells;
 mod exposition;
+mod histogram;
 mod labels;
 mod logs;
 mod objects;
@@ -38,7 +39,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cells::CounterCell>()?;
     m.add_class::<cells::CounterSeries>()?;
     m.add_class::<cells::GaugeCell>()?;
-    m.add_class::<cells::HistogramCell>()?;
+    m.add_class::<histogram::HistogramCell>()?;
+    m.add_function(wrap_pyfunction!(histogram::histogram_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     Ok(())

@@ -194,3 +194,31 @@ def test_odd_values_land_in_the_bucket_python_compares_them_into():
     cumulative, total = histogram.state()
     assert cumulative == [3, 4]
     assert total == 2.0**53 + 2.0**53 + 0.5 + 1.5
+
+
+def test_histogram_samples_agree_with_each_series_state():
+    """histogram_samples (Rust or Python, whichever is in use) gives what reading each
+    series' state() gives; the Rust one refuses what the Python one refuses."""
+    from observabilipy.core.values import histogram_samples, py_histogram_samples
+
+    histogram = Registry().histogram("rpc_seconds", "RPCs", labels=["method"], buckets=[0.1, 1])
+    for i, method in enumerate(["get", "put", "delete"]):
+        for value in [0.05 * i, 0.5, 2**60, -3, 1, math.inf]:
+            histogram.labels(method).observe(value)
+    labels, cells = histogram.cells()
+    buckets = [histogram.bucket_labels(pairs) for pairs in labels]
+    samples = histogram_samples("rpc_seconds", labels, buckets, cells)
+    assert samples == py_histogram_samples("rpc_seconds", labels, buckets, cells)
+    cumulative, total = cells[1].state()
+    assert samples[5:10] == [
+        *(("rpc_seconds_bucket", b, float(n)) for b, n in zip(buckets[1], cumulative)),
+        ("rpc_seconds_count", labels[1], 6.0),
+        ("rpc_seconds_sum", labels[1], total),
+    ]
+    for args in [(labels[:-1], buckets, cells), (labels, buckets[:-1], cells)]:
+        with pytest.raises(ValueError, match="2 .* for 3"):
+            histogram_samples("rpc_seconds", *args)
+    own = [histogram]  # a labelled family's own cell has no series to read
+    for read in (histogram_samples, py_histogram_samples):
+        with pytest.raises(ValueError, match="has labels: call .labels"):
+            read("rpc_seconds", [()], [buckets[0]], own)

@@ -14,7 +14,12 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import check_metric_name
-from observabilipy.core.values import counter_samples, counter_series, gauge_samples
+from observabilipy.core.values import (
+    counter_samples,
+    counter_series,
+    gauge_samples,
+    histogram_samples,
+)
 
 Instrument = Counter | Gauge | Histogram
 AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
@@ -143,17 +148,9 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     """Turn one family's live state into the plain data the encoders take."""
     samples: list[Sample] = []
     if isinstance(family, Histogram):
-        bucket, count_name, sum_name = (f"{family.name}{s}" for s in ("_bucket", "_count", "_sum"))
-        for labels, histogram in zip(*family.cells(), strict=True):
-            cumulative, total = histogram.state()
-            samples.extend(
-                (bucket, bucket_labels, float(count))
-                for bucket_labels, count in zip(
-                    family.bucket_labels(labels), cumulative, strict=True
-                )
-            )
-            samples.append((count_name, labels, float(cumulative[-1])))
-            samples.append((sum_name, labels, total))
+        histogram_sets, histograms = family.cells()
+        buckets = [family.bucket_labels(labels) for labels in histogram_sets]
+        samples = histogram_samples(family.name, histogram_sets, buckets, histograms)
     elif isinstance(family, Counter):
         # One call for the family: a scrape of many series spends most of its time here.
         sample, (label_sets, cells) = f"{family.name}_total", family.cells()

@@ -24,6 +24,7 @@ from observabilipy.encoders import (
     native_gauge_cell,
     native_gauge_samples,
     native_histogram_cell,
+    native_histogram_samples,
 )
 
 LabelKey = tuple[str, ...]
@@ -367,6 +368,29 @@ class HistogramValue(HistogramCell):
         if self._is_refusing():
             _refuse(self)
         return self._state()
+
+
+def py_histogram_samples(
+    name: str,
+    labels: list[LabelPairs],
+    bucket_labels: list[list[LabelPairs]],
+    cells: Sequence[HistogramValue],
+) -> list[tuple[str, LabelPairs, float]]:
+    """A histogram family's samples, series by series: its buckets (label pairs from
+    ``bucket_labels``), then ``_count`` and ``_sum``."""
+    _check_lengths(labels, cells)
+    _check_lengths(bucket_labels, cells)
+    bucket, count, total = f"{name}_bucket", f"{name}_count", f"{name}_sum"
+    samples: list[tuple[str, LabelPairs, float]] = []
+    for pairs, buckets, cell in zip(labels, bucket_labels, cells, strict=True):
+        cumulative, observed = cell.state()
+        samples.extend((bucket, b, float(n)) for b, n in zip(buckets, cumulative, strict=True))
+        samples.append((count, pairs, float(cumulative[-1])))
+        samples.append((total, pairs, observed))
+    return samples
+
+
+histogram_samples = native_histogram_samples or py_histogram_samples
 
 
 def _refuse(value: GaugeValue | HistogramValue) -> None:  # the labels are the family's

@@ -3,12 +3,11 @@
 //! `inc()` is one atomic add (exact under any number of threads, with or without the
 //! GIL), and a scrape reads a whole family's series in one call instead of one Python
 //! call per series. `observabilipy.core.values`' `CounterValue`, `GaugeValue` and
-//! `HistogramValue` subclass the cells and keep the rules that need words: converting
+//! `HistogramValue` subclass the cells (the histogram's is in `histogram`) and keep the rules that need words: converting
 //! or refusing odd values and unlabelled use of a labelled family, which the cells hand
 //! back to them (`_add`, `_number`, `_observation`, `_refuse`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -166,7 +165,7 @@ fn family_samples<'py>(
 }
 
 /// Label sets and cells must pair up one to one.
-fn check_lengths(labels: &Bound<'_, PyList>, cells: &Bound<'_, PyList>) -> PyResult<()> {
+pub(crate) fn check_lengths(labels: &Bound<'_, PyList>, cells: &Bound<'_, PyList>) -> PyResult<()> {
     if labels.len() == cells.len() {
         return Ok(());
     }
@@ -336,118 +335,4 @@ pub fn gauge_samples<'py>(
     family_samples(sample, labels, cells, |cell| {
         Ok(cell.cast::<GaugeCell>()?.get().value())
     })
-}
-
-/// A histogram series: per-bucket counts and the sum, changed together under one short
-/// lock so a scrape never sees a count without its sum.
-#[pyclass(module = "observabilipy._native", subclass, frozen)]
-pub struct HistogramCell {
-    /// Finite upper bounds, ascending; the last count is the +Inf bucket.
-    upper: OnceLock<Vec<f64>>,
-    state: Mutex<(Vec<u64>, f64)>,
-    /// Set on a labelled family's own cell: every use goes to the subclass.
-    refusing: AtomicBool,
-}
-
-impl HistogramCell {
-    /// The bucket of `value`: the first bound >= it (bounds are inclusive), as Python's
-    /// `bisect_left` finds it.
-    fn bucket(&self, value: f64) -> usize {
-        let upper = self.upper.get().map_or(&[][..], Vec::as_slice);
-        upper.partition_point(|&bound| bound < value)
-    }
-
-    fn record(&self, index: usize, value: f64) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (counts, sum) = &mut *state;
-        if let Some(count) = counts.get_mut(index) {
-            *count += 1;
-            *sum += value;
-        }
-    }
-}
-
-#[pymethods]
-impl HistogramCell {
-    /// Empty; the subclass gives the bounds with `_set_bounds`.
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        Self {
-            upper: OnceLock::new(),
-            state: Mutex::new((Vec::new(), 0.0)),
-            refusing: AtomicBool::new(false),
-        }
-    }
-
-    /// Record one observation. Anything but a plain non-NaN `float` or `int`, or any use
-    /// of a labelled family's own cell, goes to the subclass's `_observation`, which
-    /// returns the bucket and the number to record, or raises.
-    fn observe(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let cell = slf.get();
-        let plain = if cell.refusing.load(Ordering::Relaxed) {
-            None
-        } else if let Ok(float) = value.cast_exact::<PyFloat>() {
-            Some(float.value()).filter(|number| !number.is_nan())
-        } else if value.is_exact_instance_of::<PyInt>() {
-            // Only ints a float holds exactly: Python compares larger ones with the
-            // bounds exactly, not rounded.
-            #[allow(clippy::cast_precision_loss)]
-            value
-                .extract::<i64>()
-                .ok()
-                .filter(|n| n.unsigned_abs() <= 1 << 53)
-                .map(|n| n as f64)
-        } else {
-            None
-        };
-        let (index, number) = match plain {
-            Some(number) => (cell.bucket(number), number),
-            None => slf
-                .call_method1(intern!(slf.py(), "_observation"), (value,))?
-                .extract::<(usize, f64)>()?,
-        };
-        cell.record(index, number);
-        Ok(())
-    }
-
-    /// Cumulative bucket counts (the last is +Inf, equal to the count) and the sum.
-    fn _state(&self) -> (Vec<u64>, f64) {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let buckets = self.upper.get().map_or(0, Vec::len) + 1;
-        let mut running = 0;
-        let cumulative = (0..buckets)
-            .map(|index| {
-                running += state.0.get(index).copied().unwrap_or(0);
-                running
-            })
-            .collect();
-        (cumulative, state.1)
-    }
-
-    /// The finite upper bounds, ascending (once; later calls are ignored).
-    fn _set_bounds(&self, upper: Vec<f64>) {
-        let buckets = upper.len() + 1;
-        if self.upper.set(upper).is_ok() {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.0 = vec![0; buckets];
-        }
-    }
-
-    /// Back to empty (a forked child's histograms restart).
-    fn _reset(&self) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.0.iter_mut().for_each(|count| *count = 0);
-        state.1 = 0.0;
-    }
-
-    /// Make every use go to the subclass (a labelled family's own cell).
-    fn _set_refusing(&self) {
-        self.refusing.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether this is a labelled family's own cell.
-    fn _is_refusing(&self) -> bool {
-        self.refusing.load(Ordering::Relaxed)
-    }
 }
