@@ -6,6 +6,8 @@ Each metric is a family; a labelled family hands out one child per label set thr
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any, Final, Generic, TypeVar
@@ -18,7 +20,6 @@ from observabilipy.core.values import (
     HistogramValue,
     LabelKey,
     LabelPairs,
-    check_buckets,
 )
 
 DEFAULT_BUCKETS: Final = (
@@ -232,3 +233,20 @@ class Histogram(_Family[HistogramValue], HistogramValue):
 
     def signature(self) -> str:
         return f"{super().signature()} and buckets {list(self.buckets)}"
+
+
+def check_buckets(name: str, buckets: Sequence[float]) -> tuple[float, ...]:
+    """Validate histogram bounds: numbers, strictly increasing; a final +Inf is implied."""
+    try:
+        bounds = [float(b) for b in buckets]
+    except (TypeError, ValueError):
+        raise ValueError(f"buckets of {name!r} must be numbers, got {list(buckets)!r}") from None
+    if bounds and bounds[-1] == math.inf:
+        bounds.pop()
+    if not bounds:
+        raise ValueError(f"histogram {name!r} needs at least one finite bucket bound")
+    if any(math.isnan(b) or math.isinf(b) for b in bounds):
+        raise ValueError(f"buckets of {name!r} must be finite (+Inf is added), got {bounds}")
+    if any(a >= b for a, b in itertools.pairwise(bounds)):
+        raise ValueError(f"buckets of {name!r} must be strictly increasing, got {bounds}")
+    return tuple(bounds)

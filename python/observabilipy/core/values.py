@@ -395,20 +395,3 @@ histogram_samples = native_histogram_samples or py_histogram_samples
 
 def _refuse(value: GaugeValue | HistogramValue) -> None:  # the labels are the family's
     raise ValueError(f"{value._name!r} has labels: call .labels(...) first")
-
-
-def check_buckets(name: str, buckets: Sequence[float]) -> tuple[float, ...]:
-    """Validate histogram bounds: numbers, strictly increasing; a final +Inf is implied."""
-    try:
-        bounds = [float(b) for b in buckets]
-    except (TypeError, ValueError):
-        raise ValueError(f"buckets of {name!r} must be numbers, got {list(buckets)!r}") from None
-    if bounds and bounds[-1] == math.inf:
-        bounds.pop()
-    if not bounds:
-        raise ValueError(f"histogram {name!r} needs at least one finite bucket bound")
-    if any(math.isnan(b) or math.isinf(b) for b in bounds):
-        raise ValueError(f"buckets of {name!r} must be finite (+Inf is added), got {bounds}")
-    if any(a >= b for a, b in itertools.pairwise(bounds)):
-        raise ValueError(f"buckets of {name!r} must be strictly increasing, got {bounds}")
-    return tuple(bounds)
