@@ -238,7 +238,11 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         interface=Interfaces.ASGI,  # ASGI with lifespan: the shutdown event flushes
         workers=args.workers,
-        loop=Loops.auto,
+        # asyncio's own loop even where uvloop is installed: follow streams end on the
+        # stop signal through asyncio's signal handlers (see the app); under uvloop a
+        # follower would hold a stopping worker until the kill timeout. Granian does
+        # the I/O in Rust either way.
+        loop=Loops.asyncio,
         log_level=LogLevels(args.log_level),
         factory=True,
         websockets=False,
