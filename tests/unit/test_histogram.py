@@ -211,14 +211,14 @@ def test_histogram_samples_agree_with_each_series_state():
     assert samples == py_histogram_samples("rpc_seconds", labels, buckets, cells)
     cumulative, total = cells[1].state()
     assert samples[5:10] == [
-        *(("rpc_seconds_bucket", b, float(n)) for b, n in zip(buckets[1], cumulative)),
+        *(("rpc_seconds_bucket", b, float(n)) for b, n in zip(buckets[1], cumulative, strict=True)),
         ("rpc_seconds_count", labels[1], 6.0),
         ("rpc_seconds_sum", labels[1], total),
     ]
     for args in [(labels[:-1], buckets, cells), (labels, buckets[:-1], cells)]:
-        with pytest.raises(ValueError, match="2 .* for 3"):
+        with pytest.raises(ValueError, match=r"2 .* for 3"):
             histogram_samples("rpc_seconds", *args)
     own = [histogram]  # a labelled family's own cell has no series to read
     for read in (histogram_samples, py_histogram_samples):
-        with pytest.raises(ValueError, match="has labels: call .labels"):
+        with pytest.raises(ValueError, match=r"has labels: call \.labels"):
             read("rpc_seconds", [()], [buckets[0]], own)
