@@ -40,6 +40,24 @@ def test_close_flushes_and_the_file_is_wal(tmp_path):
     assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
     assert connection.execute("PRAGMA user_version").fetchall() == [(1,)]
     assert connection.execute("PRAGMA auto_vacuum").fetchall() == [(2,)]  # incremental
+    assert connection.execute("PRAGMA page_size").fetchall() == [(16384,)]
+    assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_a_file_made_with_4k_pages_keeps_them(tmp_path):
+    """Files from before 16 KiB pages (or made by other tools) are used as they are."""
+    path = tmp_path / "old.db"
+    connection = apsw.Connection(str(path))
+    for statement in ["PRAGMA page_size=4096", "PRAGMA journal_mode=WAL", "CREATE TABLE t(x)"]:
+        connection.execute(statement).fetchall()
+    connection.execute("DROP TABLE t")
+    connection.close()
+    with Engine(path) as engine:
+        engine.logger("old").info("still written", i=1)
+        assert engine.flush()
+        assert [row[3] for row in engine.read_logs()] == ["still written"]
+    connection = apsw.Connection(str(path))
+    assert connection.execute("PRAGMA page_size").fetchall() == [(4096,)]
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 

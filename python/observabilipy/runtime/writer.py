@@ -16,14 +16,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import apsw
 
 from observabilipy.adapters.storage.sqlite import insert_entries, open_connection
+from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry
 from observabilipy.runtime.buffer import Buffer
 from observabilipy.runtime.checkpointer import Checkpointer
+
+WAL_CHECKPOINT_BYTES: Final = 16_000_000
 
 Task = Callable[[apsw.Connection], None]
 
@@ -216,8 +220,10 @@ class Writer:
             self.path, synchronous=self._synchronous, busy_ms=self._busy_ms
         )
         # The checkpointer copies most pages on the other core; a late automatic checkpoint
-        # here only finishes the job, so the WAL still restarts from its beginning.
-        connection.execute("PRAGMA wal_autocheckpoint=4000")
+        # here (at about 16 MiB of WAL, whatever the file's page size) only finishes the
+        # job, so the WAL still restarts from its beginning.
+        page_size = int(scalar(connection, "PRAGMA page_size"))
+        connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
         return connection
 
     def _failed(self, error: BaseException) -> None:
