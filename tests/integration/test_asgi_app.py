@@ -15,6 +15,7 @@ from prometheus_client.openmetrics.parser import (
 )
 
 from observabilipy import Engine
+from observabilipy.adapters.frameworks import asgi
 from tests.asgi_client import call, request
 
 
@@ -390,3 +391,62 @@ def test_a_storage_fault_is_a_503_not_a_crash(tmp_path):
         assert "storage unavailable" in json.loads(response.body)["error"]
         assert call(app, "POST", "/logs", body=b'{"message":"y"}').status == 200
         assert [e["message"] for e in lines(call(app, "GET", "/logs"))] == ["y"]
+
+
+def store_messages(engine: Engine, count: int) -> None:
+    with engine.logs.connection:
+        engine.logs.connection.executemany(
+            "INSERT INTO logs (ts, level, logger, message, attributes)"
+            " VALUES (1.0, 20, '', ?, '{}')",
+            [(str(i),) for i in range(count)],
+        )
+
+
+def test_streams_read_in_id_ranges_skip_deleted_ids_and_keep_the_limit(engine, monkeypatch):
+    """Unfiltered streams read the history in id ranges of CHUNK, two at a time: ranges
+    left empty by retention are stepped over, every row comes once and in order, and a
+    limit holds however the rows fall into ranges."""
+    monkeypatch.setattr(asgi, "CHUNK", 7)
+    store_messages(engine, 200)
+    with engine.logs.connection:  # gaps longer than a range, shorter, and scattered ones
+        engine.logs.connection.execute(
+            "DELETE FROM logs WHERE id BETWEEN 20 AND 60 OR id BETWEEN 100 AND 103 OR id % 9 = 0"
+        )
+    kept = [i for i in range(1, 201) if not (20 <= i <= 60 or 100 <= i <= 103 or i % 9 == 0)]
+    app = engine.asgi_app()
+    assert [e["id"] for e in lines(call(app, "GET", "/logs"))] == kept
+    for limit in (1, 6, 7, 8, 50, 500):
+        got = lines(call(app, "GET", "/logs", query=f"limit={limit}"))
+        assert [e["id"] for e in got] == kept[:limit]
+    after = kept[30]
+    got = lines(call(app, "GET", "/logs", query=f"after={after}&limit=20"))
+    assert [e["id"] for e in got] == kept[31:51]
+
+
+def test_a_stream_read_while_rows_arrive_has_no_hole(engine, monkeypatch):
+    """Rows stored while a stream reads ahead in ranges: each response is every id from
+    the first up to its last, none missing, none twice."""
+    monkeypatch.setattr(asgi, "CHUNK", 20)
+    store_messages(engine, 500)
+    app = engine.asgi_app()
+    stop = threading.Event()
+
+    def write() -> None:  # one row per commit, as fast as it goes, for a while
+        for _ in range(3000):
+            if stop.is_set():
+                return
+            store_messages(engine, 1)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        responses = [call(app, "GET", "/logs") for _ in range(10)]
+    finally:
+        stop.set()
+        writer.join()
+    for response in responses:
+        ids = [e["id"] for e in lines(response)]
+        assert ids == list(range(1, len(ids) + 1))
+        assert len(ids) >= 500
+    everything = [e["id"] for e in lines(call(app, "GET", "/logs"))]
+    assert everything == list(range(1, engine.logs.last_id() + 1))

@@ -196,3 +196,37 @@ def test_rows_out_of_cursor_order_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="ascending id order, got 2 after 3"):
         native.connection.execute(unordered).fetchall()
+
+
+def test_id_ranges_agree_and_their_cursor_stops_at_the_newest_row(tmp_path: Path) -> None:
+    """read_ndjson_ids: both readers give the same bytes for any range; the cursor is the
+    range's end, or the newest id when that is lower, and never goes back."""
+    native, python = readers(tmp_path / "logs.db")
+    assert native.read_ndjson_ids(0, 10) == python.read_ndjson_ids(0, 10) == (0, 0, b"")
+    store(native, ROWS * 3)  # ids 1..21
+    with native.connection:
+        native.connection.execute("DELETE FROM logs WHERE id IN (3, 4, 5, 21)")
+    for after, upto in [(0, 2), (0, 5), (2, 5), (5, 10), (10, 40), (19, 25), (30, 40)]:
+        got = native.read_ndjson_ids(after, upto)
+        assert got == python.read_ndjson_ids(after, upto)
+        count, cursor, body = got
+        ids = [json.loads(line)["id"] for line in body.splitlines()]
+        assert ids == [i for i in range(after + 1, upto + 1) if i not in (3, 4, 5) and i <= 20]
+        assert (count, cursor) == (len(ids), max(after, min(upto, 20)))
+    whole = b"".join(native.read_ndjson_ids(a, a + 4)[2] for a in range(0, 24, 4))
+    assert whole == native.read_ndjson(limit=100)[2]
+
+
+def test_id_ranges_read_on_several_threads_at_once(tmp_path: Path) -> None:
+    """Ranges read from many threads at once each come back whole (readers have their
+    own connections), while the main connection keeps writing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    native, _ = readers(tmp_path / "logs.db")
+    store(native, ROWS * 300)  # 2,100 rows
+    expected = {a: native.read_ndjson_ids(a, a + 100) for a in range(0, 2100, 100)}
+    with ThreadPoolExecutor(4) as pool:
+        reads = {a: pool.submit(native.read_ndjson_ids, a, a + 100) for a in expected}
+        store(native, ROWS)  # a write between the reads
+        assert {a: read.result() for a, read in reads.items()} == expected
+    native.close()

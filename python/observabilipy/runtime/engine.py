@@ -196,6 +196,11 @@ class Engine:
             after=after, since=since, until=until, level=level, logger=logger, limit=limit
         )
 
+    def read_ndjson_ids(self, after: int, upto: int) -> tuple[int, int, bytes]:
+        """Stored rows with ids in (``after``, ``upto``] as ``GET /logs`` NDJSON:
+        (rows, cursor, body); several may run at once (``SQLiteLogStorage``)."""
+        return self.logs.read_ndjson_ids(after, upto)
+
     def read_ndjson(
         self,
         *,

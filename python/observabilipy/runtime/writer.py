@@ -20,7 +20,8 @@ from typing import Final
 
 import apsw
 
-from observabilipy.adapters.storage.sqlite import insert_entries, open_connection
+from observabilipy.adapters.storage.sqlite import open_connection
+from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry

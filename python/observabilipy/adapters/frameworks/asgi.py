@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hmac
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
@@ -224,31 +225,53 @@ class ObservabilityApp:
         follow = query.pop("follow")
         limit = query.pop("limit", None)
         cursor = query.pop("after", None)
-        start = {
+        head = {
             "type": "http.response.start",
             "status": 200,
             "headers": [(b"content-type", NDJSON)],
         }
-        await send(start)
+        await send(head)
         disconnected = asyncio.Event()
         watcher = asyncio.create_task(watch_disconnect(receive, disconnected))
+        # With no filter but the cursor, the history is read as consecutive id ranges,
+        # two at a time on their own connections; filtered reads go one chunk at a time.
+        ranges = not query
+        pending: deque[tuple[int, int, asyncio.Future[Chunk]]] = deque()  # start, span, read
 
-        def read(after: int | None, sent: int) -> asyncio.Future[Chunk] | None:
-            want = CHUNK if limit is None else min(CHUNK, limit - sent)
-            if want <= 0:
-                return None
-            return asyncio.ensure_future(asyncio.to_thread(self._chunk, after, want, query))
+        def fill(cursor: int | None, sent: int) -> None:
+            """Start reads until two (ranges) or one are in flight, within ``limit``."""
+            while len(pending) < (2 if ranges else 1):
+                in_flight = sum(span for _, span, _ in pending)
+                want = CHUNK if limit is None else min(CHUNK, limit - sent - in_flight)
+                if want <= 0:
+                    return
+                if not ranges:
+                    read = asyncio.to_thread(self._chunk, cursor, want, query)
+                    pending.append((0, want, asyncio.ensure_future(read)))
+                    return
+                start = pending[-1][0] + pending[-1][1] if pending else int(cursor or 0)
+                read = asyncio.to_thread(self._range, start, start + want)
+                pending.append((start, want, asyncio.ensure_future(read)))
 
-        pending = read(cursor, 0)
+        fill(cursor, 0)
         try:
             sent = 0
             quiet_since = time.monotonic()
-            while pending is not None and not disconnected.is_set() and not self._stopping.is_set():
-                count, cursor, body = await pending
-                pending = None
+            while pending and not disconnected.is_set() and not self._stopping.is_set():
+                first, span, reading = pending.popleft()
+                count, cursor, body = await reading
+                if ranges and int(cursor or 0) < first + span:
+                    # Past the newest row: a read beyond it may have missed rows stored
+                    # since, so it is dropped and read again from here.
+                    for _, _, later in pending:
+                        later.cancel()
+                    pending.clear()
+                elif ranges and not count:  # ids that retention deleted: keep going
+                    fill(cursor, sent)
+                    continue
                 if count:
                     sent += count
-                    pending = read(cursor, sent)  # the next chunk is read while this one goes
+                    fill(cursor, sent)  # the next chunks are read while this one goes
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                     quiet_since = time.monotonic()
                     continue
@@ -259,17 +282,21 @@ class ObservabilityApp:
                     quiet_since = time.monotonic()
                 with contextlib.suppress(TimeoutError):  # the poll interval passed
                     await asyncio.wait_for(disconnected.wait(), self.poll_interval)
-                pending = read(cursor, sent)
+                fill(cursor, sent)
             if not disconnected.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
-            if pending is not None:
-                pending.cancel()
+            for _, _, reading in pending:
+                reading.cancel()
 
     def _chunk(self, cursor: int | None, want: int, query: dict[str, Any]) -> Chunk:
         """Read and encode one chunk in one worker-thread hop: (rows, new cursor, body)."""
         return self.engine.read_ndjson(after=cursor, limit=want, **query)
+
+    def _range(self, after: int, upto: int) -> Chunk:
+        """The rows with ids in (after, upto], in one worker-thread hop."""
+        return self.engine.read_ndjson_ids(after, upto)
 
     async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
         declared = header(scope, b"content-length")

@@ -1,46 +1,31 @@
 """Log storage in one SQLite file (WAL mode) through apsw.
 
-A batch is one ``INSERT … SELECT … FROM jsonb_each(?)``: the rows cross into SQLite as
-one JSON text, so the statement runs start to end without the GIL instead of handing
-it back and forth for every row (which a busy producer thread would starve). jsonb_each
-parses that text once into SQLite's binary JSON, so each column extracts cheaply.
+Entries go in through ``sqlite_insert`` (a batch per statement); reads come out as rows
+or, with the Rust extension, as NDJSON assembled inside SQLite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final
 
 import apsw
-import msgspec
 import orjson
 
+from observabilipy.adapters.storage.sqlite_insert import (
+    check_entry,
+    insert_entries,
+    log_row,
+)
 from observabilipy.adapters.storage.sqlite_schema import StorageError, check, prepare, scalar
-from observabilipy.core.encoding.attributes import encode_attributes, text_of
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.models import LogEntry
 from observabilipy.encoders import encode_log_rows, sqlite_extension
 
-_INSERT: Final = """
-    INSERT INTO logs (ts, level, logger, message, attributes)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-    FROM jsonb_each(?)
-"""
-# The writer's path: entries encoded by msgspec in one C call (LogEntry is an array:
-# timestamp, level, message, attributes, logger), levels mapped in SQL.
-# An unknown level or a NaN timestamp becomes NULL and fails NOT NULL: see insert_entries.
-_INSERT_ENTRIES: Final = """
-    INSERT INTO logs (ts, level, logger, message, attributes)
-    SELECT value ->> 0,
-        CASE value ->> 1 WHEN 'info' THEN 20 WHEN 'debug' THEN 10 WHEN 'warning' THEN 30
-            WHEN 'error' THEN 40 WHEN 'critical' THEN 50 END,
-        value ->> 4, value ->> 2, value -> 3
-    FROM jsonb_each(?)
-"""
-_ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
 _LEVEL_NAME: Final = (
     "CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' WHEN 30 THEN 'warning' "
     "WHEN 40 THEN 'error' ELSE 'critical' END"
@@ -62,6 +47,14 @@ _NDJSON_RANGE: Final = (
     "(SELECT id FROM logs WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2 - 1), "
     "9223372036854775807)"
 )
+
+# Rows with ids in a range, and the newest id, in one snapshot: GET /logs reads a long
+# history as consecutive id ranges, two at a time on connections of their own.
+_NDJSON_IDS: Final = (
+    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), count(*), "
+    "(SELECT max(id) FROM logs) FROM logs WHERE id > ?1 AND id <= ?2"
+)
+_IDLE_READERS: Final = 4  # reader connections kept open between reads
 
 
 def open_connection(
@@ -114,65 +107,6 @@ def load_ndjson_function(
     return True
 
 
-def check_entry(entry: LogEntry) -> int:
-    """The stdlib level number of a storable entry; ValueError/TypeError names the problem."""
-    timestamp = entry.timestamp
-    if type(timestamp) is not float and type(timestamp) is not int:
-        raise TypeError(f"log timestamp must be a number, got {timestamp!r}")
-    if timestamp - timestamp != 0:
-        raise ValueError(f"log timestamp must be finite, got {timestamp!r}")
-    level = STDLIB_NUMBERS.get(entry.level)
-    if level is None:
-        level = STDLIB_NUMBERS[parse_level(entry.level)]
-    if type(entry.message) is not str or type(entry.logger) is not str:
-        raise TypeError(f"log message and logger must be str, got {entry!r}")
-    if not isinstance(entry.attributes, dict):
-        raise TypeError(f"log attributes must be a dict, got {entry.attributes!r}")
-    return level
-
-
-def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
-    """The row stored for ``entry``; ValueError/TypeError names what cannot be stored."""
-    level = check_entry(entry)
-    attributes = encode_attributes(entry.attributes)
-    return entry.timestamp, level, entry.logger, entry.message, attributes
-
-
-def insert_rows(connection: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert prepared rows in one statement (the caller owns the transaction)."""
-    connection.execute(_INSERT, (orjson.dumps(rows),))
-
-
-def insert_entries(
-    connection: apsw.Connection, entries: Sequence[LogEntry]
-) -> list[tuple[LogEntry, Exception]]:
-    """Insert entries (the caller owns the transaction); returns those that cannot be stored.
-
-    The whole batch goes through msgspec and SQLite without a Python step per entry;
-    only when that fails (odd attributes, an invalid entry) is each entry prepared
-    and checked on its own.
-    """
-    try:
-        payload = _ENTRY_ENCODER.encode(entries)
-    except (TypeError, ValueError, RecursionError):
-        payload = None
-    if payload is not None:
-        try:
-            connection.execute(_INSERT_ENTRIES, (payload,))
-            return []
-        except apsw.ConstraintError:
-            pass  # the failed statement changed nothing; go entry by entry
-    rows: list[tuple[float, int, str, str, str]] = []
-    rejected: list[tuple[LogEntry, Exception]] = []
-    for entry in entries:
-        try:
-            rows.append(log_row(entry))
-        except (TypeError, ValueError) as error:
-            rejected.append((entry, error))
-    insert_rows(connection, rows)
-    return rejected
-
-
 class SQLiteLogStorage:
     """The log port over a SQLite file, plus the cursor queries the endpoints need."""
 
@@ -193,6 +127,13 @@ class SQLiteLogStorage:
         self._lock = threading.RLock()  # one connection, used by one thread at a time
         #: Whether chunks of NDJSON are assembled inside SQLite (the Rust extension).
         self.native_ndjson = load_ndjson_function(self._connection)
+        self._synchronous, self._busy_ms, self._readonly = synchronous, busy_ms, readonly
+        # Connections for read_ndjson_ids, which may run at once on several threads
+        # (SQLite's WAL lets readers and the writer proceed together). A private
+        # in-memory database has no second connection: it reads on the main one.
+        self._readers: list[tuple[apsw.Connection, bool]] = []
+        self._readers_lock = threading.Lock()
+        self._own_readers = path not in ("", ":memory:")
 
     @property
     def connection(self) -> apsw.Connection:
@@ -324,12 +265,63 @@ class SQLiteLogStorage:
             body = encode_log_rows(rows)
         return count, after if last is None else last, body
 
+    def read_ndjson_ids(self, after: int, upto: int) -> tuple[int, int, bytes]:
+        """The rows with ids in (``after``, ``upto``] as NDJSON: (rows, cursor, body).
+
+        The cursor is ``upto``, or the newest id if that is lower (never below
+        ``after``): every row up to it has been read, and a row stored later gets a
+        higher id. Reads run on connections of their own where the database allows, so
+        several can run at once, beside writes.
+        """
+        with self._reader() as (connection, loaded):
+            if loaded and self.native_ndjson:
+                body, count, newest = next(connection.execute(_NDJSON_IDS, (after, upto)))
+            else:
+                with connection:  # one read transaction: the rows and the newest id agree
+                    rows: list[LogRow] = connection.execute(  # type: ignore[assignment]
+                        f"{_SELECT} WHERE id > ?1 AND id <= ?2 ORDER BY id", (after, upto)
+                    ).fetchall()
+                    newest = scalar(connection, "SELECT max(id) FROM logs")
+                body, count = encode_log_rows(rows), len(rows)
+        return count, max(after, min(upto, newest or 0)), body
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[tuple[apsw.Connection, bool]]:
+        """A connection to read on, and whether the Rust extension is loaded into it."""
+        if not self._own_readers:
+            with self._lock:
+                yield self._connection, self.native_ndjson
+            return
+        with self._readers_lock:
+            reader = self._readers.pop() if self._readers else None
+        if reader is None:
+            connection = open_connection(
+                self.path,
+                synchronous=self._synchronous,
+                busy_ms=self._busy_ms,
+                readonly=self._readonly,
+            )
+            reader = connection, self.native_ndjson and load_ndjson_function(connection)
+        try:
+            yield reader
+        finally:
+            with self._readers_lock:
+                if len(self._readers) < _IDLE_READERS:
+                    self._readers.append(reader)
+                    reader = None
+            if reader is not None:
+                reader[0].close()
+
     def last_id(self) -> int:
         """The newest cursor, 0 when empty."""
         with self._lock:
             return int(scalar(self._connection, "SELECT max(id) FROM logs") or 0)
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for connection, _ in readers:
+            connection.close()
         with self._lock:
             self._connection.close()
 
