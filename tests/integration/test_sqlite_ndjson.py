@@ -230,3 +230,19 @@ def test_id_ranges_read_on_several_threads_at_once(tmp_path: Path) -> None:
         store(native, ROWS)  # a write between the reads
         assert {a: read.result() for a, read in reads.items()} == expected
     native.close()
+
+
+def test_a_closed_storage_reads_no_more_and_keeps_no_reader(tmp_path: Path) -> None:
+    """Ranges read after close raise like the storage's other reads; a reader still
+    in use at close is closed when it comes back, not kept."""
+    import apsw
+
+    native, _ = readers(tmp_path / "logs.db")
+    store(native, ROWS)
+    with native._reader() as (connection, _loaded):
+        native.close()
+        assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(7,)]
+    with pytest.raises(apsw.ConnectionClosedError):
+        connection.execute("SELECT 1")
+    with pytest.raises(apsw.ConnectionClosedError, match="closed"):
+        native.read_ndjson_ids(0, 10)

@@ -134,6 +134,7 @@ class SQLiteLogStorage:
         self._readers: list[tuple[apsw.Connection, bool]] = []
         self._readers_lock = threading.Lock()
         self._own_readers = path not in ("", ":memory:")
+        self._closed = False
 
     @property
     def connection(self) -> apsw.Connection:
@@ -293,6 +294,8 @@ class SQLiteLogStorage:
                 yield self._connection, self.native_ndjson
             return
         with self._readers_lock:
+            if self._closed:
+                raise apsw.ConnectionClosedError("the log storage is closed")
             reader = self._readers.pop() if self._readers else None
         if reader is None:
             connection = open_connection(
@@ -306,7 +309,7 @@ class SQLiteLogStorage:
             yield reader
         finally:
             with self._readers_lock:
-                if len(self._readers) < _IDLE_READERS:
+                if not self._closed and len(self._readers) < _IDLE_READERS:
                     self._readers.append(reader)
                     reader = None
             if reader is not None:
@@ -319,6 +322,7 @@ class SQLiteLogStorage:
 
     def close(self) -> None:
         with self._readers_lock:
+            self._closed = True
             readers, self._readers = self._readers, []
         for connection, _ in readers:
             connection.close()
