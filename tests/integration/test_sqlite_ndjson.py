@@ -109,7 +109,7 @@ def test_chunks_across_deleted_ids_are_still_full(tmp_path: Path) -> None:
     store(native, ROWS * 20)  # ids 1..140
     with native.connection:
         native.connection.execute("DELETE FROM logs WHERE id BETWEEN 10 AND 60 OR id % 7 = 0")
-    cases: list[dict[str, Any]] = [{}, {"level": "warning"}]  # the two forms of query
+    cases: list[dict[str, Any]] = [{}, {"level": "warning"}]
     for filters in cases:
         first = native.read_ndjson(limit=20, **filters)
         assert first == python.read_ndjson(limit=20, **filters)

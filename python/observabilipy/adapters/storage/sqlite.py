@@ -37,16 +37,6 @@ _NDJSON: Final = (
     "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
     "count(*), max(id) FROM (SELECT * FROM logs WHERE {where} ORDER BY id LIMIT ?)"
 )
-# The same without filters besides the cursor: the chunk ends at the id of the limit-th
-# row after it, found reading ids only, and the rows come from a plain id range scan,
-# which spares SQLite a copy of every column of every row (15-25% faster). With other
-# filters a sparse match would be scanned for twice, so those keep the form above.
-_NDJSON_RANGE: Final = (
-    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
-    "count(*), max(id) FROM logs WHERE id > ?1 AND id <= coalesce("
-    "(SELECT id FROM logs WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2 - 1), "
-    "9223372036854775807)"
-)
 
 # Rows with ids in a range, and the newest id, in one snapshot: GET /logs reads a long
 # history as consecutive id ranges, two at a time on connections of their own.
@@ -251,8 +241,7 @@ class SQLiteLogStorage:
         where, params = filters(after, since, until, level, logger)
         with self._lock:
             if self.native_ndjson:
-                cursor_only = since is None and until is None and level is None and logger is None
-                query = _NDJSON_RANGE if cursor_only else _NDJSON.format(where=where)
+                query = _NDJSON.format(where=where)
                 try:
                     body, count, last = next(self._connection.execute(query, [*params, limit]))
                 except apsw.SQLError as error:  # a stored row the encoder refuses
