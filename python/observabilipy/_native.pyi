@@ -27,6 +27,7 @@ __all__ = [
     "encode_text_gzip",
     "gauge_samples",
     "histogram_samples",
+    "json_needs_care",
 ]
 
 __version__: str
@@ -42,6 +43,10 @@ def encode_text_gzip(families: Iterable[MetricFamily]) -> bytes:
 
 def encode_openmetrics_gzip(families: Iterable[MetricFamily]) -> bytes:
     """OpenMetrics 1.0.0 text as one gzip member, encoded and deflated in parts."""
+
+def json_needs_care(json: bytes, max_element: int, max_depth: int) -> bool:
+    """Whether JSON text holds an integer that may lie beyond 64 bits, nests deeper than
+    ``max_depth``, or is an array with an element longer than ``max_element`` bytes."""
 
 def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""

@@ -40,6 +40,7 @@ __all__ = [
     "native_gauge_samples",
     "native_histogram_cell",
     "native_histogram_samples",
+    "native_json_needs_care",
     "sqlite_extension",
 ]
 
@@ -84,6 +85,8 @@ class Encoders:
     encode_text_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_text_gzip
     encode_openmetrics_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_openmetrics_gzip
     histogram_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
+    #: Checks a batch of entries msgspec wrote before it is stored (Rust only).
+    json_needs_care: Callable[[bytes, int, int], bool] | None = None
 
 
 PYTHON: Final = Encoders(
@@ -126,6 +129,7 @@ def load(environ: Mapping[str, str]) -> Encoders:
         native.encode_text_gzip,
         native.encode_openmetrics_gzip,
         native.histogram_samples,
+        native.json_needs_care,
     )
 
 
@@ -172,3 +176,7 @@ native_histogram_samples: Final = _ENCODERS.histogram_samples
 
 native_histogram_cell: Final = _ENCODERS.histogram_cell
 """The Rust ``HistogramCell`` that ``core.values.HistogramValue`` builds on, or None."""
+
+native_json_needs_care: Final = _ENCODERS.json_needs_care
+"""Whether a batch's JSON holds a wide integer, deep nesting or an oversized entry
+(Rust), or None."""

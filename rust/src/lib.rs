@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 pub mod errors;
 pub mod fmt;
 pub mod gzip;
+pub mod json_scan;
 pub mod ndjson;
 pub mod prometheus;
 mod py;

@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyList};
 use pyo3::{intern, wrap_pyfunction};
 
 use crate::gzip;
+use crate::json_scan;
 use crate::ndjson::LogRows;
 use crate::prometheus::{Exposition, Format};
 
@@ -43,7 +44,20 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(histogram::histogram_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(json_needs_care, m)?)?;
     Ok(())
+}
+
+/// Whether JSON text holds an integer that may lie beyond 64 bits, nests deeper than
+/// `max_depth`, or is an array with an element longer than `max_element` bytes (see
+/// `json_scan`).
+#[pyfunction]
+fn json_needs_care(py: Python<'_>, json: &[u8], max_element: usize, max_depth: usize) -> bool {
+    if json.len() >= 64 * 1024 {
+        py.detach(|| json_scan::needs_care(json, max_element, max_depth))
+    } else {
+        json_scan::needs_care(json, max_element, max_depth)
+    }
 }
 
 /// Prometheus text format 0.0.4.

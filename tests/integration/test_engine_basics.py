@@ -38,7 +38,7 @@ def test_close_flushes_and_the_file_is_wal(tmp_path):
     connection = apsw.Connection(str(path))
     assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(1000,)]
     assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
-    assert connection.execute("PRAGMA user_version").fetchall() == [(1,)]
+    assert connection.execute("PRAGMA user_version").fetchall() == [(2,)]
     assert connection.execute("PRAGMA auto_vacuum").fetchall() == [(2,)]  # incremental
     assert connection.execute("PRAGMA page_size").fetchall() == [(16384,)]
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -139,8 +139,15 @@ def test_bad_engine_settings_are_refused(tmp_path):
 
 
 def test_a_full_buffer_drops_and_says_so_in_its_metrics(tmp_path):
-    """With a tiny buffer and a stalled writer, drops are counted in the engine's metrics."""
-    with Engine(tmp_path / "app.db", buffer_size=10, flush_interval=60, batch_size=10**6) as engine:
+    """With a tiny drop_newest buffer and a stalled writer, drops are counted in the
+    engine's metrics."""
+    with Engine(
+        tmp_path / "app.db",
+        buffer_size=10,
+        flush_interval=60,
+        batch_size=10**6,
+        overflow="drop_newest",
+    ) as engine:
         log = engine.logger()
         for i in range(100):
             log.info("m", i=i)
@@ -210,3 +217,31 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
     connection.close()
     with pytest.raises(StorageError, match="schema version 99"):
         Engine(path)
+
+
+def test_a_version_1_file_is_migrated_keeping_every_row_and_the_cursor(tmp_path):
+    """Rows an older version stored outside today's rules are kept, brought within them,
+    and ids never go back: the next row gets an id above every id ever used."""
+    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    connection = apsw.Connection(str(path))
+    connection.execute(MIGRATIONS[0])
+    connection.execute(f"PRAGMA user_version=1; PRAGMA application_id={APPLICATION_ID}")
+    connection.execute(
+        "INSERT INTO logs (ts, level, logger, message, attributes) VALUES "
+        "(3e11, 35, 'l', 'too late', '{}'), (-7e10, 20, 'l', 'too early', '{}'), "
+        "(5.0, 40, 'l', 'fine', '{}'), (6.0, 20, 'l', 'deleted', '{}')"
+    )
+    connection.execute("DELETE FROM logs WHERE id = 4")
+    connection.close()
+    with Engine(path) as engine:
+        engine.logger().info("new")
+        assert engine.flush()
+        rows = engine.read_logs()
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (1, 253402300799.999, "critical", "too late"),
+        (2, -62135596800.0, "info", "too early"),
+        (3, 5.0, "error", "fine"),
+        (5, rows[3][1], "info", "new"),
+    ]

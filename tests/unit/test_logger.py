@@ -102,3 +102,40 @@ def test_bad_logger_name_and_level_are_refused():
         Logger(3, print)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="loud"):
         Logger("x", print, level="loud")
+
+
+def test_stdlib_style_arguments_are_formatted_as_logging_does():
+    """Positional arguments fill %-placeholders; a single mapping fills %(name)s ones."""
+    log, storage = make_logger()
+    log.info("took %.1f s for %d items", 1.25, 3)
+    log.info("%(who)s paid %(amount)s", {"who": "ann", "amount": 9})
+    log.info("%d%%", 50)
+    assert [e.message for e in storage.read()] == ["took 1.2 s for 3 items", "ann paid 9", "50%"]
+
+
+def test_arguments_that_do_not_fit_are_kept_beside_the_message():
+    """Where logging would print a traceback and lose the record, the entry keeps the
+    message as given and the arguments' text as the ``args`` attribute."""
+    log, storage = make_logger()
+    log.info("no placeholders", 1, None)
+    log.info("%d", "not a number")
+    assert [(e.message, e.attributes) for e in storage.read()] == [
+        ("no placeholders", {"args": ["1", "None"]}),
+        ("%d", {"args": ["not a number"]}),
+    ]
+
+
+def test_a_message_whose_str_raises_is_stored_as_a_placeholder():
+    """The call returns normally; the message names the type that could not be printed."""
+
+    class Broken:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    log, storage = make_logger()
+    log.warning(Broken())
+    log.log("nonsense", "unknown level")
+    assert [(e.level, e.message, e.attributes) for e in storage.read()] == [
+        ("warning", "<unprintable Broken>", {}),
+        ("info", "unknown level", {"level": "nonsense"}),
+    ]

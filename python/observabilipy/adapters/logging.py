@@ -12,7 +12,9 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, Final, Protocol
 
+from observabilipy.core.entries import clean_text
 from observabilipy.core.levels import parse_level
+from observabilipy.core.logger import format_message
 from observabilipy.core.models import LogEntry
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -45,17 +47,23 @@ class LoggingHandler(logging.Handler):
                 attributes["exception"] = self._formatter.formatException(record.exc_info)
             if record.stack_info:
                 attributes["stack"] = record.stack_info
+            # Formatted as getMessage() does, but a bad format keeps the line (the
+            # arguments beside it) where logging would print a traceback and lose it.
+            message, extra = format_message(record.msg, record.args or ())
+            if extra is not None:
+                attributes["args"] = extra
             self._append(
-                LogEntry(
-                    record.created,
-                    parse_level(record.levelno),
-                    record.getMessage(),
-                    attributes,
-                    record.name,
-                )
+                LogEntry(record.created, _level(record.levelno), message, attributes, record.name)
             )
         except Exception:
             self.handleError(record)
+
+
+def _level(number: object) -> str:
+    try:
+        return parse_level(number)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a custom level below zero, or not a number
+        return "debug" if isinstance(number, int) else "info"
 
 
 class StructlogProcessor:
@@ -84,11 +92,11 @@ class StructlogProcessor:
         attributes = {k: v for k, v in event_dict.items() if k not in self._RESERVED}
         self._append(
             LogEntry(
-                float(timestamp),
+                timestamp,  # one out of range is rejected (and counted) when stored
                 level,
-                str(event_dict.get("event", "")),
+                clean_text(event_dict.get("event", "")),
                 attributes,
-                str(event_dict.get("logger", "")),
+                clean_text(event_dict.get("logger", "")),
             )
         )
         return event_dict

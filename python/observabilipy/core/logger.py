@@ -1,16 +1,38 @@
-"""The logging facade: ``log.info("paid", order_id=7)`` builds a ``LogEntry`` for a sink."""
+"""The logging facade: ``log.info("paid", order_id=7)`` builds a ``LogEntry`` for a sink.
+
+A log call never raises for anything it is given: a message whose ``str()`` fails is
+stored as a placeholder, and stdlib-style arguments (``log.info("took %s s", 3)``) are
+formatted as ``logging`` formats them, or kept beside the message when they do not fit.
+"""
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from observabilipy.core.encoding.attributes import text_of
 from observabilipy.core.levels import level_number, parse_level
 from observabilipy.core.models import LogEntry
 
 Sink = Callable[[LogEntry], object]
+
+
+def format_message(message: object, args: tuple[Any, ...] | Mapping[str, Any]) -> tuple[str, Any]:
+    """``message % args`` as stdlib logging formats a record (a single mapping argument
+    fills ``%(name)s`` fields), never raising: (text, the arguments when they did not fit,
+    else None)."""
+    text = message if type(message) is str else text_of(message)
+    if not args:
+        return text, None
+    if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        args = args[0]
+    try:
+        return text % args, None
+    except Exception:  # stdlib would print a traceback and lose the line
+        values = args.values() if isinstance(args, Mapping) else args
+        return text, [text_of(arg) for arg in values]
 
 
 def _level_method(level: str) -> Callable[..., None]:
@@ -18,12 +40,14 @@ def _level_method(level: str) -> Callable[..., None]:
     extra call beyond the sink."""
     number = level_number(level)
 
-    def record(self: Logger, message: object, /, **attributes: Any) -> None:
+    def record(self: Logger, message: object, /, *args: Any, **attributes: Any) -> None:
         if self._minimum <= number:
             if self._context:
                 attributes = {**self._context, **attributes}
-            if type(message) is not str:
-                message = str(message)
+            if args or type(message) is not str:
+                message, extra = format_message(message, args)
+                if extra is not None:
+                    attributes["args"] = extra
             self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
 
     record.__name__ = record.__qualname__ = level
@@ -58,11 +82,15 @@ class Logger:
         self._context = context or {}
         self._clock = clock
 
-    def _emit(self, level: str, message: object, attributes: dict[str, Any]) -> None:
+    def _emit(
+        self, level: str, message: object, args: tuple[Any, ...], attributes: dict[str, Any]
+    ) -> None:
         if self._context:
             attributes = {**self._context, **attributes}
-        if type(message) is not str:
-            message = str(message)
+        if args or type(message) is not str:
+            message, extra = format_message(message, args)
+            if extra is not None:
+                attributes["args"] = extra
         self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
 
     debug = _level_method("debug")
@@ -72,19 +100,27 @@ class Logger:
     error = _level_method("error")
     critical = _level_method("critical")
 
-    def exception(self, message: object, /, **attributes: Any) -> None:
+    def exception(self, message: object, /, *args: Any, **attributes: Any) -> None:
         """Record at error level with the exception being handled as ``exception``."""
         if self._minimum <= 40:
-            formatted = traceback.format_exc()
+            try:
+                formatted = traceback.format_exc()
+            except Exception:  # an exception whose own text cannot be formatted
+                formatted = "<the traceback could not be formatted>"
             if formatted != "NoneType: None\n":
                 attributes["exception"] = formatted.rstrip("\n")
-            self._emit("error", message, attributes)
+            self._emit("error", message, args, attributes)
 
-    def log(self, level: str | int, message: object, /, **attributes: Any) -> None:
-        """Record at a level given by name or stdlib number."""
-        name = parse_level(level)
+    def log(self, level: str | int, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at a level given by name or stdlib number (an unknown one records at
+        info, keeping what was given as the ``level`` attribute)."""
+        try:
+            name = parse_level(level)
+        except (TypeError, ValueError):
+            name = "info"
+            attributes["level"] = text_of(level)
         if self._minimum <= level_number(name):
-            self._emit(name, message, attributes)
+            self._emit(name, message, args, attributes)
 
     def bind(self, **attributes: Any) -> Logger:
         """A child logger that adds ``attributes`` to every entry."""

@@ -1,9 +1,17 @@
 """The bounded buffer between producers (``log.info``) and the writer thread.
 
 Appends are a ``deque.append`` (atomic in CPython): no lock that the writer could
-hold. When the buffer is full the policy decides: drop the new entry, drop the oldest,
-or block the producer up to a timeout. Every entry is accounted for: taken by the
-consumer, dropped (and counted), or still waiting.
+hold. When the buffer is full the policy decides:
+
+- ``backpressure`` (the default): while the writer is making progress, the producer
+  waits for room, up to ``block_timeout``, as stdlib logging's users expect from a
+  handler that writes; while storage is failing, the new entry is dropped at once
+  rather than stalling the service;
+- ``block``: always wait up to ``block_timeout``;
+- ``drop_newest`` / ``drop_oldest``: never wait; drop the new entry or the oldest one.
+
+Every entry is accounted for: taken by the consumer, dropped (counted; the first drop
+says so once on stderr, naming how to change the policy), or still waiting.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from collections.abc import Iterator
 from typing import Final, Generic, Literal, TypeVar
 
 from observabilipy.core.counting import peek
+from observabilipy.runtime.stderr import say
 
-Policy = Literal["drop_newest", "drop_oldest", "block"]
-POLICIES: Final = ("drop_newest", "drop_oldest", "block")
+Policy = Literal["backpressure", "block", "drop_newest", "drop_oldest"]
+POLICIES: Final = ("backpressure", "block", "drop_newest", "drop_oldest")
 
 T = TypeVar("T")
 
@@ -28,7 +37,7 @@ class Buffer(Generic[T]):
     """A bounded FIFO with exact accounting and a choice of what to do when full."""
 
     def __init__(
-        self, capacity: int = 100_000, policy: Policy = "drop_newest", block_timeout: float = 1.0
+        self, capacity: int = 100_000, policy: Policy = "backpressure", block_timeout: float = 1.0
     ) -> None:
         if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
             raise ValueError(f"buffer capacity must be a positive int, got {capacity!r}")
@@ -49,13 +58,28 @@ class Buffer(Generic[T]):
         self._taken = 0  # only the single consumer changes it
         self._space = threading.Condition(threading.Lock())
         self.wakeup = threading.Event()  # set when a batch's worth is waiting
+        self._failing = False
+        self.last_drop = 0.0  # time.monotonic() of the latest drop
+        self._drop_reported = False
+
+    @property
+    def failing(self) -> bool:
+        """Whether storage is failing: ``backpressure`` then drops instead of waiting."""
+        return self._failing
+
+    @failing.setter
+    def failing(self, value: bool) -> None:
+        self._failing = value
+        if value:  # producers waiting for room stop waiting for a writer that cannot write
+            with self._space:
+                self._space.notify_all()
 
     def append(self, item: T) -> bool:
         """Add ``item``; False when the policy dropped it (or, for drop_oldest, another)."""
         items = self._items
         waiting = len(items)
         if waiting >= self.capacity and not self._make_room():
-            next(self._dropped)
+            self._drop()
             return False
         items.append(item)
         if waiting >= self.batch_size and not self.wakeup.is_set():
@@ -69,18 +93,40 @@ class Buffer(Generic[T]):
                 self._items.popleft()
             except IndexError:  # the writer emptied it meanwhile
                 return True
-            next(self._dropped)
+            self._drop()
             return True
-        if self.policy == "block":
+        if self.policy == "block" or (self.policy == "backpressure" and not self._failing):
             self.wakeup.set()
             deadline = time.monotonic() + self.block_timeout
             with self._space:
                 while len(self._items) >= self.capacity:
+                    if self._failing and self.policy == "backpressure":
+                        return False
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not self._space.wait(remaining):
                         return len(self._items) < self.capacity
             return True
         return False
+
+    def _drop(self) -> None:
+        next(self._dropped)
+        self.last_drop = time.monotonic()
+        if not self._drop_reported:
+            self._drop_reported = True
+            why = (
+                "storage is failing"
+                if self._failing
+                else f"waited {self.block_timeout} s for room"
+                if self.policy in ("backpressure", "block")
+                else "it is full"
+            )
+            say(
+                f"dropping log entries: the buffer holds {self.capacity} and {why} "
+                f"(overflow policy {self.policy!r}); Engine(buffer_size=..., "
+                "overflow='backpressure'|'block'|'drop_newest'|'drop_oldest', "
+                "block_timeout=...) changes this; drops are counted in "
+                "observabilipy_buffer_dropped_total"
+            )
 
     def take(self, limit: int) -> list[T]:
         """Remove and return up to ``limit`` items, oldest first (single consumer only)."""
@@ -91,7 +137,7 @@ class Buffer(Generic[T]):
             for _ in range(min(limit, len(items))):
                 batch.append(pop())  # noqa: PERF401 - each popped item must land in batch
         self._taken += len(batch)
-        if batch and self.policy == "block":
+        if batch and self.policy in ("block", "backpressure"):
             with self._space:
                 self._space.notify_all()
         return batch
@@ -99,6 +145,7 @@ class Buffer(Generic[T]):
     def count_dropped(self) -> None:
         """Account for a taken entry the consumer could not keep."""
         next(self._dropped)
+        self.last_drop = time.monotonic()
 
     def __len__(self) -> int:
         return len(self._items)

@@ -21,6 +21,7 @@ from observabilipy.adapters.frameworks.asgi import ObservabilityApp
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
+from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
@@ -28,6 +29,7 @@ from observabilipy.core.registry import Registry
 from observabilipy.runtime.buffer import Buffer, Policy
 from observabilipy.runtime.metrics_sync import MetricsSync
 from observabilipy.runtime.retention import Retention, apply
+from observabilipy.runtime.stderr import say
 from observabilipy.runtime.writer import PeriodicTask, Writer, WriterStats
 
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -44,7 +46,7 @@ class Engine:
         path: str | os.PathLike[str] | None = None,
         *,
         buffer_size: int = 100_000,
-        overflow: Policy = "drop_newest",
+        overflow: Policy = "backpressure",
         block_timeout: float = 1.0,
         flush_interval: float = 0.1,
         batch_size: int = 10000,
@@ -54,6 +56,7 @@ class Engine:
         history_interval: float = 60.0,
         retention: Retention | None = None,
         level: str | int = "debug",
+        max_entry_bytes: int = MAX_ENTRY_BYTES,
     ) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
@@ -65,6 +68,11 @@ class Engine:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+        if not isinstance(max_entry_bytes, int) or max_entry_bytes < 4096:
+            raise ValueError(
+                f"max_entry_bytes must be an int of at least 4096, got {max_entry_bytes!r}"
+            )
+        self.max_entry_bytes = max_entry_bytes
         self.path = ":memory:" if path is None else os.fspath(path)
         # In memory, a named memdb database lets the writer and readers share it.
         self._database = (
@@ -92,6 +100,10 @@ class Engine:
             self.registry.histogram(
                 "observabilipy_flush_duration_seconds", "Time to commit one batch of log rows"
             ),
+            self.registry.counter(
+                "observabilipy_entries_rejected_total",
+                "Log entries that can never be stored (an invalid timestamp or level)",
+            ),
         )
         self.registry.add_collector(self._buffer_families)
         self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
@@ -112,6 +124,7 @@ class Engine:
             batch_size=self._batch_size,
             synchronous=self._synchronous,
             busy_ms=self._busy_ms,
+            max_entry_bytes=self.max_entry_bytes,
         )
         writer.tasks = [
             PeriodicTask(self._snapshot_interval, self._sync.snapshot, self._sync.final, True),
@@ -214,6 +227,20 @@ class Engine:
         """Up to ``limit`` stored rows as ``GET /logs`` NDJSON: (rows, cursor after, body)."""
         return self.logs.read_ndjson(after, since, until, level, logger, limit)
 
+    def accounting(self) -> dict[str, int]:
+        """Every entry this process recorded, by fate: ``appended == stored + dropped +
+        rejected + waiting`` (waiting: still in the buffer or being written)."""
+        buffer = self.buffer
+        appended, dropped = buffer.appended, buffer.dropped
+        stored, rejected = int(self._stats.rows_written.get()), int(self._stats.rejected.get())
+        return {
+            "appended": appended,
+            "stored": stored,
+            "dropped": dropped,
+            "rejected": rejected,
+            "waiting": appended - stored - dropped - rejected,
+        }
+
     def health(self) -> dict[str, Any]:
         """Liveness and storage state, as ``GET /healthz`` reports it."""
         writer_alive = self._writer.alive and not self._closed
@@ -259,6 +286,12 @@ class Engine:
         self._writer.stop()
         self.logs.close()
         self.metrics.close()
+        dropped, rejected = self.buffer.dropped, int(self._stats.rejected.get())
+        if dropped or rejected:
+            say(
+                f"{dropped} log entries were dropped and {rejected} rejected in this process "
+                f"(of {self.buffer.appended} recorded; {self.path})"
+            )
 
     def __enter__(self) -> Self:
         return self

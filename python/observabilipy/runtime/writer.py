@@ -1,20 +1,21 @@
 """The writer thread: drains the buffer into SQLite in batches, one transaction each.
 
 It holds the GIL only to take entries and turn them into one JSON text; the insert
-itself runs inside SQLite without it. A failing write keeps its batch and retries
-with backoff (the buffer's policy deals with what arrives meanwhile); the first
-failure is reported once on stderr, and writing resumes by itself when the fault
-clears. Periodic tasks (retention, metric snapshots) run between batches on the
-same connection, so each process has exactly one writer.
+itself runs inside SQLite without it. No entry can stop it: one that can never be
+stored is rejected (counted, the first named on stderr) and the rest of its batch
+stored. A failing write (the storage, not the data) keeps its batch and retries with
+backoff (the buffer's policy deals with what arrives meanwhile); the first failure is
+reported once on stderr, and writing resumes by itself when the fault clears. Periodic
+tasks (retention, metric snapshots) run between batches on the same connection, so
+each process has exactly one writer.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,12 +24,17 @@ import apsw
 from observabilipy.adapters.storage.sqlite import open_connection
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_schema import scalar
+from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry
 from observabilipy.runtime.buffer import Buffer
 from observabilipy.runtime.checkpointer import Checkpointer
+from observabilipy.runtime.stderr import say
 
 WAL_CHECKPOINT_BYTES: Final = 16_000_000
+#: Failures of one batch, not raised by the storage, after which it is rejected: an
+#: error no retry can mend (a bug of ours) must not hold every later entry back.
+MAX_ODD_FAILURES: Final = 3
 
 Task = Callable[[apsw.Connection], None]
 
@@ -40,6 +46,7 @@ class WriterStats:
     rows_written: Counter
     write_errors: Counter
     flush_seconds: Histogram
+    rejected: Counter
 
 
 @dataclass
@@ -67,8 +74,10 @@ class Writer:
         max_batch: int = 50_000,
         synchronous: str = "NORMAL",
         busy_ms: int = 5000,
+        max_entry_bytes: int = MAX_ENTRY_BYTES,
     ) -> None:
         self.path = path
+        self.max_entry_bytes = max_entry_bytes
         self.buffer = buffer
         self.stats = stats
         self.interval = interval
@@ -82,7 +91,12 @@ class Writer:
         self._requested = 0  # flush requests made, and served by a completed cycle
         self._served = 0
         self._failures = 0
+        self._odd_failures = 0  # of the held batch, raised by something not the storage
         self._reported = False
+        self._rejection_reported = False
+        #: The storage error of the last failed write, None since one succeeded.
+        self.failing: str | None = None
+        self.last_rejected = 0.0  # time.monotonic() of the latest rejection
         self._stop = False
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -105,6 +119,7 @@ class Writer:
         if self._connection is not None and (self._thread is None or not self._thread.is_alive()):
             self._connection.close()
             self._connection = None
+        self.buffer.failing = True  # nothing writes any more: appends drop, never wait
 
     @property
     def alive(self) -> bool:
@@ -139,28 +154,34 @@ class Writer:
     # -- the loop --------------------------------------------------------------------
     def _run(self) -> None:
         backoff = 0.0
-        buffer = self.buffer
         while True:
-            if backoff:
-                time.sleep(backoff)
-            elif (
-                self._served >= self._requested
-                and len(buffer) < buffer.batch_size
-                and not self._stop
-            ):
-                buffer.wakeup.wait(self.interval)
-            buffer.wakeup.clear()
-            requested, stopping = self._requested, self._stop
-            # Only what is waiting now: a producer outrunning us cannot keep the cycle open.
-            ok = self._write_until(len(buffer) + buffer.taken) and self._run_due_tasks()
-            with self._progress:
-                if ok:
-                    self._served = max(self._served, requested)
-                self._progress.notify_all()
-            backoff = 0.0 if ok else min(2.0, max(0.05, backoff * 2))
-            if stopping:
-                self._finish(ok)
+            try:
+                backoff, stopped = self._cycle(backoff)
+            except BaseException as error:  # this thread must not die, whatever happens
+                self._failed(error)
+                backoff, stopped = 0.5, self._stop
+            if stopped:
                 return
+
+    def _cycle(self, backoff: float) -> tuple[float, bool]:
+        """One round: wait for work, write, run due tasks; (next backoff, stopped)."""
+        buffer = self.buffer
+        if backoff:
+            time.sleep(backoff)
+        elif self._served >= self._requested and len(buffer) < buffer.batch_size and not self._stop:
+            buffer.wakeup.wait(self.interval)
+        buffer.wakeup.clear()
+        requested, stopping = self._requested, self._stop
+        # Only what is waiting now: a producer outrunning us cannot keep the cycle open.
+        ok = self._write_until(len(buffer) + buffer.taken) and self._run_due_tasks()
+        with self._progress:
+            if ok:
+                self._served = max(self._served, requested)
+            self._progress.notify_all()
+        backoff = 0.0 if ok else min(2.0, max(0.05, backoff * 2))
+        if stopping:
+            self._finish(ok)
+        return backoff, stopping
 
     def _finish(self, ok: bool) -> None:
         for _ in range(3):  # a failing store gets a few quick tries, not a hung exit
@@ -169,14 +190,20 @@ class Writer:
             time.sleep(0.05)
             ok = self._write_until(len(self.buffer) + self.buffer.taken)
         if not ok:
-            lost = len(self._held) + len(self.buffer)
-            print(f"observabilipy: {lost} entries not written to {self.path}", file=sys.stderr)
+            lost = self._held + self.buffer.take(len(self.buffer))
+            self._held = []
+            for _ in lost:
+                self.buffer.count_dropped()
+            say(
+                f"{len(lost)} entries not written to {self.path} "
+                f"(storage failing: {self.failing}); counted as dropped"
+            )
         for task in self.tasks:
             if task.at_stop is not None:
                 try:
                     task.at_stop(self._connect())
                 except Exception as error:
-                    print(f"observabilipy: final write to {self.path}: {error}", file=sys.stderr)
+                    say(f"final write to {self.path}: {error}")
 
     def _write_until(self, target: int) -> bool:
         """Commit batches until ``target`` entries were taken; False on failure."""
@@ -196,20 +223,44 @@ class Writer:
         try:
             connection = self._connect()
             with connection:
-                rejected = insert_entries(connection, batch)
-        except Exception as error:  # any failure keeps the batch: the thread must not die
+                stored, rejected = insert_entries(connection, batch, self.max_entry_bytes)
+        except apsw.Error as error:  # the storage failed: keep the batch, retry later
             self._failed(error)
             return False
+        except Exception as error:
+            self._odd_failures += 1
+            if self._odd_failures < MAX_ODD_FAILURES:
+                self._failed(error)
+                return False
+            stored, rejected = 0, [(entry, f"cannot be stored: {error!r}") for entry in batch]
+        self._odd_failures = 0
         self.stats.flush_seconds.observe(time.perf_counter() - start)
-        self.stats.rows_written.inc(len(batch) - len(rejected))
-        for entry, reason in rejected:  # cannot ever be stored: count them as dropped
-            self.buffer.count_dropped()
-            print(f"observabilipy: dropped {entry!r}: {reason}", file=sys.stderr)
+        self.stats.rows_written.inc(stored)
+        self._rejected(rejected)
         self._held = []
+        self._succeeded()
+        return True
+
+    def _rejected(self, rejections: Sequence[tuple[object, str]]) -> None:
+        """Count entries that can never be stored; name the first once on stderr."""
+        if not rejections:
+            return
+        self.stats.rejected.inc(len(rejections))
+        self.last_rejected = time.monotonic()
+        if not self._rejection_reported:
+            self._rejection_reported = True
+            say(
+                f"rejected a log entry: {rejections[0][1]}; rejected entries are counted "
+                "in observabilipy_entries_rejected_total"
+            )
+
+    def _succeeded(self) -> None:
+        if self.failing is not None:
+            self.failing = None
+            self.buffer.failing = False
         if self._reported:
             self._reported = False
-            print(f"observabilipy: writing to {self.path} resumed", file=sys.stderr)
-        return True
+            say(f"writing to {self.path} resumed")
 
     def _connect(self) -> apsw.Connection:
         if self._connection is None:
@@ -228,6 +279,8 @@ class Writer:
         return connection
 
     def _failed(self, error: BaseException) -> None:
+        self.failing = f"{type(error).__name__}: {error}"
+        self.buffer.failing = True
         self.stats.write_errors.inc()
         self._report(
             f"cannot write to {self.path}: {error}; entries are kept and retried, "
@@ -244,7 +297,7 @@ class Writer:
     def _report(self, message: str) -> None:
         if not self._reported:
             self._reported = True
-            print(f"observabilipy: {message}", file=sys.stderr)
+            say(message)
 
     def _run_due_tasks(self) -> bool:
         now = time.monotonic()

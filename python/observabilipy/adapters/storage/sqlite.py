@@ -16,9 +16,9 @@ import apsw
 import orjson
 
 from observabilipy.adapters.storage.sqlite_insert import (
-    check_entry,
     insert_entries,
-    log_row,
+    insert_rows,
+    normalize_all,
 )
 from observabilipy.adapters.storage.sqlite_schema import StorageError, check, prepare, scalar
 from observabilipy.core.encoding.ndjson import LogRow
@@ -140,15 +140,14 @@ class SQLiteLogStorage:
         self.write_many([entry])
 
     def write_many(self, entries: Iterable[LogEntry]) -> int:
-        """Store entries in one transaction: all of them or, on error, none."""
-        batch = list(entries)
-        for entry in batch:
-            check_entry(entry)
-        if not batch:
+        """Store entries in one transaction: all of them or, when one cannot be stored
+        (``EntryRejectedError``, a ValueError naming why), none."""
+        rows = normalize_all(list(entries))
+        if not rows:
             return 0
         with self._lock, self._connection:
-            insert_entries(self._connection, batch)
-        return len(batch)
+            insert_rows(self._connection, rows)
+        return len(rows)
 
     def write_batches(self, batches: Iterable[Sequence[LogEntry]], *, checked: bool = False) -> int:
         """Store every batch in one transaction: all of them or, on any error, none.
@@ -159,12 +158,11 @@ class SQLiteLogStorage:
         """
         total = 0
         with self._lock, self._connection, ThreadPoolExecutor(1) as inserter:
-            pending: Future[list[tuple[LogEntry, Exception]]] | None = None
+            pending: Future[Any] | None = None
             try:
                 for batch in batches:
                     if not checked:
-                        for entry in batch:
-                            check_entry(entry)
+                        normalize_all(batch)
                     if pending is not None:
                         pending.result()
                     pending = inserter.submit(insert_entries, self._connection, batch)
@@ -351,4 +349,4 @@ def filters(
     return " AND ".join(clauses), params
 
 
-__all__ = ["SQLiteLogStorage", "StorageError", "filters", "log_row", "open_connection"]
+__all__ = ["SQLiteLogStorage", "StorageError", "filters", "open_connection"]

@@ -4,29 +4,36 @@ The rows cross into SQLite as one JSON text, so the statement runs start to end 
 the GIL instead of handing it back and forth for every row (which a busy producer
 thread would starve). jsonb_each parses that text once into SQLite's binary JSON, so
 each column extracts cheaply.
+
+Most batches take the fast path: msgspec writes the entries as they are, in one call,
+and the schema's constraints check what they must. A batch that cannot go that way (odd
+text or attributes, a wide integer, an entry over the size limit, a value the schema
+refuses) goes entry by entry through ``core.entries.normalize``, the one rule for every
+way into storage; what it rejects is returned, the rest stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import apsw
 import msgspec
 import orjson
 
-from observabilipy.core.encoding.attributes import encode_attributes, text_of
-from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
+from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care, text_of
+from observabilipy.core.entries import MAX_ENTRY_BYTES, EntryRejectedError, Row, normalize
 from observabilipy.core.models import LogEntry
+from observabilipy.encoders import native_json_needs_care
 
 _INSERT: Final = """
     INSERT INTO logs (ts, level, logger, message, attributes)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
     FROM jsonb_each(?)
 """
-# The writer's path: entries encoded by msgspec in one C call (LogEntry is an array:
-# timestamp, level, message, attributes, logger), levels mapped in SQL.
-# An unknown level or a NaN timestamp becomes NULL and fails NOT NULL: see insert_entries.
+# The fast path: entries encoded by msgspec in one C call (LogEntry is an array:
+# timestamp, level, message, attributes, logger), levels mapped in SQL. An unknown level
+# becomes NULL and a timestamp out of range fails its CHECK: see insert_entries.
 _INSERT_ENTRIES: Final = """
     INSERT INTO logs (ts, level, logger, message, attributes)
     SELECT value ->> 0,
@@ -36,62 +43,82 @@ _INSERT_ENTRIES: Final = """
     FROM jsonb_each(?)
 """
 _ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
+#: What SQLite raises for a statement the data itself makes fail: never worth a retry.
+DATA_ERRORS: Final = (apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError)
+
+#: An entry that could not be stored, and why.
+Rejection = tuple[LogEntry | Row, str]
 
 
-def check_entry(entry: LogEntry) -> int:
-    """The stdlib level number of a storable entry; ValueError/TypeError names the problem."""
-    timestamp = entry.timestamp
-    if type(timestamp) is not float and type(timestamp) is not int:
-        raise TypeError(f"log timestamp must be a number, got {timestamp!r}")
-    if timestamp - timestamp != 0:
-        raise ValueError(f"log timestamp must be finite, got {timestamp!r}")
-    level = STDLIB_NUMBERS.get(entry.level)
-    if level is None:
-        level = STDLIB_NUMBERS[parse_level(entry.level)]
-    if type(entry.message) is not str or type(entry.logger) is not str:
-        raise TypeError(f"log message and logger must be str, got {entry!r}")
-    if not isinstance(entry.attributes, dict):
-        raise TypeError(f"log attributes must be a dict, got {entry.attributes!r}")
-    return level
+def encode_batch(entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES) -> bytes | None:
+    """The entries as the JSON array the fast insert reads, or None when some entry must
+    go through ``normalize`` (see the module)."""
+    needs_care = native_json_needs_care
+    try:
+        if needs_care is not None:
+            payload = _ENTRY_ENCODER.encode(entries)
+            # The batch array and each entry's add two levels above its attributes.
+            return None if needs_care(payload, max_bytes, MAX_DEPTH + 2) else payload
+        parts = list(map(_ENTRY_ENCODER.encode, entries))
+    except (TypeError, ValueError, RecursionError, OverflowError):  # UnicodeEncodeError too
+        return None
+    if max(map(len, parts), default=0) > max_bytes:
+        return None
+    payload = b"[" + b",".join(parts) + b"]"
+    return None if any(map(may_need_care, parts)) else payload
 
 
-def log_row(entry: LogEntry) -> tuple[float, int, str, str, str]:
-    """The row stored for ``entry``; ValueError/TypeError names what cannot be stored."""
-    level = check_entry(entry)
-    attributes = encode_attributes(entry.attributes)
-    return entry.timestamp, level, entry.logger, entry.message, attributes
-
-
-def insert_rows(connection: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert prepared rows in one statement (the caller owns the transaction)."""
+def insert_rows(connection: apsw.Connection, rows: Sequence[Row]) -> None:
+    """Insert normalized rows in one statement (the caller owns the transaction)."""
     connection.execute(_INSERT, (orjson.dumps(rows),))
 
 
 def insert_entries(
-    connection: apsw.Connection, entries: Sequence[LogEntry]
-) -> list[tuple[LogEntry, Exception]]:
-    """Insert entries (the caller owns the transaction); returns those that cannot be stored.
+    connection: apsw.Connection, entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES
+) -> tuple[int, list[Rejection]]:
+    """Insert entries (the caller owns the transaction): (rows stored, rejections).
 
-    The whole batch goes through msgspec and SQLite without a Python step per entry;
-    only when that fails (odd attributes, an invalid entry) is each entry prepared
-    and checked on its own.
+    Storage faults (a full disk, a lock held too long) raise, with nothing of the batch
+    stored; an entry that can never be stored is returned with its reason instead.
     """
-    try:
-        payload = _ENTRY_ENCODER.encode(entries)
-    except (TypeError, ValueError, RecursionError):
-        payload = None
+    payload = encode_batch(entries, max_bytes)
     if payload is not None:
         try:
             connection.execute(_INSERT_ENTRIES, (payload,))
-            return []
-        except apsw.ConstraintError:
+        except DATA_ERRORS:
             pass  # the failed statement changed nothing; go entry by entry
-    rows: list[tuple[float, int, str, str, str]] = []
-    rejected: list[tuple[LogEntry, Exception]] = []
+        else:
+            return len(entries), []
+    rows: list[Row] = []
+    rejected: list[Rejection] = []
     for entry in entries:
         try:
-            rows.append(log_row(entry))
-        except (TypeError, ValueError) as error:
-            rejected.append((entry, error))
-    insert_rows(connection, rows)
-    return rejected
+            rows.append(normalize(entry, max_bytes))
+        except EntryRejectedError as error:
+            rejected.append((entry, str(error)))
+        except Exception as error:  # an object broken beyond the rule: never stop the batch
+            rejected.append((entry, f"cannot be normalized: {type(error).__name__}"))
+    refused = _insert_splitting(connection, rows)
+    return len(rows) - len(refused), rejected + refused
+
+
+def _insert_splitting(connection: apsw.Connection, rows: Sequence[Row]) -> list[Rejection]:
+    """Insert rows; if the data makes a statement fail, halve it until the rows at fault
+    are found alone. Returns those, with SQLite's reason."""
+    if not rows:
+        return []
+    try:
+        insert_rows(connection, rows)
+    except DATA_ERRORS as error:
+        if len(rows) == 1:
+            return [(rows[0], f"refused by the database: {error}")]
+        middle = len(rows) // 2
+        return _insert_splitting(connection, rows[:middle]) + _insert_splitting(
+            connection, rows[middle:]
+        )
+    return []
+
+
+def normalize_all(entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES) -> list[Row]:
+    """Every entry's row, or ``EntryRejectedError`` for the first that cannot be stored."""
+    return [normalize(entry, max_bytes) for entry in entries]

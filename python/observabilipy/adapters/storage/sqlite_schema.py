@@ -63,6 +63,35 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX metric_history_ts ON metric_history (ts);
     """,
+    # Version 2: the schema enforces what readers rely on. Rows an older version let in
+    # are kept, brought within the rules (timestamps into years 1-9999, levels the
+    # readers named critical stored as critical); the id sequence carries over.
+    """
+    CREATE TABLE logs_checked (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL CHECK (ts >= -62135596800.0 AND ts < 253402300800.0),
+        level INTEGER NOT NULL CHECK (level IN (10, 20, 30, 40, 50)),
+        logger TEXT NOT NULL,
+        message TEXT NOT NULL,
+        attributes TEXT NOT NULL               -- a JSON object
+    );
+    INSERT INTO logs_checked (id, ts, level, logger, message, attributes)
+        SELECT id,
+            CASE WHEN typeof(ts) NOT IN ('real', 'integer') THEN 0.0
+                WHEN ts < -62135596800.0 THEN -62135596800.0
+                WHEN ts >= 253402300800.0 THEN 253402300799.999
+                ELSE ts END,
+            CASE WHEN level IN (10, 20, 30, 40) THEN level ELSE 50 END,
+            logger, message, attributes
+        FROM logs ORDER BY id;
+    DELETE FROM sqlite_sequence WHERE name = 'logs_checked';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'logs_checked', seq FROM sqlite_sequence WHERE name = 'logs';
+    DROP TABLE logs;
+    ALTER TABLE logs_checked RENAME TO logs;
+    CREATE INDEX logs_ts ON logs (ts);
+    CREATE INDEX logs_problems ON logs (level, id) WHERE level >= 30;
+    """,
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

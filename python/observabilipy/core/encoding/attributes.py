@@ -2,22 +2,26 @@
 
 msgspec writes them; what it cannot write follows this rule:
 
-- JSON's own types as they are; tuples, sets and frozensets as arrays; integers of any
-  size exactly; NaN and infinities as ``null`` (as ``JSON.stringify`` does).
+- JSON's own types as they are; tuples, sets and frozensets as arrays; NaN and
+  infinities as ``null`` (as ``JSON.stringify`` does).
+- integers beyond 64 bits (below -2**63 or from 2**64 up) as their decimal text, since
+  most JSON readers cannot hold them exactly; ``"<int of N bits>"`` for those too long
+  for Python to write in decimal.
 - bytes, bytearray, memoryview: base64 text (lossless, as JSON libraries do).
 - datetime, date, time: RFC 3339 / ISO 8601 text; UUID and Decimal: their text;
   enums: their value; dataclasses and msgspec Structs: objects.
 - dict keys that are not strings: their text (``1`` -> ``"1"``, ``None`` -> ``"None"``).
 - anything else: ``str(value)``; ``"<unprintable T>"`` when ``str()`` raises.
 - Lone surrogates in strings become U+FFFD, so the output is always valid UTF-8.
-- Structures too deep to encode (reference cycles, or nesting beyond the interpreter's
-  recursion limit) are cut at 254 levels, the cut value written as ``"<too deep>"``.
+- Nesting deeper than 254 levels (reference cycles included) is cut there, the cut
+  value written as ``"<too deep>"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -25,6 +29,8 @@ import msgspec
 
 MAX_DEPTH: Final = 254
 TOO_DEEP: Final = "<too deep>"
+_INT_LOW: Final = -(2**63)
+_INT_HIGH: Final = 2**64
 
 
 def safe_text(value: str) -> str:
@@ -44,6 +50,8 @@ def _sanitize(value: Any, depth: int) -> Any:
     """A copy msgspec can always write: surrogates replaced, depth cut, odd keys as text."""
     if isinstance(value, str):
         return safe_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if _INT_LOW <= value < _INT_HIGH else wide_int_text(value)
     if isinstance(value, enum.Enum):
         return _sanitize(value.value, depth)
     if isinstance(value, msgspec.Struct):
@@ -59,15 +67,36 @@ def _sanitize(value: Any, depth: int) -> Any:
     return value
 
 
+def wide_int_text(value: int) -> str:
+    """An integer JSON readers cannot hold, as text."""
+    try:
+        return str(int(value))
+    except ValueError:  # past the interpreter's limit on digits
+        return f"<int of {value.bit_length()} bits>"
+
+
 def _key(key: Any) -> str:
     if isinstance(key, str):
         return safe_text(key)
-    if isinstance(key, (int, float)) and not isinstance(key, bool):
+    if isinstance(key, int) and not isinstance(key, bool):
+        return wide_int_text(key)
+    if isinstance(key, float):
         return msgspec.json.encode(key).decode()
     return text_of(key)
 
 
 _ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
+#: Nineteen digits in a row: maybe an integer beyond 64 bits (-(2**63) - 1 has
+#: nineteen), which msgspec writes as it is; a match inside a string only costs the
+#: slower path.
+MAYBE_WIDE_INT: Final = re.compile(rb"[0-9]{19}")
+
+
+def may_need_care(encoded: bytes) -> bool:
+    """Whether msgspec's JSON may break the rule: a wide integer, or nesting past
+    ``MAX_DEPTH`` (counted loosely: as many brackets at all). False is certain."""
+    deep = encoded.count(b"[") + encoded.count(b"{") > MAX_DEPTH
+    return deep or MAYBE_WIDE_INT.search(encoded) is not None
 
 
 def encode_attributes(attributes: Mapping[str, Any]) -> str:
@@ -75,6 +104,9 @@ def encode_attributes(attributes: Mapping[str, Any]) -> str:
     if not attributes:
         return "{}"
     try:
-        return _ENCODER.encode(attributes).decode()
+        encoded = _ENCODER.encode(attributes)
     except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
-        return _ENCODER.encode(_sanitize(attributes, 0)).decode()
+        encoded = None
+    if encoded is None or may_need_care(encoded):
+        encoded = _ENCODER.encode(_sanitize(attributes, 0))
+    return encoded.decode()
