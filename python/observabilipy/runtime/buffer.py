@@ -143,7 +143,8 @@ class Buffer(Generic[T]):
         return batch
 
     def count_dropped(self) -> None:
-        """Account for a taken entry the consumer could not keep."""
+        """Account for a taken entry the consumer could not keep: dropped, no longer taken."""
+        self._taken -= 1
         next(self._dropped)
         self.last_drop = time.monotonic()
 
