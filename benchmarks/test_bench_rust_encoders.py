@@ -208,7 +208,7 @@ def test_read_and_encode_from_sqlite(
         native = SQLiteLogStorage(stored.path)
         assert load_ndjson_function(native.connection, rust.sqlite_extension)
         native.native_ndjson = True
-        count, _, output = benchmark(native.read_ndjson, limit=ROWS)
+        count, _, output, _ = benchmark(native.read_ndjson, limit=ROWS, max_bytes=2**40)
         assert count == ROWS
         check_lines(output, request.getfixturevalue("rows"))
     elif side == "orjson":

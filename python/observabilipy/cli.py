@@ -8,7 +8,9 @@ never creates or changes a database, so a mistyped ``--db`` is an error, not a n
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import platform
 import re
 import socket
 import sys
@@ -37,6 +39,7 @@ POLL_INTERVAL: Final = 0.5
 #: Seconds a Granian worker gets to finish its requests after SIGTERM.
 SHUTDOWN_TIMEOUT: Final = 10
 _CHUNK: Final = 1000  # rows a read prints at once
+_M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt() parameter number
 
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -203,9 +206,28 @@ def serve_app() -> Any:
     processes that exit through the interpreter; Granian's forked workers end with
     ``os._exit``, so for them the lifespan shutdown is what counts.
     """
+    return_large_allocations()
     engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB)
     token = os.environ.get(ENV_TOKEN) or None
     return engine.asgi_app(token=token, close_engine_on_shutdown=True)
+
+
+def return_large_allocations() -> None:
+    """Have glibc's malloc hand large blocks back to the OS when freed, in this process.
+
+    By default glibc raises its mmap threshold each time a large block is freed, so
+    after one read of a huge row later ones come from the heap and stay in the
+    process: a worker's memory would follow the largest rows it ever served, not what it
+    holds. A fixed threshold (128 KiB) keeps that bound. Only ``serve``'s own workers
+    do this; an application embedding the engine keeps its allocator as it is.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):  # not the C library this expects: leave it be
+        return
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -287,13 +309,14 @@ def _logs(args: argparse.Namespace) -> int:
         return 0 if args.follow else 130
     except apsw.Error as error:
         return _fail(f"cannot read {path}: {error}")
+    except ValueError as error:  # a row an older version let in; opening migrates it
+        return _fail(
+            f"cannot read {path}: {error}; a file from an older observabilipy is fixed by "
+            "opening it once with an Engine or `observabilipy serve`"
+        )
     finally:
         storage.close()
     return 0
-
-
-#: One read of the file: (rows read, the cursor after them, their text to print).
-Reader = Callable[[SQLiteLogStorage, int | None, int, dict[str, Any]], tuple[int, int | None, Any]]
 
 
 def _print_logs(storage: SQLiteLogStorage, args: argparse.Namespace, out: TextIO) -> None:
@@ -303,10 +326,7 @@ def _print_logs(storage: SQLiteLogStorage, args: argparse.Namespace, out: TextIO
         "level": args.level,
         "logger": args.logger,
     }
-    reading: tuple[Reader, Callable[[TextIO, Any], None]] = (
-        (_read_json, _write_json) if args.json else _table(use_color(out))
-    )
-    read, write = reading
+    color = use_color(out)
     remaining: int | None = args.limit
     cursor: int | None = None
     while True:
@@ -314,15 +334,15 @@ def _print_logs(storage: SQLiteLogStorage, args: argparse.Namespace, out: TextIO
         # writers, and an id is taken inside its write), so once this round's reads
         # are done the cursor may skip past rows the filters left out.
         newest = storage.last_id()
-        while remaining != 0:
-            want = _CHUNK if remaining is None else min(_CHUNK, remaining)
-            count, cursor, text = read(storage, cursor, want, filters)
-            if count:
-                write(out, text)
-            if remaining is not None:
-                remaining -= count
-            if count < want:
-                break
+        if args.json:
+            count, cursor = _print_json(storage, out, cursor, remaining, filters)
+        else:
+            count = 0
+            for row in storage.iter_rows(cursor, limit=remaining, **filters):
+                out.write(format_row(row, color=color) + "\n")
+                count, cursor = count + 1, row[0]
+        if remaining is not None:
+            remaining -= count
         out.flush()
         if not args.follow or remaining == 0:
             return
@@ -330,34 +350,31 @@ def _print_logs(storage: SQLiteLogStorage, args: argparse.Namespace, out: TextIO
         time.sleep(POLL_INTERVAL)
 
 
-def _read_json(
-    storage: SQLiteLogStorage, cursor: int | None, want: int, filters: dict[str, Any]
-) -> tuple[int, int | None, bytes]:
-    # With the Rust backend SQLite assembles the NDJSON itself (see read_ndjson).
-    return storage.read_ndjson(cursor, limit=want, **filters)
-
-
-def _write_json(out: TextIO, data: bytes) -> None:
-    buffer = getattr(out, "buffer", None)
-    if buffer is None:  # stdout replaced by a text-only stream
-        out.write(data.decode())
-        return
-    out.flush()  # keep order with anything already written as text
-    buffer.write(data)
-
-
-def _table(color: bool) -> tuple[Reader, Callable[[TextIO, str], None]]:
-    def read(
-        storage: SQLiteLogStorage, cursor: int | None, want: int, filters: dict[str, Any]
-    ) -> tuple[int, int | None, str]:
-        rows = storage.query(after=cursor, limit=want, **filters)
-        text = "".join([format_row(row, color=color) + "\n" for row in rows])
-        return len(rows), rows[-1][0] if rows else cursor, text
-
-    def write(out: TextIO, text: str) -> None:
-        out.write(text)
-
-    return read, write
+def _print_json(
+    storage: SQLiteLogStorage,
+    out: TextIO,
+    cursor: int | None,
+    remaining: int | None,
+    filters: dict[str, Any],
+) -> tuple[int, int | None]:
+    """Print matching rows after ``cursor`` as NDJSON, a bounded chunk at a time (with
+    the Rust backend SQLite assembles it, see read_ndjson): (rows printed, cursor)."""
+    printed = 0
+    while remaining is None or printed < remaining:
+        want = _CHUNK if remaining is None else min(_CHUNK, remaining - printed)
+        chunk = storage.read_ndjson(cursor, limit=want, **filters)
+        if chunk.rows:
+            buffer = getattr(out, "buffer", None)
+            if buffer is None:  # stdout replaced by a text-only stream
+                out.write(chunk.body.decode())
+            else:
+                out.flush()  # keep order with anything already written as text
+                buffer.write(chunk.body)
+        printed += chunk.rows
+        cursor = chunk.cursor
+        if chunk.rows < want and not chunk.more:
+            break
+    return printed, cursor
 
 
 # -- entry point -------------------------------------------------------------------------

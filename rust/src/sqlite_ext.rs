@@ -1,6 +1,14 @@
-//! A SQLite extension: `observabilipy_ndjson(id, ts, level, message, logger, attributes)`,
-//! an aggregate that turns the stored rows it is given into NDJSON, one `bytes` value.
-//! `level` is the stored number (named as the SQL readers name it) or a name.
+//! A SQLite extension: `observabilipy_ndjson(id, ts, level, message, logger, attributes,
+//! budget)`, an aggregate that turns the stored rows it is given into NDJSON. `level` is
+//! the stored number (named as the SQL readers name it) or a name. Once the NDJSON holds
+//! `budget` bytes, later rows are left out (the first row is always written), so one
+//! read holds a bounded amount of memory whatever the rows' size.
+//!
+//! The aggregate's value is what it wrote: 24 bytes, three little-endian i64s (rows, the
+//! id of the last, 1 if rows were left out). The NDJSON itself is kept by the connection
+//! for `observabilipy_ndjson_body()`, a second statement: by then SQLite has let go of
+//! the rows it read, so a huge row is held twice (ours, and the caller's copy) rather
+//! than three times.
 //!
 //! The application's SQLite is apsw's own copy, linked inside apsw with its symbols
 //! hidden; a loadable extension is SQLite's supported way to call into that copy (SQLite
@@ -15,6 +23,7 @@
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use libsqlite3_sys as ffi;
 
@@ -32,6 +41,16 @@ struct Lines {
     out: Vec<u8>,
     writer: LineWriter,
     last_id: Option<i64>,
+    rows: i64,
+    /// Whether a row was left out because the budget was spent.
+    left_out: bool,
+}
+
+/// The NDJSON the last aggregate on a connection wrote ([`HEADER`] bytes first), until
+/// `observabilipy_ndjson_body()` takes it. Shared by the connection's two functions.
+#[derive(Default)]
+struct Kept {
+    body: Mutex<Vec<u8>>,
 }
 
 /// A column value as SQLite holds it, read through the extension's function table.
@@ -81,8 +100,21 @@ impl Value {
 }
 
 impl Lines {
-    fn push(&mut self, values: [Value; 6]) -> Result<(), String> {
-        let [id, ts, level, message, logger, attributes] = values;
+    fn push(&mut self, values: [Value; 7]) -> Result<(), String> {
+        let [id, ts, level, message, logger, attributes, budget] = values;
+        if self.left_out {
+            return Ok(());
+        }
+        if budget.kind() != ffi::SQLITE_INTEGER {
+            return Err(format!("budget must be an int, got {}", budget.kind_name()));
+        }
+        // SAFETY: checked to be an integer just above.
+        let budget = unsafe { ffi::sqlite3_value_int64(budget.0) };
+        let written = self.out.len().saturating_sub(HEADER);
+        if self.rows > 0 && i64::try_from(written).unwrap_or(i64::MAX) >= budget {
+            self.left_out = true;
+            return Ok(());
+        }
         if id.kind() != ffi::SQLITE_INTEGER {
             return Err(format!("id must be an int, got {}", id.kind_name()));
         }
@@ -115,6 +147,10 @@ impl Lines {
         if self.out.is_empty() {
             self.out.extend_from_slice(&[0; HEADER]);
         }
+        // Room for the line up front: a large row then takes one allocation of its
+        // size rather than doubling into twice that (escapes may still grow it).
+        let text_len: usize = texts.iter().map(|text| text.len()).sum();
+        self.out.reserve(text_len + attributes.len() + 128);
         self.writer.write(
             &mut self.out,
             RowId::Int(id),
@@ -122,6 +158,7 @@ impl Lines {
             [&texts[0], &texts[1], &texts[2]],
             &attributes,
         );
+        self.rows += 1;
         Ok(())
     }
 }
@@ -181,10 +218,10 @@ unsafe extern "C" fn step(
         (values, (*slot).get_or_insert_with(Box::default))
     };
     let result = match *values {
-        [id, ts, level, message, logger, attributes] => {
-            lines.push([id, ts, level, message, logger, attributes].map(Value))
+        [id, ts, level, message, logger, attributes, budget] => {
+            lines.push([id, ts, level, message, logger, attributes, budget].map(Value))
         }
-        _ => Err(format!("observabilipy_ndjson takes 6 values, got {count}")),
+        _ => Err(format!("observabilipy_ndjson takes 7 values, got {count}")),
     };
     if let Err(message) = result {
         result_error(context, &message);
@@ -199,7 +236,39 @@ unsafe extern "C" fn finish(context: *mut ffi::sqlite3_context) {
     } else {
         unsafe { (*slot).take() }
     };
-    let mut out = lines.map(|lines| lines.out).unwrap_or_default();
+    let (rows, last_id, left_out) = lines.as_ref().map_or((0, 0, false), |l| {
+        (l.rows, l.last_id.unwrap_or(0), l.left_out)
+    });
+    // SAFETY: the user data is the `Kept` registered with the function, alive while the
+    // function is.
+    let kept = unsafe { &*ffi::sqlite3_user_data(context).cast::<Kept>() };
+    *kept.body.lock().unwrap_or_else(PoisonError::into_inner) =
+        lines.map(|lines| lines.out).unwrap_or_default();
+    let mut extent = [0u8; 24];
+    extent[..8].copy_from_slice(&rows.to_le_bytes());
+    extent[8..16].copy_from_slice(&last_id.to_le_bytes());
+    extent[16..].copy_from_slice(&i64::from(left_out).to_le_bytes());
+    // SAFETY: SQLITE_TRANSIENT makes SQLite copy the 24 bytes before returning.
+    unsafe {
+        ffi::sqlite3_result_blob64(
+            context,
+            extent.as_ptr().cast(),
+            extent.len() as u64,
+            ffi::SQLITE_TRANSIENT(),
+        );
+    }
+}
+
+/// `observabilipy_ndjson_body()`: the NDJSON the last aggregate on the connection wrote,
+/// taken (a second call gives an empty value).
+unsafe extern "C" fn body(
+    context: *mut ffi::sqlite3_context,
+    _count: c_int,
+    _values: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: as in `finish`.
+    let kept = unsafe { &*ffi::sqlite3_user_data(context).cast::<Kept>() };
+    let mut out = std::mem::take(&mut *kept.body.lock().unwrap_or_else(PoisonError::into_inner));
     if out.is_empty() {
         // SAFETY: an empty static blob (not a null pointer, which would make the result
         // NULL); SQLite reads nothing and frees nothing.
@@ -238,6 +307,12 @@ unsafe extern "C" fn free_body(body: *mut c_void) {
     }
 }
 
+/// SQLite's destructor for a function's user data: one reference to the `Kept`.
+unsafe extern "C" fn release_kept(data: *mut c_void) {
+    // SAFETY: `data` came from `Arc::into_raw` at registration, released once here.
+    drop(unsafe { Arc::from_raw(data.cast::<Kept>()) });
+}
+
 /// The extension's entry point, which `load_extension` calls with SQLite's function table.
 ///
 /// # Safety
@@ -254,18 +329,34 @@ pub unsafe extern "C" fn sqlite3_observabilipy_init(
         if ffi::rusqlite_extension_init2(api).is_err() {
             return ffi::SQLITE_ERROR;
         }
+        let shared = Arc::new(Kept::default());
         let name: &CStr = c"observabilipy_ndjson";
-        ffi::sqlite3_create_function_v2(
+        let status = ffi::sqlite3_create_function_v2(
             db,
             name.as_ptr(),
-            6,
+            7,
             // Direct only: not callable from a schema's triggers or views.
             ffi::SQLITE_UTF8 | ffi::SQLITE_DIRECTONLY,
-            ptr::null_mut(),
+            Arc::into_raw(Arc::clone(&shared)).cast_mut().cast(),
             None,
             Some(step),
             Some(finish),
+            Some(release_kept),
+        );
+        if status != ffi::SQLITE_OK {
+            return status;
+        }
+        let name: &CStr = c"observabilipy_ndjson_body";
+        ffi::sqlite3_create_function_v2(
+            db,
+            name.as_ptr(),
+            0,
+            ffi::SQLITE_UTF8 | ffi::SQLITE_DIRECTONLY,
+            Arc::into_raw(shared).cast_mut().cast(),
+            Some(body),
             None,
+            None,
+            Some(release_kept),
         )
     }
 }

@@ -15,7 +15,7 @@ from prometheus_client.openmetrics.parser import (
 )
 
 from observabilipy import Engine
-from observabilipy.adapters.frameworks import asgi
+from observabilipy.adapters.frameworks import asgi_logs
 from tests.asgi_client import call, request
 
 
@@ -406,7 +406,7 @@ def test_streams_read_in_id_ranges_skip_deleted_ids_and_keep_the_limit(engine, m
     """Unfiltered streams read the history in id ranges of CHUNK, two at a time: ranges
     left empty by retention are stepped over, every row comes once and in order, and a
     limit holds however the rows fall into ranges."""
-    monkeypatch.setattr(asgi, "CHUNK", 7)
+    monkeypatch.setattr(asgi_logs, "CHUNK", 7)
     store_messages(engine, 200)
     with engine.logs.connection:  # gaps longer than a range, shorter, and scattered ones
         engine.logs.connection.execute(
@@ -426,7 +426,7 @@ def test_streams_read_in_id_ranges_skip_deleted_ids_and_keep_the_limit(engine, m
 def test_a_stream_read_while_rows_arrive_has_no_hole(engine, monkeypatch):
     """Rows stored while a stream reads ahead in ranges: each response is every id from
     the first up to its last, none missing, none twice."""
-    monkeypatch.setattr(asgi, "CHUNK", 20)
+    monkeypatch.setattr(asgi_logs, "CHUNK", 20)
     store_messages(engine, 500)
     app = engine.asgi_app()
     stop = threading.Event()
@@ -450,3 +450,48 @@ def test_a_stream_read_while_rows_arrive_has_no_hole(engine, monkeypatch):
         assert len(ids) >= 500
     everything = [e["id"] for e in lines(call(app, "GET", "/logs"))]
     assert everything == list(range(1, engine.logs.last_id() + 1))
+
+
+def test_a_stream_that_fails_after_its_status_line_ends_unfinished(engine, capfd):
+    """The storage fails between two chunks: the response has no last chunk (the ASGI
+    server then drops the connection, a failed transfer), and stderr names the error.
+    A failure before the first chunk is still an honest 503."""
+    store_messages(engine, 50)
+    app = engine.asgi_app(chunk_bytes=64)
+    messages: list[dict] = []
+
+    async def run() -> None:
+        async def receive():
+            await asyncio.Event().wait()
+
+        async def send(message):
+            messages.append(message)
+            if message["type"] == "http.response.body" and message.get("body"):
+                engine.logs.close()  # every later read fails
+
+        scope = {"type": "http", "method": "GET", "path": "/logs", "query_string": b""}
+        await app({**scope, "root_path": "", "headers": []}, receive, send)
+
+    with pytest.raises(asgi_logs.StreamFailedError, match="closed"):
+        asyncio.run(run())
+    assert messages[0]["status"] == 200
+    assert all(m.get("more_body") for m in messages[1:])
+    assert "GET /logs failed after its response started" in capfd.readouterr().err
+    assert call(app, "GET", "/logs").status == 503
+
+
+def test_a_long_history_of_large_rows_streams_in_bounded_reads(engine):
+    """Rows of 20 KB under a 100 KB budget: every row arrives once and in order, each
+    chunk the app sends within the budget plus one row, with and without a filter."""
+    with engine.logs.connection:
+        engine.logs.connection.executemany(
+            "INSERT INTO logs (ts, level, logger, message, attributes)"
+            " VALUES (1.0, 20, 'l', ?, '{}')",
+            [(f"{i:05d}" + "z" * 20_000,) for i in range(300)],
+        )
+    app = engine.asgi_app(chunk_bytes=100_000)
+    for query in ("", "logger=l", "limit=123"):
+        response = call(app, "GET", "/logs", query=query)
+        ids = [e["id"] for e in lines(response)]
+        assert ids == list(range(1, (123 if "limit" in query else 300) + 1))
+        assert max(len(chunk) for chunk in response.chunks) < 100_000 + 21_000

@@ -330,3 +330,39 @@ def test_levels_are_coloured_on_a_terminal_unless_no_color(db):
     plain = run_on_terminal(db, NO_COLOR="1")
     assert "\x1b" not in plain
     assert "INFO      checkout  paid" in plain
+
+
+@pytest.mark.parametrize("output", ["--json", "--table"])
+def test_rows_larger_than_a_read_print_whole_in_order(tmp_path, output):
+    """Rows of 800 KB, more than one read's budget: each prints whole, once, in order."""
+    path = tmp_path / "big.db"
+    with Engine(path) as engine:
+        engine.logs.write_many(LogEntry(T0 + i, "info", f"{i}" + "y" * 800_000) for i in range(5))
+    args = ["--db", str(path)] + (["--json"] if output == "--json" else [])
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    assert all(len(line) > 800_000 for line in lines)
+
+
+def test_a_row_an_older_version_let_in_is_a_clear_error_not_a_traceback(tmp_path):
+    """A version-1 file read as it is (logs never migrates a file) holding a timestamp
+    out of range: one line saying what is wrong and how to fix it, exit status 1."""
+    import apsw
+
+    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "old.db"
+    connection = apsw.Connection(str(path))
+    connection.execute(MIGRATIONS[0])
+    connection.execute(f"PRAGMA user_version=1; PRAGMA application_id={APPLICATION_ID}")
+    connection.execute(
+        "INSERT INTO logs (ts, level, logger, message, attributes) VALUES (3e11, 20, '', 'x', '{}')"
+    )
+    connection.close()
+    result = cli("--db", str(path), "--json")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "outside years 1-9999" in result.stderr or "timestamp" in result.stderr
+    assert "opening it once" in result.stderr

@@ -60,15 +60,15 @@ def test_a_library_that_cannot_load_leaves_the_python_reader(tmp_path: Path) -> 
     assert not load_ndjson_function(storage.connection, None)
     storage.native_ndjson = False
     store(storage, ROWS[:1])
-    assert storage.read_ndjson() == (1, 1, PYTHON.encode_log_rows(storage.query()))
+    assert storage.read_ndjson() == (1, 1, PYTHON.encode_log_rows(storage.query()), False)
 
 
 def test_both_readers_give_the_same_bytes(tmp_path: Path) -> None:
     native, python = readers(tmp_path / "logs.db")
     store(native, ROWS)
     expected = PYTHON.encode_log_rows(python.query())
-    assert native.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected)
-    assert python.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected)
+    assert native.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected, False)
+    assert python.read_ndjson(limit=100) == (len(ROWS), len(ROWS), expected, False)
     assert b'"message":"emoji \xf0\x9f\x8e\x89 and \\u0000\\u0001\\u001f\x7f"' in expected
 
 
@@ -93,7 +93,8 @@ def test_filters_and_chunks_agree(tmp_path: Path, filters: dict[str, Any]) -> No
         while True:
             got = native.read_ndjson(after=cursor, limit=limit, **filters)
             assert got == python.read_ndjson(after=cursor, limit=limit, **filters)
-            count, cursor_after, body = got
+            count, cursor_after, body, more = got
+            assert not more
             if count == 0:
                 assert (cursor_after, body) == (cursor, b"")  # no rows: the cursor stays
                 break
@@ -175,7 +176,7 @@ def test_text_that_is_not_utf8_reads_as_replacement_characters(tmp_path: Path) -
             "INSERT INTO logs (ts, level, logger, message, attributes) "
             "VALUES (0, 20, 'l', CAST(x'61ff62' AS TEXT), '{}')"
         )
-    _, _, body = native.read_ndjson()
+    body = native.read_ndjson().body
     assert orjson.loads(body)["message"] == "a\ufffdb"
 
 
@@ -199,7 +200,7 @@ def test_rows_out_of_cursor_order_are_refused(tmp_path: Path) -> None:
     native, _ = readers(tmp_path / "logs.db")
     store(native, ROWS[:3])
     unordered = (
-        "SELECT observabilipy_ndjson(id, ts, 'info', message, logger, attributes) "
+        "SELECT observabilipy_ndjson(id, ts, 'info', message, logger, attributes, 1000000) "
         "FROM (SELECT * FROM logs ORDER BY id DESC)"
     )
     with pytest.raises(Exception, match="ascending id order, got 2 after 3"):
@@ -210,14 +211,14 @@ def test_id_ranges_agree_and_their_cursor_stops_at_the_newest_row(tmp_path: Path
     """read_ndjson_ids: both readers give the same bytes for any range; the cursor is the
     range's end, or the newest id when that is lower, and never goes back."""
     native, python = readers(tmp_path / "logs.db")
-    assert native.read_ndjson_ids(0, 10) == python.read_ndjson_ids(0, 10) == (0, 0, b"")
+    assert native.read_ndjson_ids(0, 10) == python.read_ndjson_ids(0, 10) == (0, 0, b"", False)
     store(native, ROWS * 3)  # ids 1..21
     with native.connection:
         native.connection.execute("DELETE FROM logs WHERE id IN (3, 4, 5, 21)")
     for after, upto in [(0, 2), (0, 5), (2, 5), (5, 10), (10, 40), (19, 25), (30, 40)]:
         got = native.read_ndjson_ids(after, upto)
         assert got == python.read_ndjson_ids(after, upto)
-        count, cursor, body = got
+        count, cursor, body, _ = got
         ids = [json.loads(line)["id"] for line in body.splitlines()]
         assert ids == [i for i in range(after + 1, upto + 1) if i not in (3, 4, 5) and i <= 20]
         assert (count, cursor) == (len(ids), max(after, min(upto, 20)))
@@ -254,3 +255,39 @@ def test_a_closed_storage_reads_no_more_and_keeps_no_reader(tmp_path: Path) -> N
         connection.execute("SELECT 1")
     with pytest.raises(apsw.ConnectionClosedError, match="closed"):
         native.read_ndjson_ids(0, 10)
+
+
+def test_a_read_stops_at_its_byte_budget_and_says_so(tmp_path: Path) -> None:
+    """Rows of 20 KB: a read of 50 with a 64 KB budget holds four (the one that crossed
+    it included) and says more follow; both readers cut at the same row, by range and
+    by filter, and reading on from the cursor gives every row once."""
+    native, python = readers(tmp_path / "logs.db")
+    store(native, [(float(i), 20, "big", "x" * 20_000, "{}") for i in range(50)])
+    budget = 64 * 1024
+    for read in (
+        lambda reader, after: reader.read_ndjson(after, limit=50, max_bytes=budget),
+        lambda reader, after: reader.read_ndjson_ids(after, after + 50, budget),
+        lambda reader, after: reader.read_ndjson(after, limit=50, logger="big", max_bytes=budget),
+    ):
+        cursor, ids = 0, []
+        while True:
+            got = read(native, cursor)
+            assert got == read(python, cursor)
+            if not got.rows:
+                break
+            assert len(got.body) < budget + 21_000
+            assert got.rows == 4 or not got.more
+            ids += [json.loads(line)["id"] for line in got.body.splitlines()]
+            cursor = got.cursor
+        assert ids == list(range(1, 51))
+
+
+def test_a_row_larger_than_the_budget_is_read_alone(tmp_path: Path) -> None:
+    """A 3 MB row with a 1 KB budget: each read holds exactly one row, never none."""
+    native, python = readers(tmp_path / "logs.db")
+    store(native, [(1.0, 20, "", "y" * 3_000_000, "{}"), (2.0, 20, "", "small", "{}")])
+    for reader in (native, python):
+        first = reader.read_ndjson(limit=10, max_bytes=1024)
+        assert (first.rows, first.cursor, first.more) == (1, 1, True)
+        second = reader.read_ndjson(first.cursor, limit=10, max_bytes=1024)
+        assert (second.rows, second.cursor, second.more) == (1, 2, False)

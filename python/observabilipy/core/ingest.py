@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
+from observabilipy.core.entries import EntryRejectedError, check_nanoseconds, check_timestamp
 from observabilipy.core.levels import parse_level
 from observabilipy.core.models import LogEntry
 
@@ -52,8 +53,9 @@ def parse_time(value: str, what: str = "time") -> float:
     return moment.timestamp()
 
 
-_FIRST_SECOND: Final = -62135596800.0  # 0001-01-01T00:00:00Z
-_PAST_LAST_SECOND: Final = 253402300800.0  # 10000-01-01T00:00:00Z
+#: What a JSON decoder raises for bytes that are not JSON: a syntax error, text that is
+#: not UTF-8, or nesting too deep for it.
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 _CANONICAL: Final = {name: name for name in ("debug", "info", "warning", "error", "critical")}
 
 
@@ -73,11 +75,13 @@ def _entry(obj: Any, line: int, now: float) -> LogEntry:
         except InputError as error:
             raise InputError(error.reason, line) from None
     elif type(timestamp) is float or type(timestamp) is int:
-        ts = float(timestamp)
+        ts = timestamp
     else:
         raise InputError("'timestamp' must be RFC 3339 text or epoch seconds", line)
-    if not _FIRST_SECOND <= ts < _PAST_LAST_SECOND:  # NaN fails this too
-        raise InputError(f"'timestamp' {timestamp!r} is outside years 1-9999", line)
+    try:
+        ts = check_timestamp(ts, "'timestamp'")
+    except EntryRejectedError as error:
+        raise InputError(str(error), line) from None
     level = obj.get("level", "info")
     canonical = _CANONICAL.get(level) if type(level) is str else None
     if canonical is None:
@@ -139,11 +143,10 @@ def _well_formed(chunk: list[bytes], now: float) -> list[LogEntry] | None:
     present = [raw for raw in chunk if raw.strip()]
     try:
         lines = _LINES.decode(b"[" + b",".join(present) + b"]")
-    except msgspec.DecodeError:
+        now = check_timestamp(now)
+    except (*_UNDECODABLE, EntryRejectedError):
         return None
     if len(lines) != len(present):  # a line held more than one value
-        return None
-    if not _FIRST_SECOND <= now < _PAST_LAST_SECOND:
         return None
     entries: list[LogEntry] = []
     append, canonical_of = entries.append, _CANONICAL.get
@@ -159,22 +162,24 @@ def _well_formed(chunk: list[bytes], now: float) -> list[LogEntry] | None:
             elif type(timestamp) is str:
                 ts = parse_time(timestamp)
             else:
-                ts = float(timestamp)
+                ts = check_timestamp(timestamp)
             if canonical is None:
                 canonical = parse_level(level)
-        except (TypeError, ValueError):  # InputError is a ValueError
-            return None
-        if not _FIRST_SECOND <= ts < _PAST_LAST_SECOND:
+        except (TypeError, ValueError):  # InputError and EntryRejectedError are ValueErrors
             return None
         append(LogEntry(ts, canonical, line.message, line.attributes, line.logger))
     return entries
 
 
-def _decode(raw: bytes, number: int) -> Any:
+def _decode(raw: bytes, number: int | None) -> Any:
     try:
         return _DECODER.decode(raw)
     except msgspec.DecodeError as error:
         raise InputError(f"not valid JSON ({error})", number) from None
+    except UnicodeDecodeError:
+        raise InputError("not valid UTF-8", number) from None
+    except RecursionError:
+        raise InputError("JSON nested too deep", number) from None
 
 
 def parse_loki_push(body: bytes) -> list[LogEntry]:
@@ -183,10 +188,7 @@ def parse_loki_push(body: bytes) -> list[LogEntry]:
     Each stream's labels become attributes; ``level`` (or ``detected_level``) sets the
     level, ``logger`` (else ``service_name``, else ``job``) the logger name.
     """
-    try:
-        push = _DECODER.decode(body)
-    except msgspec.DecodeError as error:
-        raise InputError(f"not valid JSON ({error})") from None
+    push = _decode(body, None)
     streams = push.get("streams") if isinstance(push, dict) else None
     if not isinstance(streams, list):
         raise InputError("expected an object with a 'streams' list")
@@ -202,9 +204,14 @@ def parse_loki_push(body: bytes) -> list[LogEntry]:
 
 
 def loki_entry(
-    labels: Mapping[str, str], nanos: int, line: str, metadata: Mapping[str, str]
+    labels: Mapping[str, str], nanos: int, line: str, metadata: Mapping[str, str], where: str
 ) -> LogEntry:
-    """One Loki log line as an entry (shared by the JSON and protobuf decoders)."""
+    """One Loki log line as an entry (shared by the JSON and protobuf decoders); ``where``
+    names it in the InputError for a timestamp outside years 1-9999."""
+    try:
+        seconds = check_nanoseconds(nanos)
+    except EntryRejectedError as error:
+        raise InputError(f"{where}: {error}") from None
     attributes = {**labels, **metadata}
     level_name = attributes.get("level") or attributes.get("detected_level") or "info"
     try:
@@ -212,7 +219,7 @@ def loki_entry(
     except (TypeError, ValueError):
         level = "info"  # Loki accepts any level label; an odd one must not lose the line
     logger = attributes.get("logger") or attributes.get("service_name") or attributes.get("job")
-    return LogEntry(nanos / 1e9, level, line, attributes, str(logger or ""))
+    return LogEntry(seconds, level, line, attributes, str(logger or ""))
 
 
 def _loki_entry(labels: dict[str, Any], value: Any, where: str) -> LogEntry:
@@ -231,4 +238,5 @@ def _loki_entry(labels: dict[str, Any], value: Any, where: str) -> LogEntry:
         nanos,
         line,
         {str(k): str(v) for k, v in metadata.items()},
+        where,
     )

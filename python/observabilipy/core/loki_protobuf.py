@@ -139,9 +139,8 @@ def parse_push_protobuf(body: bytes, limit: int) -> list[LogEntry]:
     request = snappy_decompress(body, limit)
     entries: list[LogEntry] = []
     try:
-        for number, stream in _fields(request):
-            if number != 1 or not isinstance(stream, bytes):
-                continue
+        streams = (s for number, s in _fields(request) if number == 1 and isinstance(s, bytes))
+        for index, stream in enumerate(streams):
             labels: dict[str, str] = {}
             raw_entries = []
             for field, value in _fields(stream):
@@ -149,13 +148,16 @@ def parse_push_protobuf(body: bytes, limit: int) -> list[LogEntry]:
                     labels = parse_labels(_text(value, "stream labels"))
                 elif field == 2 and isinstance(value, bytes):
                     raw_entries.append(value)
-            entries.extend(_entry(labels, raw) for raw in raw_entries)
+            entries.extend(
+                _entry(labels, raw, f"streams[{index}].entries[{position}]")
+                for position, raw in enumerate(raw_entries)
+            )
     except IndexError:
         raise InputError("protobuf body is truncated") from None
     return entries
 
 
-def _entry(labels: dict[str, str], raw: bytes) -> LogEntry:
+def _entry(labels: dict[str, str], raw: bytes, where: str) -> LogEntry:
     seconds = nanos = 0
     line = ""
     metadata: dict[str, str] = {}
@@ -173,4 +175,4 @@ def _entry(labels: dict[str, str], raw: bytes) -> LogEntry:
             metadata[_text(pair.get(1, b""), "metadata name")] = _text(
                 pair.get(2, b""), "metadata value"
             )
-    return loki_entry(labels, seconds * 1_000_000_000 + nanos, line, metadata)
+    return loki_entry(labels, seconds * 1_000_000_000 + nanos, line, metadata, where)

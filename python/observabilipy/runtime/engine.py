@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
-from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite import CHUNK_BYTES, Chunk, SQLiteLogStorage
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.entries import MAX_ENTRY_BYTES
@@ -209,10 +209,10 @@ class Engine:
             after=after, since=since, until=until, level=level, logger=logger, limit=limit
         )
 
-    def read_ndjson_ids(self, after: int, upto: int) -> tuple[int, int, bytes]:
-        """Stored rows with ids in (``after``, ``upto``] as ``GET /logs`` NDJSON:
-        (rows, cursor, body); several may run at once (``SQLiteLogStorage``)."""
-        return self.logs.read_ndjson_ids(after, upto)
+    def read_ndjson_ids(self, after: int, upto: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
+        """Stored rows with ids in (``after``, ``upto``] as ``GET /logs`` NDJSON, up to
+        ``max_bytes``; several may run at once (``SQLiteLogStorage``)."""
+        return self.logs.read_ndjson_ids(after, upto, max_bytes)
 
     def read_ndjson(
         self,
@@ -223,9 +223,10 @@ class Engine:
         level: str | int | None = None,
         logger: str | None = None,
         limit: int = 5000,
-    ) -> tuple[int, int | None, bytes]:
-        """Up to ``limit`` stored rows as ``GET /logs`` NDJSON: (rows, cursor after, body)."""
-        return self.logs.read_ndjson(after, since, until, level, logger, limit)
+        max_bytes: int = CHUNK_BYTES,
+    ) -> Chunk:
+        """Up to ``limit`` stored rows (and about ``max_bytes``) as ``GET /logs`` NDJSON."""
+        return self.logs.read_ndjson(after, since, until, level, logger, limit, max_bytes)
 
     def accounting(self) -> dict[str, int]:
         """Every entry this process recorded, by fate: ``appended == stored + dropped +

@@ -9,11 +9,9 @@ plumbing (headers, bodies, disconnects, signals) is in ``asgi_http``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hmac
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
@@ -32,8 +30,9 @@ from observabilipy.adapters.frameworks.asgi_http import (
     header,
     read_body,
     respond,
-    watch_disconnect,
 )
+from observabilipy.adapters.frameworks.asgi_logs import LAST_ID, Request, Streamer
+from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
 from observabilipy.core.encoding.negotiate import negotiate
 from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_time
 from observabilipy.core.levels import parse_level
@@ -49,9 +48,6 @@ from observabilipy.encoders import (
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
 
-NDJSON: Final = b"application/x-ndjson"
-CHUNK: Final = 20_000  # rows a streamed /logs response reads and sends at a time
-Chunk = tuple[int, int | None, bytes]  # rows read, the cursor after them, their NDJSON
 JSON: Final = b"application/json"
 # Handing a render to a thread and back costs about 0.4 ms, a fifth of a 10k-series
 # scrape. A render that took less than this last time runs on the event loop, as
@@ -80,6 +76,7 @@ class ObservabilityApp:
         keepalive: float = 15.0,
         metrics_cache: float = 0.0,
         close_engine_on_shutdown: bool = False,
+        chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.engine = engine
         self.token = token
@@ -94,6 +91,7 @@ class ObservabilityApp:
         self._render_took = float("inf")  # seconds, the last render; unknown at first
         self.close_engine_on_shutdown = close_engine_on_shutdown
         self._stopping = asyncio.Event()  # the server was told to stop: end follow streams
+        self._streamer = Streamer(engine, self._stopping, poll_interval, keepalive, chunk_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -152,9 +150,9 @@ class ObservabilityApp:
             await respond(send, error.status, body, JSON, headers)
 
     def _authorized(self, scope: Scope) -> bool:
-        given = header(scope, b"authorization") or ""
-        expected = f"Bearer {self.token}"
-        return hmac.compare_digest(given.encode(), expected.encode())
+        # Compared as bytes: the header's own, and the token's UTF-8 (any text works).
+        given = (header(scope, b"authorization") or "").encode("latin-1")
+        return hmac.compare_digest(given, b"Bearer " + str(self.token).encode())
 
     # -- endpoints -------------------------------------------------------------------
     async def _metrics(self, scope: Scope, send: Send) -> None:
@@ -200,9 +198,9 @@ class ObservabilityApp:
         out: dict[str, Any] = {}
         try:
             if "after" in params:
-                out["after"] = _int(params["after"], "after", 0)
+                out["after"] = _int(params["after"], "after", 0, LAST_ID)
             if "limit" in params:
-                out["limit"] = _int(params["limit"], "limit", 1)
+                out["limit"] = _int(params["limit"], "limit", 1, None)
                 if out["limit"] > self.max_limit:
                     raise InputError(f"limit must be at most {self.max_limit}, got {out['limit']}")
             for name in ("since", "until"):
@@ -222,81 +220,13 @@ class ObservabilityApp:
 
     async def _read_logs(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = self._query(scope)
-        follow = query.pop("follow")
-        limit = query.pop("limit", None)
-        cursor = query.pop("after", None)
-        head = {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", NDJSON)],
-        }
-        await send(head)
-        disconnected = asyncio.Event()
-        watcher = asyncio.create_task(watch_disconnect(receive, disconnected))
-        # With no filter but the cursor, the history is read as consecutive id ranges,
-        # two at a time on their own connections; filtered reads go one chunk at a time.
-        ranges = not query
-        pending: deque[tuple[int, int, asyncio.Future[Chunk]]] = deque()  # start, span, read
-
-        def fill(cursor: int | None, sent: int) -> None:
-            """Start reads until two (ranges) or one are in flight, within ``limit``."""
-            while len(pending) < (2 if ranges else 1):
-                in_flight = sum(span for _, span, _ in pending)
-                want = CHUNK if limit is None else min(CHUNK, limit - sent - in_flight)
-                if want <= 0:
-                    return
-                if not ranges:
-                    read = asyncio.to_thread(self._chunk, cursor, want, query)
-                    pending.append((0, want, asyncio.ensure_future(read)))
-                    return
-                start = pending[-1][0] + pending[-1][1] if pending else int(cursor or 0)
-                read = asyncio.to_thread(self._range, start, start + want)
-                pending.append((start, want, asyncio.ensure_future(read)))
-
-        fill(cursor, 0)
-        try:
-            sent = 0
-            quiet_since = time.monotonic()
-            while pending and not disconnected.is_set() and not self._stopping.is_set():
-                first, span, reading = pending.popleft()
-                count, cursor, body = await reading
-                if ranges and int(cursor or 0) < first + span:
-                    # Past the newest row: a read beyond it may have missed rows stored
-                    # since, so it is dropped and read again from here.
-                    for _, _, later in pending:
-                        later.cancel()
-                    pending.clear()
-                elif ranges and not count:  # ids that retention deleted: keep going
-                    fill(cursor, sent)
-                    continue
-                if count:
-                    sent += count
-                    fill(cursor, sent)  # the next chunks are read while this one goes
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                    quiet_since = time.monotonic()
-                    continue
-                if not follow:
-                    break
-                if time.monotonic() - quiet_since >= self.keepalive:
-                    await send({"type": "http.response.body", "body": b"\n", "more_body": True})
-                    quiet_since = time.monotonic()
-                with contextlib.suppress(TimeoutError):  # the poll interval passed
-                    await asyncio.wait_for(disconnected.wait(), self.poll_interval)
-                fill(cursor, sent)
-            if not disconnected.is_set():
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            watcher.cancel()
-            for _, _, reading in pending:
-                reading.cancel()
-
-    def _chunk(self, cursor: int | None, want: int, query: dict[str, Any]) -> Chunk:
-        """Read and encode one chunk in one worker-thread hop: (rows, new cursor, body)."""
-        return self.engine.read_ndjson(after=cursor, limit=want, **query)
-
-    def _range(self, after: int, upto: int) -> Chunk:
-        """The rows with ids in (after, upto], in one worker-thread hop."""
-        return self.engine.read_ndjson_ids(after, upto)
+        request = Request(
+            filters=query,
+            cursor=query.pop("after", None),
+            limit=query.pop("limit", None),
+            follow=query.pop("follow"),
+        )
+        await self._streamer.stream(request, receive, send)
 
     async def _ingest(self, scope: Scope, receive: Receive, send: Send, *, loki: bool) -> None:
         declared = header(scope, b"content-length")
@@ -334,11 +264,16 @@ def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[Lo
     yield parse(*args)
 
 
-def _int(text: str, name: str, minimum: int) -> int:
+def _int(text: str, name: str, minimum: int, maximum: int | None) -> int:
+    shown = text if len(text) <= 40 else text[:37] + "..."
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 40 else None
     except ValueError:
-        raise InputError(f"{name} must be an integer, got {text!r}") from None
+        value = None
+    if value is None:
+        raise InputError(f"{name} must be an integer, got {shown!r}")
     if value < minimum:
         raise InputError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be at most {maximum}, got {value}")
     return value

@@ -85,16 +85,25 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise HTTPError(400, f"body is not valid gzip: {error}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
-    if not inflater.eof:
-        raise HTTPError(400, "body is not valid gzip: truncated")
-    return out
+    """Every member of a gzip body, joined (as ``gzip -d`` reads concatenated members);
+    anything after the last member that is not another member is an error."""
+    out = bytearray()
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as error:
+            raise HTTPError(400, f"body is not valid gzip: {error}") from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
+        if not inflater.eof:
+            raise HTTPError(400, "body is not valid gzip: truncated")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise HTTPError(400, f"body has {len(rest)} bytes after its gzip data")
 
 
 def also_on_stop_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:

@@ -20,30 +20,24 @@ from observabilipy.adapters.storage.sqlite_insert import (
     insert_rows,
     normalize_all,
 )
-from observabilipy.adapters.storage.sqlite_schema import StorageError, check, prepare, scalar
+from observabilipy.adapters.storage.sqlite_ndjson import (
+    CHUNK_BYTES,
+    Chunk,
+    load_ndjson_function,
+    read_chunk,
+    read_range,
+)
+from observabilipy.adapters.storage.sqlite_schema import (
+    SELECT_ROWS,
+    StorageError,
+    check,
+    prepare,
+    scalar,
+)
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.models import LogEntry
-from observabilipy.encoders import encode_log_rows, sqlite_extension
 
-_LEVEL_NAME: Final = (
-    "CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' WHEN 30 THEN 'warning' "
-    "WHEN 40 THEN 'error' ELSE 'critical' END"
-)
-_SELECT: Final = f"SELECT id, ts, {_LEVEL_NAME}, message, logger, attributes FROM logs"
-# One chunk as (NDJSON, rows, last id), assembled inside SQLite by the Rust extension
-# (which names levels as _LEVEL_NAME does), from the rows a LIMITed subquery picks.
-_NDJSON: Final = (
-    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), "
-    "count(*), max(id) FROM (SELECT * FROM logs WHERE {where} ORDER BY id LIMIT ?)"
-)
-
-# Rows with ids in a range, and the newest id, in one snapshot: GET /logs reads a long
-# history as consecutive id ranges, two at a time on connections of their own.
-_NDJSON_IDS: Final = (
-    "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes), count(*), "
-    "(SELECT max(id) FROM logs) FROM logs WHERE id > ?1 AND id <= ?2"
-)
 _IDLE_READERS: Final = 4  # reader connections kept open between reads
 
 
@@ -74,27 +68,6 @@ def open_connection(
     else:
         prepare(connection, path, synchronous=synchronous, busy_ms=busy_ms)
     return connection
-
-
-def load_ndjson_function(
-    connection: apsw.Connection, library: str | None = sqlite_extension
-) -> bool:
-    """Register ``observabilipy_ndjson`` from the Rust ``library`` on ``connection``.
-
-    False when the pure-Python backend is in use (no library) or this apsw cannot load
-    extensions; readers then fetch rows and encode them in Python, to the same bytes.
-    """
-    if library is None:
-        return False
-    try:
-        connection.enable_load_extension(True)
-        try:
-            connection.load_extension(library, "sqlite3_observabilipy_init")
-        finally:
-            connection.enable_load_extension(False)
-    except (apsw.Error, AttributeError):  # AttributeError: apsw built without the API
-        return False
-    return True
 
 
 class SQLiteLogStorage:
@@ -202,19 +175,30 @@ class SQLiteLogStorage:
         limit: int | None = None,
         chunk: int = 5000,
     ) -> Iterator[LogRow]:
-        """Like ``query`` but fetched ``chunk`` rows at a time, so memory stays flat."""
+        """Like ``query`` but fetched ``chunk`` rows (at most about ``CHUNK_BYTES`` of
+        text) at a time, so memory stays flat whatever the rows' size."""
         where, params = filters(after, since, until, level, logger)
-        sql = f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?"
+        sql = f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?"
         cursor = after
         remaining = limit
         while remaining is None or remaining > 0:
             size = chunk if remaining is None else min(chunk, remaining)
+            rows: list[LogRow] = []
+            held = 0
             with self._lock:
-                rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
+                found = self._connection.execute(
                     sql, (*params[:-1], -1 if cursor is None else cursor, size)
-                ).fetchall()
+                )
+                try:
+                    for row in found:
+                        rows.append(row)
+                        held += len(row[3]) + len(row[5])
+                        if held >= CHUNK_BYTES:
+                            break
+                finally:
+                    found.close()
             yield from rows
-            if len(rows) < size:
+            if held < CHUNK_BYTES and len(rows) < size:
                 return
             cursor = rows[-1][0]
             if remaining is not None:
@@ -228,50 +212,33 @@ class SQLiteLogStorage:
         level: str | int | None = None,
         logger: str | None = None,
         limit: int = 5000,
-    ) -> tuple[int, int | None, bytes]:
-        """Up to ``limit`` matching rows after the cursor as NDJSON: (rows, last id, body).
-
-        The last id is ``after`` when no row matched. With the Rust extension loaded,
-        SQLite hands back the whole body as one value: no Python object per row.
-        """
+        max_bytes: int = CHUNK_BYTES,
+    ) -> Chunk:
+        """Up to ``limit`` matching rows after the cursor as NDJSON, stopping once the
+        body holds ``max_bytes`` (see ``sqlite_ndjson``)."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         where, params = filters(after, since, until, level, logger)
         with self._lock:
-            if self.native_ndjson:
-                query = _NDJSON.format(where=where)
-                try:
-                    body, count, last = next(self._connection.execute(query, [*params, limit]))
-                except apsw.SQLError as error:  # a stored row the encoder refuses
-                    raise ValueError(str(error)) from error
-            else:
-                rows: list[LogRow] = self._connection.execute(  # type: ignore[assignment]
-                    f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
-                ).fetchall()
-                count, last = len(rows), rows[-1][0] if rows else None
-        if not self.native_ndjson:
-            body = encode_log_rows(rows)
-        return count, after if last is None else last, body
+            rows, last, body, more = read_chunk(
+                self._connection, self.native_ndjson, where, params, limit, max_bytes
+            )
+        return Chunk(rows, last if rows else after, body, more)
 
-    def read_ndjson_ids(self, after: int, upto: int) -> tuple[int, int, bytes]:
-        """The rows with ids in (``after``, ``upto``] as NDJSON: (rows, cursor, body).
+    def read_ndjson_ids(self, after: int, upto: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
+        """The rows with ids in (``after``, ``upto``] as NDJSON, up to ``max_bytes``.
 
-        The cursor is ``upto``, or the newest id if that is lower (never below
-        ``after``): every row up to it has been read, and a row stored later gets a
-        higher id. Reads run on connections of their own where the database allows, so
-        several can run at once, beside writes.
+        The cursor is the last row's id when the budget left rows out; else ``upto``,
+        or the newest id if that is lower (never below ``after``): every row up to it
+        has been read, and a row stored later gets a higher id. Reads run on
+        connections of their own where the database allows, so several can run at
+        once, beside writes.
         """
         with self._reader() as (connection, loaded):
-            if loaded and self.native_ndjson:
-                body, count, newest = next(connection.execute(_NDJSON_IDS, (after, upto)))
-            else:
-                with connection:  # one read transaction: the rows and the newest id agree
-                    rows: list[LogRow] = connection.execute(  # type: ignore[assignment]
-                        f"{_SELECT} WHERE id > ?1 AND id <= ?2 ORDER BY id", (after, upto)
-                    ).fetchall()
-                    newest = scalar(connection, "SELECT max(id) FROM logs")
-                body, count = encode_log_rows(rows), len(rows)
-        return count, max(after, min(upto, newest or 0)), body
+            rows, last, body, more, newest = read_range(
+                connection, loaded and self.native_ndjson, after, upto, max_bytes
+            )
+        return Chunk(rows, last if more else max(after, min(upto, newest)), body, more)
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[tuple[apsw.Connection, bool]]:
@@ -349,4 +316,12 @@ def filters(
     return " AND ".join(clauses), params
 
 
-__all__ = ["SQLiteLogStorage", "StorageError", "filters", "open_connection"]
+__all__ = [
+    "CHUNK_BYTES",
+    "Chunk",
+    "SQLiteLogStorage",
+    "StorageError",
+    "filters",
+    "load_ndjson_function",
+    "open_connection",
+]

@@ -96,6 +96,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
+#: Stored log rows as readers take them: id, timestamp, level name, message, logger,
+#: attributes JSON (levels named as the Rust extension names them).
+SELECT_ROWS: Final = (
+    "SELECT id, ts, CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' "
+    "WHEN 30 THEN 'warning' WHEN 40 THEN 'error' ELSE 'critical' END, "
+    "message, logger, attributes FROM logs"
+)
+
 
 def scalar(connection: apsw.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
     """The first column of the first row (None when there is no row)."""

@@ -78,6 +78,23 @@ def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     return b"".join([_line(row) for row in rows])
 
 
+def encode_log_rows_within(rows: Iterable[LogRow], budget: int) -> tuple[int, int, bytes, bool]:
+    """NDJSON for rows in order while the lines so far hold under ``budget`` bytes (the
+    first row always): (rows written, id of the last, body, whether rows were left out).
+    The rule of the SQLite extension's ``observabilipy_ndjson``, byte for byte."""
+    lines: list[bytes] = []
+    size = 0
+    last = 0
+    for row in rows:
+        if lines and size >= budget:
+            return len(lines), last, b"".join(lines), True
+        line = _line(row)
+        lines.append(line)
+        size += len(line)
+        last = row[0] or 0
+    return len(lines), last, b"".join(lines), False
+
+
 def encode_log_entries(entries: Iterable[LogEntry]) -> bytes:
     """NDJSON for entries not yet stored (no ``id``), e.g. for a file that Alloy tails."""
     return b"".join(

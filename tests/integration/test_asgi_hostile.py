@@ -1,0 +1,121 @@
+"""Hostile input over HTTP: every malformed body or parameter is a 4xx naming what is
+wrong, nothing from it is stored, and nothing it sends can poison later reads."""
+
+import gzip
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from observabilipy import Engine
+from tests.asgi_client import call
+from tests.loki_wire import push_request, snappy_literals
+
+LOKI_JSON = {"Content-Type": "application/json"}
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    with Engine(tmp_path / "app.db") as engine:
+        yield engine
+
+
+def loki(values, labels=None) -> bytes:
+    return json.dumps({"streams": [{"stream": labels or {"job": "x"}, "values": values}]}).encode()
+
+
+def messages(app) -> list[str]:
+    response = call(app, "GET", "/logs")
+    assert response.status == 200
+    return [json.loads(line)["message"] for line in response.body.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "stamp", ["300000000000000000000", "-300000000000000000000", "9" * 4000, "1" + "0" * 5000]
+)
+def test_a_loki_timestamp_outside_years_1_to_9999_is_refused_and_reads_stay_healthy(engine, stamp):
+    """The issue's reproduction was accepted (204) and made every later read fail; now
+    it is a 400 naming the entry, and GET /logs and `follow` serve the good lines."""
+    app = engine.asgi_app()
+    assert call(app, "POST", "/loki/api/v1/push", body=loki([["1700000000000000000", "ok"]]),
+                headers=LOKI_JSON).status == 204  # fmt: skip
+    bad = loki([["1700000000000000001", "fine"], [stamp, "poison"]])
+    response = call(app, "POST", "/loki/api/v1/push", body=bad, headers=LOKI_JSON)
+    assert response.status == 400
+    error = json.loads(response.body)["error"]
+    assert "streams[0].values[1]" in error
+    assert messages(app) == ["ok"]  # nothing of the refused push, not even its good line
+    follow = call(app, "GET", "/logs", query="follow=1", disconnect_after=0.3)
+    assert [json.loads(line)["message"] for line in follow.body.splitlines()] == ["ok"]
+
+
+def test_a_protobuf_push_with_a_timestamp_out_of_range_is_refused(engine):
+    """The same rule for Alloy's snappy protobuf: seconds far past year 9999 are a 400."""
+    app = engine.asgi_app()
+    body = snappy_literals(push_request([('{job="x"}', [(2**62, 0, "poison", {})])]))
+    response = call(app, "POST", "/loki/api/v1/push", body=body, headers=PROTOBUF)
+    assert response.status == 400
+    assert "outside years 1-9999" in json.loads(response.body)["error"]
+    assert messages(app) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers", "wanted"),
+    [
+        ("/logs", b'{"message":"ok"}\n{"message":"caf\xe9"}\n', {}, "line 2: not valid UTF-8"),
+        ("/logs", b'{"message":"ok"}\n' + b"[" * 1000 + b"]" * 1000, {}, "line 2: JSON nested"),
+        ("/logs", b'{"message":"x","attributes":' + b'{"a":' * 1500 + b"1" + b"}" * 1501,
+         {}, "line 1"),
+        ("/loki/api/v1/push", b'{"streams":[{"stream":{},"values":[["1","\xff"]]}]}', LOKI_JSON,
+         "not valid UTF-8"),
+        ("/loki/api/v1/push", b'{"streams":' + b"[" * 2000 + b"]" * 2000 + b"}", LOKI_JSON,
+         "nested"),
+    ],
+)  # fmt: skip
+def test_bodies_that_are_not_utf8_or_nest_too_deep_are_4xx_naming_the_line(
+    engine, path, body, headers, wanted
+):
+    """These were 500s: msgspec's UTF-8 and depth errors are now the client's 400."""
+    app = engine.asgi_app()
+    response = call(app, "POST", path, body=body, headers=headers)
+    assert response.status == 400, response.body
+    assert wanted in json.loads(response.body)["error"]
+    assert messages(app) == []
+
+
+def test_the_largest_cursor_reads_nothing_and_one_past_it_is_refused(engine):
+    """after=2**63-1 is a valid cursor with nothing after it (it was a 500); 2**63 is a
+    400 naming the parameter, as is a cursor thousands of digits long."""
+    app = engine.asgi_app()
+    call(app, "POST", "/logs", body=b'{"message":"x"}')
+    last = call(app, "GET", "/logs", query="after=9223372036854775807")
+    assert (last.status, last.body) == (200, b"")
+    for value in ("9223372036854775808", "9" * 5000):
+        response = call(app, "GET", "/logs", query=f"after={value}")
+        assert response.status == 400
+        assert "after" in json.loads(response.body)["error"]
+
+
+def test_every_member_of_a_gzip_body_is_read_and_trailing_bytes_refused(engine):
+    """Two concatenated gzip members store both (only the first was, and it said
+    accepted:1); bytes after the last member are a 400 and store nothing."""
+    app = engine.asgi_app()
+    zipped = {"Content-Encoding": "gzip"}
+    two = gzip.compress(b'{"message":"one"}\n') + gzip.compress(b'{"message":"two"}\n')
+    response = call(app, "POST", "/logs", body=two, headers=zipped)
+    assert json.loads(response.body) == {"accepted": 2}
+    trailing = gzip.compress(b'{"message":"three"}\n') + b"garbage"
+    refused = call(app, "POST", "/logs", body=trailing, headers=zipped)
+    assert refused.status == 400
+    assert "after its gzip data" in json.loads(refused.body)["error"]
+    assert messages(app) == ["one", "two"]
+
+
+def test_a_token_in_any_script_matches(engine):
+    """A non-ASCII token is compared as UTF-8 bytes: the right one passes, others not."""
+    app = engine.asgi_app(token="pässwörd-密码")
+    ok = call(app, "GET", "/healthz", headers={"Authorization": "Bearer pässwörd-密码"})
+    assert ok.status == 200
+    wrong = call(app, "GET", "/healthz", headers={"Authorization": "Bearer passwort"})
+    assert wrong.status == 401
