@@ -12,6 +12,8 @@ rounds. Groups:
 - ``GET /logs streaming``: 100,000 of 200,000 stored entries read back in one streamed
   response; ``extra_info`` has MB/s.
 - ``POST /logs ingestion``: 20,000 NDJSON lines per request; ``extra_info`` has lines/s.
+- ``GET /healthz while eight 15 MiB POSTs are in flight``: the same probe on the idle
+  server (the anchor) and while eight clients post large bodies; ``max_ms`` too.
 """
 
 import gzip
@@ -20,6 +22,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -195,3 +198,59 @@ def test_logs_ingestion(benchmark: BenchmarkFixture, log_server: str) -> None:
 
         pedantic(benchmark, run, rounds=5)
     benchmark.extra_info["lines_per_second"] = lines / sorted(durations)[len(durations) // 2]
+
+
+def healthz(benchmark: BenchmarkFixture, url: str, latencies: list[float]) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    def run() -> None:
+        start = time.perf_counter()
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - start)
+        assert response.status in (200, 503)
+
+    try:
+        pedantic(benchmark, run, rounds=40)
+    finally:
+        connection.close()
+    benchmark.extra_info["max_ms"] = max(latencies) * 1000
+
+
+@pytest.mark.benchmark(group="GET /healthz while eight 15 MiB POSTs are in flight")
+def test_healthz_idle(benchmark: BenchmarkFixture, log_server: str) -> None:
+    """The anchor: the same server with nothing else to do."""
+    healthz(benchmark, log_server, [])
+
+
+@pytest.mark.benchmark(group="GET /healthz while eight 15 MiB POSTs are in flight")
+def test_healthz_during_large_posts(benchmark: BenchmarkFixture, log_server: str) -> None:
+    """Eight clients keep posting 15 MiB NDJSON bodies (about 100,000 lines each) while
+    /healthz is asked: parsing and inserts run off the event loop, so it still answers
+    at once (it waited 8.5 s behind them once)."""
+    line = json.dumps({"message": "pushed " + "x" * 120, "attributes": {"i": 1}}).encode()
+    body = b"\n".join([line] * (15 * 1024 * 1024 // (len(line) + 1)))
+    stop = threading.Event()
+    posted: list[int] = []
+
+    def post() -> None:
+        with httpx.Client(timeout=300) as client:
+            while not stop.is_set():
+                response = client.post(f"{log_server}/logs", content=body)
+                posted.append(response.status_code)
+
+    posters = [threading.Thread(target=post) for _ in range(8)]
+    for poster in posters:
+        poster.start()
+    time.sleep(1.0)  # the bodies are on their way in
+    try:
+        healthz(benchmark, log_server, [])
+    finally:
+        stop.set()
+        for poster in posters:
+            poster.join()
+    assert posted
+    assert set(posted) <= {200, 503}, posted
+    benchmark.extra_info["posts_answered"] = len(posted)

@@ -208,6 +208,7 @@ def serve_app() -> Any:
     """
     return_large_allocations()
     engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB)
+    engine.check_integrity()  # in the background: /healthz says what it finds
     token = os.environ.get(ENV_TOKEN) or None
     return engine.asgi_app(token=token, close_engine_on_shutdown=True)
 
@@ -273,6 +274,9 @@ def _serve(args: argparse.Namespace) -> int:
         # is killed. Entries taken by POST are committed before their response, so
         # none is lost; only that worker's last metrics snapshot is.
         workers_kill_timeout=SHUTDOWN_TIMEOUT,
+        # A worker that dies (killed, out of memory) is replaced; the others serve
+        # meanwhile. Granian stops the server if one dies again within seconds.
+        respawn_failed_workers=True,
     )
     try:
         server.serve()

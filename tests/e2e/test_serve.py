@@ -52,7 +52,7 @@ def test_push_read_scrape_and_sigterm(serve, tmp_path):
     finally:
         connection.close()
     assert alive == [(0,)]
-    assert rows_written == [(0.0,)]  # the pushed line went in directly, not through a buffer
+    assert rows_written == [(1.0,)]  # the pushed line went through the engine, which counts it
 
 
 def test_database_defaults_to_the_working_directory(serve, tmp_path):

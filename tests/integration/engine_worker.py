@@ -3,10 +3,34 @@
 Each command opens an Engine on the given file, does its work and reports on stdout.
 """
 
+import contextlib
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from observabilipy import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def holding(path: object, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holds the file's write lock for ``seconds`` (or until the block
+    ends, when it is killed); the block starts once the lock is taken."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.engine_worker", "hold", str(path), str(seconds)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        try:
+            yield holder
+        finally:
+            holder.kill()
 
 
 def log(path: str, count: int, tag: str) -> None:
@@ -81,9 +105,11 @@ def disk_full(path: str) -> None:
         log.info("x" * 500, seq=seq)  # never raises, never blocks
     logging_seconds = time.monotonic() - start
     during = engine.flush(5)
+    health_during = engine.health()
     errors = engine.registry.get("observabilipy_write_errors_total").get()  # type: ignore[union-attr]
     resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     after = engine.flush(30)
+    health_after = engine.health()
     rows = len(engine.read_logs())
     engine.close()
     print(
@@ -94,6 +120,8 @@ def disk_full(path: str) -> None:
                 "errors": errors,
                 "rows": rows,
                 "logging_seconds": logging_seconds,
+                "health_during": health_during,
+                "health_after": health_after,
             }
         ),
         flush=True,

@@ -79,7 +79,8 @@ chattr = shutil.which("chattr")
 
 @pytest.mark.skipif(chattr is None, reason="chattr (e2fsprogs) not installed")
 def test_a_read_only_file_is_survived_and_writing_resumes(tmp_path, capfd):
-    """A file that cannot be written (immutable, so even root is refused) heals when freed."""
+    """A file that cannot be written (immutable, so even root is refused) heals when
+    freed; /healthz says degraded meanwhile and ok after."""
     assert chattr is not None
     path = tmp_path / "ro.db"
     Engine(path).close()
@@ -92,9 +93,14 @@ def test_a_read_only_file_is_survived_and_writing_resumes(tmp_path, capfd):
                 log.info("while read-only", i=i)
             assert engine.flush(1) is False
             assert write_errors(engine) >= 1
+            state = engine.health()  # /healthz: 503 while writes fail, naming why
+            assert state["status"] == "degraded"
+            assert any("not accepting writes" in r for r in state["reasons"]), state
+            assert state["storage"]["writer"] == "failing"
             subprocess.run([chattr, "-i", str(path)], check=True)
             assert engine.flush(30) is True
             assert len(engine.read_logs()) == 50
+            assert engine.health()["status"] == "ok"
     finally:
         subprocess.run([chattr, "-i", str(path)], check=False)
     assert capfd.readouterr().err.count("cannot write") == 1

@@ -1,15 +1,10 @@
 """What a full buffer does by default: wait for a writer that makes progress, drop at
 once (counted, said once) while storage fails, never block past its bound."""
 
-import contextlib
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import observabilipy as obs
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.engine_worker import holding
 
 
 def test_a_script_logging_faster_than_storage_loses_nothing(tmp_path, capfd):
@@ -75,20 +70,3 @@ def test_block_timeout_bounds_every_wait(tmp_path):
             engine.close()
     assert dropped >= 10
     assert took < 40 * 0.2 + 2
-
-
-@contextlib.contextmanager
-def holding(path, seconds):
-    """Another process holds the file's write lock for ``seconds`` (or until the end)."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.engine_worker", "hold", str(path), str(seconds)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "locked\n"
-        try:
-            yield
-        finally:
-            holder.kill()

@@ -13,12 +13,19 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+import apsw
+
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
-from observabilipy.adapters.storage.sqlite import CHUNK_BYTES, Chunk, SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite import (
+    CHUNK_BYTES,
+    Chunk,
+    SQLiteLogStorage,
+    quick_check,
+)
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.entries import MAX_ENTRY_BYTES
@@ -27,6 +34,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
 from observabilipy.core.registry import Registry
 from observabilipy.runtime.buffer import Buffer, Policy
+from observabilipy.runtime.health import RECENT, Facts, Integrity, reasons
 from observabilipy.runtime.metrics_sync import MetricsSync
 from observabilipy.runtime.retention import Retention, apply
 from observabilipy.runtime.stderr import say
@@ -111,6 +119,9 @@ class Engine:
         self._sync = MetricsSync(self.registry, snapshot_interval)
         self._closed = False
         self._close_lock = threading.Lock()
+        self._integrity = Integrity("ok" if self.path == ":memory:" else "not checked")
+        self._restarts = 0
+        self._last_restart = 0.0
         self._writer = self._start_writer()
         _ENGINES.add(self)
         atexit.register(self.close)
@@ -184,6 +195,18 @@ class Engine:
         """A histogram (see ``Registry.histogram``)."""
         return self.registry.histogram(name, documentation, labels, buckets)
 
+    def ingest(
+        self, batches: Iterable[Sequence[LogEntry]], timeout: float = 30.0
+    ) -> tuple[int, int]:
+        """Store entries pushed from outside (``POST /logs``, a Loki push) in one
+        transaction, committed on return: (stored, rejected).
+
+        They go through the same writer and the same rule as logged entries, so the
+        engine's counters see them. What ``batches`` raises (a parser's error) leaves
+        nothing stored; storage failures raise ``apsw.Error`` or ``StorageError``.
+        """
+        return self._writer.commit(batches, timeout)
+
     # -- reading ---------------------------------------------------------------------
     def collect(self, *, exposition: bool = False) -> list[MetricFamily]:
         """Totals across every process sharing the file, this one's values live.
@@ -232,7 +255,7 @@ class Engine:
         """Every entry this process recorded, by fate: ``appended == stored + dropped +
         rejected + waiting`` (waiting: still in the buffer or being written)."""
         buffer = self.buffer
-        appended, dropped = buffer.appended, buffer.dropped
+        appended, dropped = buffer.appended + self._writer.committed, buffer.dropped
         stored, rejected = int(self._stats.rows_written.get()), int(self._stats.rejected.get())
         return {
             "appended": appended,
@@ -243,20 +266,82 @@ class Engine:
         }
 
     def health(self) -> dict[str, Any]:
-        """Liveness and storage state, as ``GET /healthz`` reports it."""
-        writer_alive = self._writer.alive and not self._closed
-        counter = self.registry.get("observabilipy_write_errors_total")
+        """The engine's state, and whether storage is healthy, as ``GET /healthz``
+        reports it (see ``runtime.health``); a writer thread found dead is restarted."""
+        self._ensure_writer()
+        writer, counts, now = self._writer, self.accounting(), time.monotonic()
+        facts = Facts(
+            now=now,
+            closed=self._closed,
+            writer_alive=writer.alive,
+            failing=writer.failing,
+            idle_for=now - writer.last_progress,
+            stall_limit=max(1.0, 50 * self._flush_interval),
+            dropped=counts["dropped"],
+            last_drop=self.buffer.last_drop,
+            rejected=counts["rejected"],
+            last_rejected=writer.last_rejected,
+            integrity=self._integrity,
+        )
+        problems = reasons(facts)
+        if self._restarts and now - self._last_restart < RECENT:
+            problems.append(f"the writer thread died and was restarted ({self._restarts} in all)")
+        state = "stopped" if self._closed or not writer.alive else "running"
+        try:
+            last_id: int | None = None if self._closed else self.logs.newest_id()
+        except apsw.Error as error:
+            last_id = None
+            problems.append(f"storage cannot be read: {error}")
         return {
-            "status": "ok" if writer_alive else "degraded",
+            "status": "degraded" if problems else "ok",
+            "reasons": problems,
             "storage": {
                 "path": self.path,
-                "writer": "running" if writer_alive else "stopped",
+                "writer": "failing" if writer.failing and state == "running" else state,
+                "writer_restarts": self._restarts,
                 "buffered": len(self.buffer),
-                "dropped": self.buffer.dropped,
-                "write_errors": int(counter.get()) if isinstance(counter, Counter) else 0,
-                "last_id": self.logs.last_id() if not self._closed else None,
+                "dropped": counts["dropped"],
+                "rejected": counts["rejected"],
+                "write_errors": int(self._stats.write_errors.get()),
+                "last_id": last_id,
+                "integrity": self._integrity.state,
             },
+            "entries": counts,
         }
+
+    def check_integrity(self) -> threading.Thread:
+        """Run SQLite's ``quick_check`` on the file in a background thread; ``health``
+        reports the result (``serve`` does this at start-up). Returns the thread."""
+        self._integrity.set("checking")
+
+        def run() -> None:
+            try:
+                problems = quick_check(self._database, self._busy_ms)
+            except Exception as error:  # a file too broken to open or check
+                problems = [f"{type(error).__name__}: {error}"]
+            if problems:
+                self._integrity.set("corrupt", "; ".join(problems)[:500])
+                say(f"{self.path} failed its integrity check: {problems[0]}")
+            else:
+                self._integrity.set("ok")
+
+        thread = threading.Thread(target=run, name="observabilipy-integrity", daemon=True)
+        thread.start()
+        return thread
+
+    def _ensure_writer(self) -> None:
+        """Start a new writer if the thread died (it should not: it catches everything),
+        so logging resumes; what the dead one held is counted as dropped."""
+        with self._close_lock:
+            if self._closed or self._writer.alive:
+                return
+            for _ in self._writer.abandon():
+                self.buffer.count_dropped()
+            self._restarts += 1
+            self._last_restart = time.monotonic()
+            self.buffer.failing = False
+            self._writer = self._start_writer()
+        say(f"the writer of {self.path} had stopped; a new one was started")
 
     def asgi_app(self, *, token: str | None = None, **options: Any) -> ObservabilityApp:
         """The endpoints as a plain ASGI app: ``app.mount("/observability", engine.asgi_app())``.
@@ -275,6 +360,7 @@ class Engine:
         """
         if self._closed:
             return True
+        self._ensure_writer()
         return self._writer.flush(timeout)
 
     def close(self) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,12 +24,13 @@ import apsw
 
 from observabilipy.adapters.storage.sqlite import open_connection
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
-from observabilipy.adapters.storage.sqlite_schema import scalar
+from observabilipy.adapters.storage.sqlite_schema import StorageError, scalar
 from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry
 from observabilipy.runtime.buffer import Buffer
 from observabilipy.runtime.checkpointer import Checkpointer
+from observabilipy.runtime.jobs import Batch, Job, JobCancelledError
 from observabilipy.runtime.stderr import say
 
 WAL_CHECKPOINT_BYTES: Final = 16_000_000
@@ -88,6 +90,9 @@ class Writer:
         self.tasks: list[PeriodicTask] = []
         self._connection: apsw.Connection | None = None
         self._held: list[LogEntry] = []
+        self._jobs: deque[Job] = deque()
+        #: Entries committed (stored or rejected) through ``commit``, not the buffer.
+        self.committed = 0
         self._requested = 0  # flush requests made, and served by a completed cycle
         self._served = 0
         self._failures = 0
@@ -97,6 +102,7 @@ class Writer:
         #: The storage error of the last failed write, None since one succeeded.
         self.failing: str | None = None
         self.last_rejected = 0.0  # time.monotonic() of the latest rejection
+        self.last_progress = time.monotonic()  # a commit, or a round with nothing to do
         self._stop = False
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -125,6 +131,14 @@ class Writer:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def abandon(self) -> list[LogEntry]:
+        """For a writer whose thread is gone: the entries it held (never written), and
+        its requests answered as not stored."""
+        held, self._held = self._held, []
+        while self._jobs:
+            self._jobs.popleft().fail(StorageError(f"the writer of {self.path} stopped"))
+        return held
+
     # -- flushing --------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for a full cycle that starts after this call: every entry appended before
@@ -151,6 +165,58 @@ class Writer:
                 self._progress.wait(1.0 if remaining is None else min(remaining, 1.0))
         return True
 
+    # -- batches from other threads ---------------------------------------------------
+    def commit(self, batches: Iterable[Batch], timeout: float = 30.0) -> tuple[int, int]:
+        """Store ``batches`` in one transaction on the writer thread, handing each over
+        as the iterable produces it: (rows stored, entries rejected).
+
+        What the iterable raises (a parser's ``InputError``) propagates with nothing
+        stored; a storage failure raises ``apsw.Error``, and a writer that is stopped or
+        does not commit within ``timeout`` seconds raises ``StorageError``.
+        """
+        if self._stop or not self.alive:
+            raise StorageError(f"the writer of {self.path} is stopped")
+        job = Job()
+        deadline = time.monotonic() + timeout
+        self._jobs.append(job)
+        self.buffer.wakeup.set()
+        try:
+            job.feed(batches, deadline)
+        except TimeoutError as error:
+            raise StorageError(f"{self.path}: {error}") from None
+        if not job.done.wait(max(0.0, deadline - time.monotonic())):
+            job.cancelled = True
+            raise StorageError(f"{self.path}: the writer did not commit within {timeout} s")
+        if job.error is not None:
+            raise job.error
+        return job.stored, job.rejected
+
+    def _run_jobs(self) -> None:
+        while self._jobs:
+            job = self._jobs.popleft()
+            stored, rejections = 0, []
+            try:
+                if job.cancelled:
+                    raise JobCancelledError("the request gave up before its turn")
+                connection = self._connect()
+                with connection:  # one transaction: all of the request, or none
+                    for batch in job.batches():
+                        more, refused = insert_entries(connection, batch, self.max_entry_bytes)
+                        stored += more
+                        rejections += refused
+            except apsw.Error as error:
+                self._failed(error)
+                job.fail(error)
+            except Exception as error:
+                job.fail(error)
+            else:
+                self.stats.rows_written.inc(stored)
+                self._rejected(rejections)
+                self.committed += stored + len(rejections)
+                job.succeed(stored, len(rejections))
+                self._succeeded()
+                self.last_progress = time.monotonic()
+
     # -- the loop --------------------------------------------------------------------
     def _run(self) -> None:
         backoff = 0.0
@@ -173,17 +239,23 @@ class Writer:
         buffer.wakeup.clear()
         requested, stopping = self._requested, self._stop
         # Only what is waiting now: a producer outrunning us cannot keep the cycle open.
-        ok = self._write_until(len(buffer) + buffer.taken) and self._run_due_tasks()
+        ok = self._write_until(len(buffer) + buffer.taken)
+        self._run_jobs()
+        ok = ok and self._run_due_tasks()
         with self._progress:
             if ok:
                 self._served = max(self._served, requested)
             self._progress.notify_all()
         backoff = 0.0 if ok else min(2.0, max(0.05, backoff * 2))
+        if ok:
+            self.last_progress = time.monotonic()
         if stopping:
             self._finish(ok)
         return backoff, stopping
 
     def _finish(self, ok: bool) -> None:
+        while self._jobs:  # requests still waiting get their answer: not stored
+            self._jobs.popleft().fail(StorageError(f"the writer of {self.path} stopped"))
         for _ in range(3):  # a failing store gets a few quick tries, not a hung exit
             if ok:
                 break
@@ -239,6 +311,7 @@ class Writer:
         self._rejected(rejected)
         self._held = []
         self._succeeded()
+        self.last_progress = time.monotonic()
         return True
 
     def _rejected(self, rejections: Sequence[tuple[object, str]]) -> None:

@@ -9,10 +9,10 @@ plumbing (headers, bodies, disconnects, signals) is in ``asgi_http``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hmac
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
@@ -33,6 +33,7 @@ from observabilipy.adapters.frameworks.asgi_http import (
 )
 from observabilipy.adapters.frameworks.asgi_logs import LAST_ID, Request, Streamer
 from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
+from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.negotiate import negotiate
 from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_time
 from observabilipy.core.levels import parse_level
@@ -92,6 +93,9 @@ class ObservabilityApp:
         self.close_engine_on_shutdown = close_engine_on_shutdown
         self._stopping = asyncio.Event()  # the server was told to stop: end follow streams
         self._streamer = Streamer(engine, self._stopping, poll_interval, keepalive, chunk_bytes)
+        # Parsing bodies has threads of its own: eight large POSTs cannot take every
+        # thread that reads /logs or renders /metrics.
+        self._ingest_threads = ThreadPoolExecutor(2, thread_name_prefix="observabilipy-ingest")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -137,7 +141,7 @@ class ObservabilityApp:
                 await self._read_logs(scope, receive, send)
             else:
                 await self._ingest(scope, receive, send, loki=path != "/logs")
-        except apsw.Error as error:  # the storage, not the request: worth a retry
+        except (apsw.Error, StorageError) as error:  # the storage, not the request: retry
             body = msgspec.json.encode({"error": f"storage unavailable: {error}"})
             await respond(send, 503, body, JSON, [(b"retry-after", b"1")])
         except HTTPError as error:
@@ -232,31 +236,38 @@ class ObservabilityApp:
         declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             raise HTTPError(413, f"body of {declared} bytes is over the {self.max_body}-byte limit")
-        body = await read_body(receive, self.max_body)
         encoding = (header(scope, b"content-encoding") or "").strip().lower()
-        if encoding == "gzip":
-            body = gunzip(body, self.max_body)
-        elif encoding not in ("", "identity"):
+        if encoding not in ("", "identity", "gzip"):
             raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
         content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
-        if not loki:
-            batches: Iterable[list[LogEntry]] = iter_ndjson(body, time.time())
-        elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
-            batches = _later(parse_push_protobuf, body, self.max_body)
-        else:
-            batches = _later(parse_loki_push, body)
-        try:  # parsing runs in the worker thread too, overlapping the inserts
-            accepted = await asyncio.to_thread(
-                functools.partial(self.engine.logs.write_batches, batches, checked=True)
-            )
+        body = await read_body(receive, self.max_body)
+
+        def store() -> tuple[int, int]:
+            """Inflate, parse and store on an ingest thread: nothing of it on the loop,
+            and parsing overlaps the writer's inserts."""
+            data = gunzip(body, self.max_body) if encoding == "gzip" else body
+            if not loki:
+                batches: Iterable[list[LogEntry]] = iter_ndjson(data, time.time())
+            elif content_type == "application/x-protobuf":  # Alloy's loki.write, Promtail
+                batches = _later(parse_push_protobuf, data, self.max_body)
+            else:
+                batches = _later(parse_loki_push, data)
+            return self.engine.ingest(batches)
+
+        try:
+            loop = asyncio.get_running_loop()
+            stored, rejected = await loop.run_in_executor(self._ingest_threads, store)
         except InputError as error:
             extra = {} if error.line is None else {"line": error.line}
             raise HTTPError(400, str(error), **extra) from None
         if loki:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})
-        else:
-            await respond(send, 200, msgspec.json.encode({"accepted": accepted}), JSON)
+            return
+        answer: dict[str, int] = {"accepted": stored}
+        if rejected:
+            answer["rejected"] = rejected
+        await respond(send, 200, msgspec.json.encode(answer), JSON)
 
 
 def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[LogEntry]]:

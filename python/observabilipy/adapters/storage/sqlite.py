@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import apsw
 import orjson
 
 from observabilipy.adapters.storage.sqlite_insert import (
-    insert_entries,
     insert_rows,
     normalize_all,
 )
@@ -121,29 +119,6 @@ class SQLiteLogStorage:
         with self._lock, self._connection:
             insert_rows(self._connection, rows)
         return len(rows)
-
-    def write_batches(self, batches: Iterable[Sequence[LogEntry]], *, checked: bool = False) -> int:
-        """Store every batch in one transaction: all of them or, on any error, none.
-
-        SQLite inserts each batch on a helper thread (without the GIL) while this one
-        produces the next, so a caller parsing a large body overlaps the two.
-        ``checked=True`` skips re-validating entries a parser already validated.
-        """
-        total = 0
-        with self._lock, self._connection, ThreadPoolExecutor(1) as inserter:
-            pending: Future[Any] | None = None
-            try:
-                for batch in batches:
-                    if not checked:
-                        normalize_all(batch)
-                    if pending is not None:
-                        pending.result()
-                    pending = inserter.submit(insert_entries, self._connection, batch)
-                    total += len(batch)
-            finally:  # never leave the transaction while an insert still runs in it
-                if pending is not None:
-                    pending.result()
-        return total
 
     def read(self, since: float = 0) -> list[LogEntry]:
         """Entries at or after ``since``, oldest first."""
@@ -274,6 +249,11 @@ class SQLiteLogStorage:
         with self._lock:
             return int(scalar(self._connection, "SELECT max(id) FROM logs") or 0)
 
+    def newest_id(self) -> int:
+        """``last_id``, read on a reader connection: never behind a long read's lock."""
+        with self._reader() as (connection, _):
+            return int(scalar(connection, "SELECT max(id) FROM logs") or 0)
+
     def close(self) -> None:
         with self._readers_lock:
             self._closed = True
@@ -282,6 +262,17 @@ class SQLiteLogStorage:
             connection.close()
         with self._lock:
             self._connection.close()
+
+
+def quick_check(path: str, busy_ms: int = 5000) -> list[str]:
+    """SQLite's ``quick_check`` of the file: the problems it names, none when sound."""
+    connection = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        connection.set_busy_timeout(busy_ms)
+        found = [str(row[0]) for row in connection.execute("PRAGMA quick_check")]
+    finally:
+        connection.close()
+    return [] if found == ["ok"] else found
 
 
 def filters(
@@ -324,4 +315,5 @@ __all__ = [
     "filters",
     "load_ndjson_function",
     "open_connection",
+    "quick_check",
 ]
