@@ -24,6 +24,7 @@ from observabilipy.adapters.storage.sqlite import (
     CHUNK_BYTES,
     Chunk,
     SQLiteLogStorage,
+    open_connection,
     quick_check,
 )
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
@@ -116,7 +117,7 @@ class Engine:
         self.registry.add_collector(self._buffer_families)
         self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
-        self._sync = MetricsSync(self.registry, snapshot_interval)
+        self._sync = self._new_sync()
         self._closed = False
         self._close_lock = threading.Lock()
         self._integrity = Integrity("ok" if self.path == ":memory:" else "not checked")
@@ -125,6 +126,15 @@ class Engine:
         self._writer = self._start_writer()
         _ENGINES.add(self)
         atexit.register(self.close)
+
+    def _new_sync(self) -> MetricsSync:
+        return MetricsSync(
+            self.registry,
+            self._snapshot_interval,
+            lambda: open_connection(self._database, busy_ms=self._busy_ms),
+            shared=self.path != ":memory:",
+            busy_ms=self._busy_ms,
+        )
 
     def _start_writer(self) -> Writer:
         writer = Writer(
@@ -214,8 +224,13 @@ class Engine:
         ``exposition=True`` gives families only an encoder may read, at once: counters'
         series may stay in their cells, read as the encoder writes them.
         """
-        with self.logs.lock:
-            return self._sync.totals(self.logs.connection, exposition=exposition)
+        return self._sync.totals(exposition=exposition)
+
+    @property
+    def collect_waits(self) -> bool:
+        """Whether ``collect`` may wait on the file (it writes this process's values
+        first when other processes can share it): keep it off an event loop then."""
+        return self._sync.shared
 
     def read_logs(
         self,
@@ -373,6 +388,7 @@ class Engine:
         self._writer.stop()
         self.logs.close()
         self.metrics.close()
+        self._sync.close()
         dropped, rejected = self.buffer.dropped, int(self._stats.rejected.get())
         if dropped or rejected:
             say(
@@ -398,7 +414,7 @@ class Engine:
         _ABANDONED.extend([self._writer, self.logs, self.metrics])
         self.buffer.reset()
         self.registry.reset_after_fork()
-        self._sync.reset_after_fork()
+        _ABANDONED.append(self._sync.reset_after_fork())
         self._close_lock = threading.Lock()
         self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)

@@ -1,7 +1,15 @@
 """Keeping one process's metrics in the shared file, and reading totals back.
 
-The writer thread runs ``snapshot`` every few seconds (and on flush), ``history``
-less often, and ``final`` when the engine closes; any thread may call ``totals``.
+The writer thread runs ``snapshot`` every few seconds (and on flush), ``history`` less
+often, and ``final`` when the engine closes; any thread may call ``totals``.
+
+Totals never step back, whichever worker a scrape goes through: a scrape first writes
+this process's values to the file, then reads everyone else's, in one transaction, and
+shows exactly those. Each process's stored values only grow, and any later scrape reads
+the file after that commit, so it sees at least as much of every process. When the
+file is busy past a short wait (a large ingest committing), the scrape shows what the
+file holds for every process, its own included, which is no less than any scrape
+showed. A process alone in a memory-only engine shows its live values.
 """
 
 from __future__ import annotations
@@ -9,25 +17,45 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Final
 
 import apsw
 
 from observabilipy.adapters.storage import sqlite_metrics as store
-from observabilipy.core.aggregate import Labels, combine
+from observabilipy.core.aggregate import Labels, RemoteRow, combine
 from observabilipy.core.instruments import Gauge
 from observabilipy.core.models import MetricFamily
 from observabilipy.core.registry import Registry
 
+#: Milliseconds a scrape waits for the file's write lock before showing stored values.
+SCRAPE_WAIT_MS: Final = 100
+
 
 class MetricsSync:
-    """This process's side of the multi-process metrics."""
+    """This process's side of the multi-process metrics, on a connection of its own."""
 
-    def __init__(self, registry: Registry, snapshot_interval: float) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        snapshot_interval: float,
+        connect: Callable[[], apsw.Connection],
+        *,
+        shared: bool,
+        busy_ms: int = 5000,
+    ) -> None:
+        """``connect`` opens the file; ``shared`` says other processes may open it too
+        (False for a memory-only engine, whose scrapes need not write)."""
         self.registry = registry
         self.snapshot_interval = snapshot_interval
+        self.shared = shared
+        self._connect = connect
+        self._busy_ms = busy_ms
+        self._connection: apsw.Connection | None = None
         self._writer: store.MetricStateWriter | None = None
         self._changed_at: dict[tuple[str, Labels], float] = {}
         self._last: dict[tuple[str, Labels], float] = {}
+        # One at a time: snapshots and scrapes share the connection and what was written.
         self._lock = threading.Lock()
         self._remote_labels: dict[str, Labels] = {}  # label JSON -> tuple, across scrapes
 
@@ -39,18 +67,29 @@ class MetricsSync:
     def aggregates(self) -> dict[str, str]:
         return {f.name: f.aggregate for f in self.registry.families() if isinstance(f, Gauge)}
 
-    def snapshot(self, connection: apsw.Connection) -> None:
-        now = time.time()
+    def _connection_and_writer(self) -> tuple[apsw.Connection, store.MetricStateWriter]:
+        if self._connection is None:
+            self._connection = self._connect()
         if self._writer is None:
-            self._writer = store.MetricStateWriter(store.register_process(connection, now))
-        families = self.registry.collect()
-        self._note_changes(families, now)
-        self._writer.save(connection, families, self.aggregates(), now)
+            process = store.register_process(self._connection, time.time())
+            self._writer = store.MetricStateWriter(process)
+        return self._connection, self._writer
 
-    def final(self, connection: apsw.Connection) -> None:
-        self.snapshot(connection)
-        if self._writer is not None:
-            self._writer.mark_exited(connection)
+    # -- the writer thread's tasks ------------------------------------------------------
+    def snapshot(self, _: object = None) -> None:
+        with self._lock:
+            connection, writer = self._connection_and_writer()
+            connection.set_busy_timeout(self._busy_ms)
+            now = time.time()
+            families = self.registry.collect()
+            self._note_changes(families, now)
+            writer.save(connection, families, self.aggregates(), now)
+
+    def final(self, connection: object = None) -> None:
+        self.snapshot()
+        with self._lock:
+            if self._writer is not None and self._connection is not None:
+                self._writer.mark_exited(self._connection)
 
     def history(self, connection: apsw.Connection) -> None:
         now = time.time()
@@ -61,45 +100,48 @@ class MetricsSync:
         store.retire_dead(connection, time.time() - 10 * self.snapshot_interval - 5, self.process)
 
     def _note_changes(self, families: list[MetricFamily], now: float) -> None:
-        with self._lock:
-            for family in families:
-                if family.kind != "gauge":
-                    continue
-                for sample, labels, value in family.samples:
-                    key = (sample, labels)
-                    if self._last.get(key) != value:
-                        self._last[key] = value
-                        self._changed_at[key] = now
+        for family in families:
+            if family.kind != "gauge":
+                continue
+            for sample, labels, value in family.samples:
+                key = (sample, labels)
+                if self._last.get(key) != value:
+                    self._last[key] = value
+                    self._changed_at[key] = now
 
-    def totals(
-        self, connection: apsw.Connection, *, exposition: bool = False
-    ) -> list[MetricFamily]:
-        """Every family with this process's live values and all others' stored ones.
+    # -- scrapes ------------------------------------------------------------------------
+    def totals(self, *, exposition: bool = False) -> list[MetricFamily]:
+        """Every family, combined across the processes that share the file (see the
+        module for why a scrape writes first).
 
-        ``exposition=True``: for an encoder only (see ``Registry.collect``).
+        ``exposition=True``: for an encoder only (see ``Registry.collect``); it only
+        matters where live values are shown (a memory-only engine).
         """
-        remote = store.remote_rows(
-            connection,
-            self.process,
-            store.liveness_cutoff(self.snapshot_interval),
-            self._remote_labels,
-        )
-        aggregates = self.aggregates()
-        alone = not remote and "per_process" not in aggregates.values()
-        local = self.registry.collect(exposition=exposition and alone)
-        if alone:
-            return local  # alone in the file: nothing to combine
-        meta = store.family_meta(connection) if remote else {}
-        now = time.time()
-        changed_at: dict[tuple[str, Labels], float] = {}
+        if not self.shared and "per_process" not in self.aggregates().values():
+            return self.registry.collect(exposition=exposition)  # alone, forever
         with self._lock:
-            for family in local:
-                if family.kind != "gauge":
-                    continue
-                for sample, labels, value in family.samples:
-                    key = (sample, labels)
-                    unchanged = self._last.get(key) == value
-                    changed_at[key] = self._changed_at.get(key, now) if unchanged else now
+            connection, writer = self._connection_and_writer()
+            now = time.time()
+            local = self.registry.collect()
+            self._note_changes(local, now)
+            aggregates = self.aggregates()
+            connection.set_busy_timeout(SCRAPE_WAIT_MS)
+            try:
+                with connection:  # the write first: the reads then see the latest file
+                    writer.save(connection, local, aggregates, now)
+                    remote, meta = self._read_others(connection, writer.process)
+            except apsw.BusyError:
+                writer.forget()
+                # The file is held (a large commit): show what it holds for everyone.
+                with connection:
+                    local = []
+                    remote, meta = self._read_others(connection, -1)
+            except BaseException:
+                writer.forget()
+                raise
+            finally:
+                connection.set_busy_timeout(self._busy_ms)
+            changed_at = dict(self._changed_at)
         return combine(
             local,
             aggregates,
@@ -110,8 +152,25 @@ class MetricsSync:
             changed_at=changed_at,
         )
 
-    def reset_after_fork(self) -> None:
+    def _read_others(
+        self, connection: apsw.Connection, me: int
+    ) -> tuple[list[RemoteRow], dict[str, tuple[str, str, str]]]:
+        cutoff = store.liveness_cutoff(self.snapshot_interval)
+        remote = store.remote_rows(connection, me, cutoff, self._remote_labels)
+        return remote, store.family_meta(connection) if remote else {}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def reset_after_fork(self) -> apsw.Connection | None:
+        """Start over in a forked child; returns the parent's connection, which the
+        child must keep (never use, never close)."""
+        parents, self._connection = self._connection, None
         self._writer = None
         self._changed_at.clear()
         self._last.clear()
         self._lock = threading.Lock()
+        return parents

@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 JSON: Final = b"application/json"
 # Handing a render to a thread and back costs about 0.4 ms, a fifth of a 10k-series
 # scrape. A render that took less than this last time runs on the event loop, as
-# prometheus_client's app always renders; slower ones (large registries, totals read
-# from the file) run on a thread, so /logs is served meanwhile.
+# prometheus_client's app always renders; slower ones (large registries), and any that
+# may wait on the file (an engine other processes can share), run on a thread, so
+# /logs is served meanwhile.
 INLINE_RENDER: Final = 0.005
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
@@ -167,7 +168,7 @@ class ObservabilityApp:
         if cached is not None and cached[0] > time.monotonic():
             body = cached[1]
         else:
-            if self._render_took < INLINE_RENDER:
+            if self._render_took < INLINE_RENDER and not self.engine.collect_waits:
                 body = self._render(fmt, zipped)
             else:
                 body = await asyncio.to_thread(self._render, fmt, zipped)

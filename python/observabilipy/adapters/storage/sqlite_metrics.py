@@ -86,9 +86,11 @@ class MetricStateWriter:
         aggregates: dict[str, str],
         now: float,
     ) -> int:
-        """Write what changed since the last save and beat the heart; returns rows written."""
+        """Write what changed since the last save and beat the heart; returns rows
+        written. What was written is remembered only once the write succeeded."""
         new_families: list[tuple[str, str, str, str]] = []
         changed: list[tuple[str, str, str, float]] = []
+        pending: dict[tuple[str, Any], float] = {}
         written, labels_json = self._written, self._labels_json
         for family in families:
             meta = (family.kind, family.help, aggregates.get(family.name, "sum"))
@@ -102,7 +104,7 @@ class MetricStateWriter:
                 if text is None:
                     text = labels_json[labels] = orjson.dumps(labels).decode()
                 changed.append((family.name, sample, text, value))
-                written[key] = value
+                pending[key] = value
         with connection:
             if new_families:
                 connection.executemany(_UPSERT_FAMILY, new_families)
@@ -111,9 +113,15 @@ class MetricStateWriter:
             connection.execute(
                 "UPDATE processes SET heartbeat = ? WHERE id = ?", (now, self.process)
             )
+        written.update(pending)
         for name, kind, help_text, aggregate in new_families:
             self._families[name] = (kind, help_text, aggregate)
         return len(changed)
+
+    def forget(self) -> None:
+        """Write everything again next time (a transaction holding a save was undone)."""
+        self._written.clear()
+        self._families.clear()
 
     def mark_exited(self, connection: apsw.Connection) -> None:
         with connection:
