@@ -22,7 +22,7 @@ def _paths() -> list[tuple[str, str]]:
 
 
 def _our_app(**options: Any) -> Any:
-    engine = Engine()
+    engine = Engine(max_series=SERIES)  # past the default limit of 2,000 a family
     counter = engine.counter("http_requests_total", "Requests", labels=["path", "code"])
     for path, code in _paths():
         counter.labels(path, code).inc()

@@ -245,3 +245,19 @@ def test_a_version_1_file_is_migrated_keeping_every_row_and_the_cursor(tmp_path)
         (3, 5.0, "error", "fine"),
         (5, rows[3][1], "info", "new"),
     ]
+
+
+def test_a_metric_past_its_series_limit_is_named_once_and_exported(tmp_path, capfd):
+    """Engine(max_series=10): the eleventh label set and every later one land in the
+    overflow series; stderr names the metric once; the file keeps the same series."""
+    with Engine(tmp_path / "a.db", max_series=10) as engine:
+        hits = engine.counter("hits_total", "Hits", labels=["client"])
+        for i in range(1000):
+            hits.labels(f"c{i}").inc()
+        text = encode_text(engine.collect()).decode()
+    assert text.count("hits_total{") == 11
+    assert 'hits_total{otel_metric_overflow="true"} 990' in text
+    assert 'observabilipy_series_overflowed_total{metric="hits"} 990' in text
+    err = capfd.readouterr().err
+    assert err.count("reached its 10 series") == 1
+    assert "max_series" in err

@@ -116,3 +116,33 @@ def test_a_snapshot_racing_a_scrape_is_never_counted_twice(tmp_path):
         assert total(engine) == 50
     with obs.Engine(tmp_path / "race.db") as later:  # another process agrees
         assert total(later) == 50
+
+
+def test_retired_totals_keep_the_series_limit_and_every_count(tmp_path):
+    """Exited processes fold into the retired totals; label sets past max_series there
+    fold into the overflow series, so the file's scrape follows live series, not every
+    label set ever seen, and no count is lost."""
+    path = tmp_path / "retired.db"
+    for worker in range(3):  # three processes that came and went, four users each
+        with obs.Engine(path) as gone:
+            logins = gone.counter("logins_total", "Logins", labels=["user"])
+            latency = gone.histogram("latency_seconds", "Latency", labels=["user"], buckets=[1])
+            for user in range(4):
+                logins.labels(f"u{worker}-{user}").inc(user + 1)
+                latency.labels(f"u{worker}-{user}").observe(0.5)
+    retention = obs.Retention(interval=0.1)
+    with obs.Engine(path, max_series=5, retention=retention) as live:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            families = {f.name: f for f in live.collect()}
+            logins_series = families["logins"].samples
+            if len(logins_series) == 6:
+                break
+            time.sleep(0.2)
+        assert len(logins_series) == 6  # five kept, one overflow
+        assert sum(value for _, _, value in logins_series) == 3 * (1 + 2 + 3 + 4)
+        counts = [s for s in families["latency_seconds"].samples if s[0].endswith("_count")]
+        assert len(counts) == 6
+        assert sum(value for _, _, value in counts) == 12
+        overflow = [s for s in counts if s[1] == (("otel_metric_overflow", "true"),)]
+        assert overflow[0][2] == 7

@@ -2,6 +2,11 @@
 
 Each metric is a family; a labelled family hands out one child per label set through
 ``labels()``, an unlabelled one is its own single child (the cells are in ``values``).
+
+A family holds at most ``max_series`` label sets (2,000 unless set, as OpenTelemetry's
+SDK does): further ones share one overflow series labelled ``otel_metric_overflow="true"``,
+so a label fed from user input cannot grow memory and every scrape without bound. The
+overflow series carries their total; ``overflowed`` counts the label sets sent there.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Generic, TypeVar
 
 from observabilipy.core.encoding.floats import format_le
@@ -21,6 +26,10 @@ from observabilipy.core.values import (
     LabelKey,
     LabelPairs,
 )
+
+MAX_SERIES: Final = 2000
+#: The label pair of a family's overflow series (OpenTelemetry's name, Prometheus form).
+OVERFLOW_LABELS: Final = (("otel_metric_overflow", "true"),)
 
 DEFAULT_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -35,9 +44,19 @@ class _Family(Generic[V]):
 
     kind: str = ""
 
-    def _init_family(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+    def _init_family(
+        self, name: str, documentation: str, labelnames: Sequence[str], max_series: int
+    ) -> None:
         if not isinstance(documentation, str):
             raise TypeError(f"help of {name!r} must be a str, not {type(documentation).__name__}")
+        if not isinstance(max_series, int) or isinstance(max_series, bool) or max_series < 1:
+            raise ValueError(f"max_series of {name!r} must be a positive int, got {max_series!r}")
+        self.max_series = max_series
+        self._overflow: V | None = None
+        #: Label sets sent to the overflow series (calls with a label set not yet held).
+        self.overflowed = 0
+        #: Called once, with the family, when its first label set overflows.
+        self.on_overflow: Callable[[Any], None] | None = None
         self.name = name
         self.documentation = check_text(f"help of {name!r}", documentation)
         self.labelnames = check_label_names(name, self.kind, labelnames)
@@ -72,10 +91,23 @@ class _Family(Generic[V]):
         with self._children_lock:
             child = self._children.get(key)
             if child is None:
+                if len(self._children) >= self.max_series:
+                    return self._overflowing()
                 child = self._children[key] = self._new_value()
                 self._pairs.append(tuple(zip(self.labelnames, key, strict=True)))
                 self._cells.append(child)
         return child
+
+    def _overflowing(self) -> V:
+        """The overflow series (made on first use; the children lock is held)."""
+        self.overflowed += 1
+        if self._overflow is None:
+            self._overflow = self._new_value()
+            self._pairs.append(OVERFLOW_LABELS)
+            self._cells.append(self._overflow)
+            if self.on_overflow is not None:
+                self.on_overflow(self)
+        return self._overflow
 
     def _wrong_labels(self, values: tuple[Any, ...], by_name: dict[str, Any]) -> None:
         given = list(by_name) if by_name else list(values)
@@ -114,6 +146,8 @@ class _Family(Generic[V]):
         """In a forked child: tallies restart from zero (the parent reports its own)."""
         self._children_lock = threading.Lock()
         values: list[Any] = list(self._children.values())
+        if self._overflow is not None:
+            values.append(self._overflow)
         if not self.labelnames:
             values.append(self._self_value())
         for value in values:
@@ -135,9 +169,16 @@ class Counter(_Family[CounterValue], CounterValue):
 
     kind = "counter"
 
-    def __init__(self, name: str, documentation: str = "", labelnames: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        documentation: str = "",
+        labelnames: Sequence[str] = (),
+        *,
+        max_series: int = MAX_SERIES,
+    ) -> None:
         check_metric_name(name)
-        self._init_family(name.removesuffix("_total"), documentation, labelnames)
+        self._init_family(name.removesuffix("_total"), documentation, labelnames, max_series)
         CounterValue.__init__(self, self.name)
         if self.labelnames:
             self._set_refusing()
@@ -168,6 +209,8 @@ class Gauge(_Family[GaugeValue], GaugeValue):
         documentation: str = "",
         labelnames: Sequence[str] = (),
         aggregate: str = "sum",
+        *,
+        max_series: int = MAX_SERIES,
     ) -> None:
         if aggregate not in AGGREGATES:
             raise ValueError(
@@ -175,7 +218,7 @@ class Gauge(_Family[GaugeValue], GaugeValue):
                 f"{', '.join(AGGREGATES)}"
             )
         self.aggregate = aggregate
-        self._init_family(check_metric_name(name), documentation, labelnames)
+        self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         if aggregate == "per_process" and "pid" in self.labelnames:
             raise ValueError(f"gauge {name!r} aggregates per_process, which adds the 'pid' label")
         GaugeValue.__init__(self, self.name)
@@ -203,8 +246,10 @@ class Histogram(_Family[HistogramValue], HistogramValue):
         documentation: str = "",
         labelnames: Sequence[str] = (),
         buckets: Sequence[float] = DEFAULT_BUCKETS,
+        *,
+        max_series: int = MAX_SERIES,
     ) -> None:
-        self._init_family(check_metric_name(name), documentation, labelnames)
+        self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         self.buckets = check_buckets(self.name, buckets)
         self._bucket_labels: dict[LabelPairs, list[LabelPairs]] = {}
         HistogramValue.__init__(self, self.name, list(self.buckets))

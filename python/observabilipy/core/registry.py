@@ -8,6 +8,7 @@ from typing import TypeVar, cast
 
 from observabilipy.core.instruments import (
     DEFAULT_BUCKETS,
+    MAX_SERIES,
     Counter,
     Gauge,
     Histogram,
@@ -24,6 +25,10 @@ from observabilipy.core.values import (
 Instrument = Counter | Gauge | Histogram
 AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
 
+_OVERFLOWED = "observabilipy_series_overflowed"
+_OVERFLOWED_SAMPLE = f"{_OVERFLOWED}_total"
+_OVERFLOWED_HELP = "Label sets past a family's max_series, counted in its overflow series"
+
 _SUFFIXES = {
     "counter": ("", "_total"),
     "gauge": ("",),
@@ -32,9 +37,21 @@ _SUFFIXES = {
 
 
 class Registry:
-    """Defines metrics once and snapshots them; defining the same metric again returns it."""
+    """Defines metrics once and snapshots them; defining the same metric again returns it.
 
-    def __init__(self) -> None:
+    Each family holds at most ``max_series`` label sets (see ``instruments``); when one
+    first overflows, ``on_overflow`` is called with it, and the label sets sent to
+    overflow series are counted in ``observabilipy_series_overflowed_total``.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_series: int = MAX_SERIES,
+        on_overflow: Callable[[Instrument], None] | None = None,
+    ) -> None:
+        self.max_series = max_series
+        self.on_overflow = on_overflow
         self._families: dict[str, Instrument] = {}
         self._claimed: dict[str, Instrument] = {}  # every exposed name -> its family
         self._lock = threading.Lock()
@@ -46,7 +63,7 @@ class Registry:
 
     def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
         """A counter; ``orders`` and ``orders_total`` name the same family."""
-        return self._define(Counter(name, documentation, labels))
+        return self._define(Counter(name, documentation, labels, max_series=self.max_series))
 
     def gauge(
         self,
@@ -56,7 +73,9 @@ class Registry:
         aggregate: str = "sum",
     ) -> Gauge:
         """A gauge; ``aggregate`` (sum, max, min, latest, per_process) combines processes."""
-        return self._define(Gauge(name, documentation, labels, aggregate))
+        return self._define(
+            Gauge(name, documentation, labels, aggregate, max_series=self.max_series)
+        )
 
     def histogram(
         self,
@@ -66,7 +85,9 @@ class Registry:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
     ) -> Histogram:
         """A histogram with cumulative buckets (Prometheus' defaults unless given)."""
-        return self._define(Histogram(name, documentation, labels, buckets))
+        return self._define(
+            Histogram(name, documentation, labels, buckets, max_series=self.max_series)
+        )
 
     def _define(self, new: AnyInstrument) -> AnyInstrument:
         with self._lock:
@@ -88,7 +109,12 @@ class Registry:
             self._families[new.name] = new
             for exposed_name in exposed:
                 self._claimed[exposed_name] = new
+            new.on_overflow = self._overflowed
             return new
+
+    def _overflowed(self, family: Instrument) -> None:
+        if self.on_overflow is not None:
+            self.on_overflow(family)
 
     def get(self, name: str) -> Instrument | None:
         """The family defined under ``name`` (a counter may be named with ``_total``)."""
@@ -110,6 +136,13 @@ class Registry:
         with self._lock:
             families = list(self._families.values())
         collected = [snapshot(family, exposition=exposition) for family in families]
+        overflowed: list[Sample] = [
+            (_OVERFLOWED_SAMPLE, (("metric", family.name),), float(family.overflowed))
+            for family in families
+            if family.overflowed
+        ]
+        if overflowed:
+            collected.append(MetricFamily(_OVERFLOWED, "counter", _OVERFLOWED_HELP, overflowed))
         for collect in self._collectors:
             collected.extend(collect())
         return collected

@@ -30,7 +30,13 @@ from observabilipy.adapters.storage.sqlite import (
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.entries import MAX_ENTRY_BYTES
-from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
+from observabilipy.core.instruments import (
+    DEFAULT_BUCKETS,
+    MAX_SERIES,
+    Counter,
+    Gauge,
+    Histogram,
+)
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
 from observabilipy.core.registry import Registry
@@ -66,6 +72,7 @@ class Engine:
         retention: Retention | None = None,
         level: str | int = "debug",
         max_entry_bytes: int = MAX_ENTRY_BYTES,
+        max_series: int = MAX_SERIES,
     ) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
@@ -90,7 +97,7 @@ class Engine:
             else self.path
         )
         self.level = level
-        self.registry = Registry()
+        self.registry = Registry(max_series=max_series, on_overflow=_say_overflow)
         self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout)
         self._flush_interval = flush_interval
         self._batch_size = batch_size
@@ -419,6 +426,14 @@ class Engine:
         self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
+
+
+def _say_overflow(family: Counter | Gauge | Histogram) -> None:
+    say(
+        f"metric {family.name!r} reached its {family.max_series} series: further label sets "
+        'are counted together in one series labelled otel_metric_overflow="true" (a label '
+        "fed from unbounded values? Engine(max_series=...) raises the limit)"
+    )
 
 
 def _after_fork_in_child() -> None:

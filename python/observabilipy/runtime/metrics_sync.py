@@ -97,7 +97,10 @@ class MetricsSync:
         store.insert_history(connection, samples, self.process)
 
     def retire(self, connection: apsw.Connection) -> None:
+        """Fold exited processes into the retired totals, and those past the series
+        limit into their families' overflow series."""
         store.retire_dead(connection, time.time() - 10 * self.snapshot_interval - 5, self.process)
+        store.cap_retired(connection, self.registry.max_series)
 
     def _note_changes(self, families: list[MetricFamily], now: float) -> None:
         for family in families:

@@ -179,6 +179,66 @@ def retire_dead(connection: apsw.Connection, dead_before: float, me: int) -> int
     return retired
 
 
+# Families whose retired totals (process 0) hold more series than a family may.
+_CROWDED: Final = """
+    SELECT s.family FROM metric_state AS s JOIN metric_families AS f ON f.name = s.family
+    WHERE s.process = 0 AND f.kind != 'gauge'
+        AND s.sample IN (s.family || '_total', s.family || '_count')
+    GROUP BY s.family HAVING count(*) > ?
+"""
+_OVERFLOW: Final = (("otel_metric_overflow", "true"),)
+
+
+def cap_retired(connection: apsw.Connection, max_series: int) -> int:
+    """Fold the retired totals' series past ``max_series`` a family into its overflow
+    series (the least recently updated first), so a file's scrape cost follows its live
+    series rather than every label set exited processes ever used. Totals are kept.
+    Returns the series folded."""
+    folded = 0
+    crowded = [str(row[0]) for row in connection.execute(_CROWDED, (max_series,))]
+    for family in crowded:
+        with connection:
+            folded += _fold_family(connection, family, max_series)
+    return folded
+
+
+def _fold_family(connection: apsw.Connection, family: str, max_series: int) -> int:
+    rows: list[tuple[str, str, float, float]] = connection.execute(  # type: ignore[assignment]
+        "SELECT sample, labels, value, updated FROM metric_state WHERE process = 0 AND family = ?",
+        (family,),
+    ).fetchall()
+    series: dict[Labels, list[tuple[str, str, Labels, float, float]]] = {}
+    for sample, text, value, updated in rows:
+        labels: Labels = tuple(map(tuple, orjson.loads(text)))
+        key = tuple(pair for pair in labels if pair[0] != "le")
+        series.setdefault(key, []).append((sample, text, labels, value, updated))
+    kept = sorted(
+        (key for key in series if key != _OVERFLOW),
+        key=lambda key: max(row[4] for row in series[key]),
+        reverse=True,
+    )[:max_series]
+    folding = [key for key in series if key != _OVERFLOW and key not in set(kept)]
+    moved: dict[tuple[str, str], float] = {}
+    latest = 0.0
+    for key in folding:
+        for sample, text, labels, value, updated in series[key]:
+            target = _OVERFLOW + tuple(pair for pair in labels if pair[0] == "le")
+            target_text = orjson.dumps(target).decode()
+            moved[(sample, target_text)] = moved.get((sample, target_text), 0.0) + value
+            latest = max(latest, updated)
+            connection.execute(
+                "DELETE FROM metric_state WHERE process = 0 AND sample = ? AND labels = ?",
+                (sample, text),
+            )
+    connection.executemany(
+        "INSERT INTO metric_state (process, family, sample, labels, value, updated) "
+        "VALUES (0, ?, ?, ?, ?, ?) ON CONFLICT (process, sample, labels) DO UPDATE "
+        "SET value = value + excluded.value, updated = max(updated, excluded.updated)",
+        [(family, sample, text, value, latest) for (sample, text), value in moved.items()],
+    )
+    return len(folding)
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
