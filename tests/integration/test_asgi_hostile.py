@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from observabilipy import Engine
 from tests.asgi_client import call
@@ -119,3 +121,88 @@ def test_a_token_in_any_script_matches(engine):
     assert ok.status == 200
     wrong = call(app, "GET", "/healthz", headers={"Authorization": "Bearer passwort"})
     assert wrong.status == 401
+
+
+poison_strings = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["\\ud800", "\\udfff x", "\\u0000", "é", "\\\\", '\\"']),
+    st.integers(10, 2000).map(lambda n: "x" * n),
+)
+poison_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(19, 400).map(lambda digits: int("9" * digits)),
+        st.floats(allow_nan=False, allow_infinity=False),
+        poison_strings.map(lambda text: f"__raw__{text}"),
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children)
+    ),
+    max_leaves=10,
+)
+
+
+def _json(value) -> str:
+    """JSON text for generated values; strings marked __raw__ keep their escapes as
+    written, so lone surrogates and other odd escapes reach the server."""
+    if isinstance(value, str) and value.startswith("__raw__"):
+        return '"' + value[7:].replace('"', "") + '"'
+    if isinstance(value, list):
+        return "[" + ",".join(map(_json, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_json(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    way=st.sampled_from(["ndjson", "loki"]),
+    lines=st.lists(
+        st.tuples(
+            poison_strings, poison_strings, st.dictionaries(st.text(max_size=5), poison_values)
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    stamp=st.one_of(st.none(), st.integers(-(10**30), 10**30)),
+)
+def test_poison_through_http_is_stored_counted_or_refused_never_a_5xx(engine, way, lines, stamp):
+    """Lone-surrogate escapes, huge integers, deep and wide attributes, odd timestamps
+    through POST /logs and the Loki push: a 2xx stores or rejects (and counts) every
+    line, a 4xx stores none, never a 5xx; the engine's accounting adds up."""
+    app = engine.asgi_app()
+    before = engine.accounting()
+    if way == "ndjson":
+        body = "\n".join(
+            "{"
+            + f'"message":{_json("__raw__" + message)},"logger":{_json("__raw__" + logger)},'
+            + f'"attributes":{_json(attributes)}'
+            + ("" if stamp is None else f',"timestamp":{stamp}')
+            + "}"
+            for message, logger, attributes in lines
+        )
+        response = call(app, "POST", "/logs", body=body.encode(errors="surrogatepass"))
+    else:
+        values = ",".join(
+            f'["{1_700_000_000_000_000_000 if stamp is None else stamp}",{_json("__raw__" + m)},'
+            + "{"
+            + ",".join(f"{json.dumps(k)}:{json.dumps(str(v))}" for k, v in a.items())
+            + "}]"
+            for m, _, a in lines
+        )
+        body = '{"streams":[{"stream":{"job":"x"},"values":[' + values + "]}]}"
+        response = call(
+            app, "POST", "/loki/api/v1/push", body=body.encode(errors="surrogatepass"),
+            headers=LOKI_JSON,
+        )  # fmt: skip
+    assert response.status < 500, response.body
+    after = engine.accounting()
+    assert after["appended"] == after["stored"] + after["dropped"] + after["rejected"]
+    if response.status < 300:
+        assert after["appended"] - before["appended"] == len(lines)
+    else:
+        assert after["appended"] == before["appended"]
