@@ -11,7 +11,6 @@ import argparse
 import ctypes
 import os
 import platform
-import re
 import socket
 import sys
 import time
@@ -24,7 +23,8 @@ import apsw
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.console import format_row
-from observabilipy.core.ingest import InputError, parse_time
+from observabilipy.core.ingest import InputError
+from observabilipy.core.ingest import parse_when as parse_when_in
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.runtime.engine import Engine
 
@@ -41,30 +41,17 @@ SHUTDOWN_TIMEOUT: Final = 10
 _CHUNK: Final = 1000  # rows a read prints at once
 _M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt() parameter number
 
-_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
-
 
 # -- argument values ---------------------------------------------------------------------
 def parse_when(text: str, now: float | None = None) -> float:
-    """Epoch seconds for ``--since``/``--until``.
-
-    Accepts a duration back from ``now`` (``30s``, ``10m``, ``2h``, ``1d``, ``1w``,
-    combined as ``1h30m``), an RFC 3339 timestamp with its offset, or epoch seconds.
-    Raises ``ValueError`` naming ``text`` otherwise.
-    """
-    value = text.strip()
-    if _DURATION.fullmatch(value):
-        seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(value))
-        return (time.time() if now is None else now) - seconds
+    """Epoch seconds for ``--since``/``--until``: a duration back from ``now`` (``30s``,
+    ``10m``, ``2h``, ``1d``, ``1w``, combined as ``1h30m``), an RFC 3339 timestamp with
+    its offset, or epoch seconds (the same as ``GET /logs`` takes). Raises
+    ``ValueError`` naming ``text`` otherwise."""
     try:
-        return parse_time(value, "time")
-    except InputError:
-        raise ValueError(
-            f"{text!r} is not a duration (30s, 10m, 2h, 1d), an RFC 3339 time "
-            "(2026-11-26T07:23:08Z) or epoch seconds"
-        ) from None
+        return parse_when_in(text, time.time() if now is None else now)
+    except InputError as error:
+        raise ValueError(error.reason) from None
 
 
 def _when(text: str) -> float:

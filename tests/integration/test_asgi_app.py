@@ -495,3 +495,25 @@ def test_a_long_history_of_large_rows_streams_in_bounded_reads(engine):
         ids = [e["id"] for e in lines(response)]
         assert ids == list(range(1, (123 if "limit" in query else 300) + 1))
         assert max(len(chunk) for chunk in response.chunks) < 100_000 + 21_000
+
+
+def test_since_and_until_take_durations_as_the_cli_does(engine):
+    """since=10m was a 400 over HTTP while `logs --since 10m` worked; both take the
+    same durations, RFC 3339 times and epoch seconds now."""
+    app = engine.asgi_app()
+    now = time.time()
+    post_lines(app, {"message": "old", "timestamp": now - 3600}, {"message": "new"})
+    messages = [e["message"] for e in lines(call(app, "GET", "/logs", query="since=10m"))]
+    assert messages == ["new"]
+    older = lines(call(app, "GET", "/logs", query="until=30m"))
+    assert [e["message"] for e in older] == ["old"]
+    assert call(app, "GET", "/logs", query="since=1h30m").status == 200
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it(engine):
+    """A typo (levle=error) was silently ignored and served everything."""
+    response = call(engine.asgi_app(), "GET", "/logs", query="levle=error")
+    assert response.status == 400
+    error = json.loads(response.body)["error"]
+    assert "'levle'" in error
+    assert "level" in error

@@ -1,4 +1,4 @@
-"""Every Python example in README.md and docs/ runs as written."""
+"""Every Python example in README.md and docs/ runs as written, each on its own."""
 
 import re
 from pathlib import Path
@@ -13,13 +13,19 @@ def examples(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
 
 
-@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
-def test_examples_run(path):
-    """The file's python blocks run in order in one namespace, their asserts holding."""
-    blocks = examples(path)
-    namespace: dict[str, object] = {"__name__": f"example_{path.stem}"}
-    for block in blocks:
-        exec(compile(block, str(path), "exec"), namespace)
+BLOCKS = [
+    pytest.param(path, index, block, id=f"{path.name}-{index + 1}")
+    for path in DOCS
+    for index, block in enumerate(examples(path))
+]
+
+
+@pytest.mark.parametrize(("path", "index", "block"), BLOCKS)
+def test_example_runs_on_its_own(path, index, block):
+    """The block runs in a fresh namespace, as a reader pasting it alone would, its
+    asserts holding."""
+    namespace: dict[str, object] = {"__name__": f"example_{path.stem}_{index}"}
+    exec(compile(block, f"{path}:block {index + 1}", "exec"), namespace)
 
 
 def test_readme_has_examples():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -29,6 +30,27 @@ class InputError(ValueError):
         super().__init__(message if line is None else f"line {line}: {message}")
         self.reason = message
         self.line = line
+
+
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+
+
+def parse_when(value: str, now: float) -> float:
+    """Epoch seconds for a query's ``since``/``until`` (and the CLI's): a duration back
+    from ``now`` (``30s``, ``10m``, ``2h``, ``1d``, ``1w``, combined as ``1h30m``), an RFC
+    3339 timestamp with its offset, or epoch seconds; ``InputError`` otherwise."""
+    text = value.strip()
+    if _DURATION.fullmatch(text):
+        return now - sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
+    try:
+        return parse_time(text)
+    except InputError:
+        raise InputError(
+            f"{value!r} is not a duration (30s, 10m, 2h, 1d), an RFC 3339 time "
+            "(2026-11-26T07:23:08Z) or epoch seconds"
+        ) from None
 
 
 def parse_time(value: str, what: str = "time") -> float:

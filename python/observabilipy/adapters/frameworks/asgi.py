@@ -35,7 +35,7 @@ from observabilipy.adapters.frameworks.asgi_logs import LAST_ID, Request, Stream
 from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.negotiate import negotiate
-from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_time
+from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_when
 from observabilipy.core.levels import parse_level
 from observabilipy.core.loki_protobuf import parse_push_protobuf
 from observabilipy.core.models import LogEntry
@@ -56,6 +56,9 @@ JSON: Final = b"application/json"
 # may wait on the file (an engine other processes can share), run on a thread, so
 # /logs is served meanwhile.
 INLINE_RENDER: Final = 0.005
+QUERY_PARAMETERS: Final = frozenset(
+    {"after", "limit", "since", "until", "level", "logger", "follow"}
+)
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
     "/logs": ("GET", "POST"),
@@ -200,7 +203,15 @@ class ObservabilityApp:
     def _query(self, scope: Scope) -> dict[str, Any]:
         raw = scope.get("query_string", b"").decode("latin-1")
         params = dict(parse_qsl(raw, keep_blank_values=True))  # a repeated key: the last wins
+        unknown = sorted(params.keys() - QUERY_PARAMETERS)
+        if unknown:
+            raise HTTPError(
+                400,
+                f"unknown query parameter {unknown[0]!r}: GET /logs takes "
+                f"{', '.join(sorted(QUERY_PARAMETERS))}",
+            )
         out: dict[str, Any] = {}
+        now = time.time()
         try:
             if "after" in params:
                 out["after"] = _int(params["after"], "after", 0, LAST_ID)
@@ -210,7 +221,10 @@ class ObservabilityApp:
                     raise InputError(f"limit must be at most {self.max_limit}, got {out['limit']}")
             for name in ("since", "until"):
                 if name in params:
-                    out[name] = parse_time(params[name], name)
+                    try:
+                        out[name] = parse_when(params[name], now)
+                    except InputError as error:
+                        raise InputError(f"{name}: {error}") from None
             if "level" in params:
                 out["level"] = parse_level(params["level"])
             if "logger" in params:
