@@ -1,5 +1,6 @@
 """observabilipy: metrics and structured logs for any Python service, from day one."""
 
+from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
 from observabilipy.adapters.storage.memory import (
     InMemoryLogStorage,
@@ -10,6 +11,7 @@ from observabilipy.adapters.storage.memory import (
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.adapters.storage.sqlite_schema import StorageError
+from observabilipy.core.context import bind, bound
 from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
@@ -23,6 +25,7 @@ from observabilipy.runtime.retention import Retention
 __all__ = [
     "DEFAULT_BUCKETS",
     "LEVELS",
+    "ASGIMiddleware",
     "Counter",
     "Engine",
     "Gauge",
@@ -45,5 +48,7 @@ __all__ = [
     "StorageError",
     "StructlogProcessor",
     "backend",
+    "bind",
+    "bound",
     "parse_level",
 ]

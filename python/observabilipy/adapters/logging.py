@@ -12,6 +12,7 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, Final, Protocol
 
+from observabilipy.core.context import bound
 from observabilipy.core.entries import clean_text
 from observabilipy.core.levels import parse_level
 from observabilipy.core.logger import format_message
@@ -41,7 +42,8 @@ class LoggingHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             attributes = {
-                key: value for key, value in record.__dict__.items() if key not in _RECORD_FIELDS
+                **bound(),
+                **{k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS},
             }
             if record.exc_info and record.exc_info[0] is not None:
                 attributes["exception"] = self._formatter.formatException(record.exc_info)
@@ -89,7 +91,10 @@ class StructlogProcessor:
         timestamp = event_dict.get("timestamp")
         if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
             timestamp = time.time()
-        attributes = {k: v for k, v in event_dict.items() if k not in self._RESERVED}
+        attributes = {
+            **bound(),
+            **{k: v for k, v in event_dict.items() if k not in self._RESERVED},
+        }
         self._append(
             LogEntry(
                 timestamp,  # one out of range is rejected (and counted) when stored

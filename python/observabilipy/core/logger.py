@@ -10,13 +10,15 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
+from observabilipy.core.context import FIELDS
 from observabilipy.core.encoding.attributes import text_of
 from observabilipy.core.levels import level_number, parse_level
 from observabilipy.core.models import LogEntry
 
 Sink = Callable[[LogEntry], object]
+_bound: Final = FIELDS.get  # the context's bound fields, read on every call
 
 
 def format_message(message: object, args: tuple[Any, ...] | Mapping[str, Any]) -> tuple[str, Any]:
@@ -42,8 +44,9 @@ def _level_method(level: str) -> Callable[..., None]:
 
     def record(self: Logger, message: object, /, *args: Any, **attributes: Any) -> None:
         if self._minimum <= number:
-            if self._context:
-                attributes = {**self._context, **attributes}
+            bound = _bound()
+            if bound or self._context:
+                attributes = {**bound, **self._context, **attributes}
             if args or type(message) is not str:
                 message, extra = format_message(message, args)
                 if extra is not None:
@@ -85,8 +88,9 @@ class Logger:
     def _emit(
         self, level: str, message: object, args: tuple[Any, ...], attributes: dict[str, Any]
     ) -> None:
-        if self._context:
-            attributes = {**self._context, **attributes}
+        bound = _bound()
+        if bound or self._context:
+            attributes = {**bound, **self._context, **attributes}
         if args or type(message) is not str:
             message, extra = format_message(message, args)
             if extra is not None:
