@@ -1,6 +1,7 @@
 """observabilipy: metrics and structured logs for any Python service, from day one."""
 
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
+from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
 from observabilipy.adapters.storage.memory import (
     InMemoryLogStorage,
@@ -47,6 +48,7 @@ __all__ = [
     "SQLiteMetricsStorage",
     "StorageError",
     "StructlogProcessor",
+    "WSGIMiddleware",
     "backend",
     "bind",
     "bound",

@@ -20,6 +20,7 @@ from typing import Any, Self
 import apsw
 
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
+from observabilipy.adapters.frameworks.wsgi import ObservabilityWSGIApp
 from observabilipy.adapters.storage.sqlite import (
     CHUNK_BYTES,
     Chunk,
@@ -30,6 +31,7 @@ from observabilipy.adapters.storage.sqlite import (
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.entries import MAX_ENTRY_BYTES
+from observabilipy.core.http import DEFAULT_EXCLUDE, REQUEST_ID_HEADER, RequestObserver
 from observabilipy.core.instruments import (
     DEFAULT_BUCKETS,
     MAX_SERIES,
@@ -41,7 +43,13 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
 from observabilipy.core.registry import Registry
 from observabilipy.runtime.buffer import Buffer, Policy
-from observabilipy.runtime.health import RECENT, Facts, Integrity, reasons
+from observabilipy.runtime.health import (
+    RECENT,
+    Facts,
+    Integrity,
+    check_in_background,
+    reasons,
+)
 from observabilipy.runtime.metrics_sync import MetricsSync
 from observabilipy.runtime.retention import Retention, apply
 from observabilipy.runtime.stderr import say
@@ -331,25 +339,29 @@ class Engine:
             "entries": counts,
         }
 
+    def request_observer(
+        self,
+        *,
+        exclude: Sequence[str] = DEFAULT_EXCLUDE,
+        request_id_header: str = REQUEST_ID_HEADER,
+        log_requests: bool = True,
+    ) -> RequestObserver:
+        """What the framework middlewares record requests with: the duration histogram
+        and in-flight gauge in this engine's registry, and (unless ``log_requests`` is
+        False) one entry per request from logger ``http``. Paths ending in one of
+        ``exclude`` are not observed; the request id comes from ``request_id_header``."""
+        logger = self.logger("http") if log_requests else None
+        return RequestObserver(self.registry, logger, tuple(exclude), request_id_header)
+
+    def wsgi_app(self, *, token: str | None = None, **options: Any) -> ObservabilityWSGIApp:
+        """The same endpoints for WSGI servers and frameworks (Flask, Django, gunicorn);
+        see ``ObservabilityWSGIApp`` for the limits it takes."""
+        return ObservabilityWSGIApp(self, token=token, **options)
+
     def check_integrity(self) -> threading.Thread:
         """Run SQLite's ``quick_check`` on the file in a background thread; ``health``
         reports the result (``serve`` does this at start-up). Returns the thread."""
-        self._integrity.set("checking")
-
-        def run() -> None:
-            try:
-                problems = quick_check(self._database, self._busy_ms)
-            except Exception as error:  # a file too broken to open or check
-                problems = [f"{type(error).__name__}: {error}"]
-            if problems:
-                self._integrity.set("corrupt", "; ".join(problems)[:500])
-                say(f"{self.path} failed its integrity check: {problems[0]}")
-            else:
-                self._integrity.set("ok")
-
-        thread = threading.Thread(target=run, name="observabilipy-integrity", daemon=True)
-        thread.start()
-        return thread
+        return check_in_background(self._integrity, lambda: quick_check(self._database), self.path)
 
     def _ensure_writer(self) -> None:
         """Start a new writer if the thread died (it should not: it catches everything),

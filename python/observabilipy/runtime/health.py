@@ -10,8 +10,11 @@ the last minute. Everything here is read from memory: answering never waits on s
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
+
+from observabilipy.runtime.stderr import say
 
 #: Seconds a drop or a rejection keeps ``/healthz`` at 503.
 RECENT: Final = 60.0
@@ -63,3 +66,26 @@ def reasons(facts: Facts) -> list[str]:
     if facts.rejected and facts.now - facts.last_rejected < RECENT:
         found.append(f"log entries were rejected in the last minute ({facts.rejected} in all)")
     return found
+
+
+def check_in_background(
+    integrity: Integrity, quick_check: Callable[[], list[str]], path: str
+) -> threading.Thread:
+    """Run ``quick_check`` on a thread of its own, keeping what it finds in
+    ``integrity`` (and saying it on stderr when the file is corrupt)."""
+    integrity.set("checking")
+
+    def run() -> None:
+        try:
+            problems = quick_check()
+        except Exception as error:  # a file too broken to open or check
+            problems = [f"{type(error).__name__}: {error}"]
+        if problems:
+            integrity.set("corrupt", "; ".join(problems)[:500])
+            say(f"{path} failed its integrity check: {problems[0]}")
+        else:
+            integrity.set("ok")
+
+    thread = threading.Thread(target=run, name="observabilipy-integrity", daemon=True)
+    thread.start()
+    return thread

@@ -8,22 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from observabilipy.adapters.frameworks.endpoints import HTTPError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-class HTTPError(Exception):
-    """A request to answer with ``status`` and a JSON error body (``extra`` merged in)."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -32,19 +25,6 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding value allows gzip (q-values honoured)."""
-    for part in (accept_encoding or "").split(","):
-        coding, *params = part.strip().split(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            q = next((p.split("=", 1)[1] for p in params if p.strip().startswith("q=")), "1")
-            try:
-                return float(q) > 0
-            except ValueError:
-                return False
-    return False
 
 
 async def respond(
@@ -70,6 +50,7 @@ async def respond(
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -82,28 +63,6 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def gunzip(body: bytes, limit: int) -> bytes:
-    """Every member of a gzip body, joined (as ``gzip -d`` reads concatenated members);
-    anything after the last member that is not another member is an error."""
-    out = bytearray()
-    rest = body
-    while True:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out += inflater.decompress(rest, limit + 1 - len(out))
-        except zlib.error as error:
-            raise HTTPError(400, f"body is not valid gzip: {error}") from None
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
-        if not inflater.eof:
-            raise HTTPError(400, "body is not valid gzip: truncated")
-        rest = inflater.unused_data
-        if not rest:
-            return bytes(out)
-        if not rest.startswith(b"\x1f\x8b"):
-            raise HTTPError(400, f"body has {len(rest)} bytes after its gzip data")
 
 
 def also_on_stop_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:

@@ -21,30 +21,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from observabilipy.adapters.frameworks.asgi_http import Receive, Send, watch_disconnect
+from observabilipy.adapters.frameworks.endpoints import LAST_ID, NDJSON, LogsRequest
 from observabilipy.adapters.storage.sqlite import Chunk
 from observabilipy.runtime.stderr import say
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
 
-NDJSON: Final = b"application/x-ndjson"
 CHUNK: Final = 20_000  # rows a read asks for at most
-LAST_ID: Final = 2**63 - 1  # SQLite's largest rowid: no cursor goes past it
 
 
 class StreamFailedError(Exception):
     """A response that failed after its status line: the server must drop the
     connection so the client sees the transfer fail."""
-
-
-@dataclass
-class Request:
-    """What one ``GET /logs`` asks for."""
-
-    filters: dict[str, Any]
-    cursor: int | None
-    limit: int | None
-    follow: bool
 
 
 @dataclass
@@ -57,14 +46,14 @@ class Streamer:
     keepalive: float = 15.0
     chunk_bytes: int = 1024 * 1024
 
-    async def stream(self, request: Request, receive: Receive, send: Send) -> None:
+    async def stream(self, request: LogsRequest, receive: Receive, send: Send) -> None:
         started = False
 
         async def emit(body: bytes, more: bool = True) -> None:
             nonlocal started
             if not started:  # the status line waits for the first read: a storage
                 started = True  # error before it is still an honest 503
-                headers = [(b"content-type", NDJSON)]
+                headers = [(b"content-type", NDJSON.encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
             # A body over the budget (one huge row) goes in parts, so the server holds one
             # part at a time rather than a copy of the whole row.
@@ -93,7 +82,7 @@ class Streamer:
             reads.cancel()
 
     async def _run(
-        self, request: Request, reads: _Reads, emit: Any, disconnected: asyncio.Event
+        self, request: LogsRequest, reads: _Reads, emit: Any, disconnected: asyncio.Event
     ) -> None:
         cursor = request.cursor
         reads.fill(cursor)
@@ -124,7 +113,7 @@ class Streamer:
 class _Reads:
     """The reads in flight for one stream, in order: two id ranges, or one filtered read."""
 
-    def __init__(self, streamer: Streamer, request: Request) -> None:
+    def __init__(self, streamer: Streamer, request: LogsRequest) -> None:
         self.streamer = streamer
         self.request = request
         self.ranges = not request.filters

@@ -10,15 +10,12 @@ log entry written while the request runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from observabilipy.adapters.frameworks.asgi_http import Message, Receive, Scope, Send
 from observabilipy.core.context import bind
 from observabilipy.core.http import (
-    DEFAULT_EXCLUDE,
-    REQUEST_ID_HEADER,
-    RequestObserver,
     method_label,
 )
 
@@ -44,22 +41,18 @@ class ASGIMiddleware:
     def __init__(
         self,
         app: ASGIApp,
+        /,
         *,
         engine: Engine,
-        exclude: Sequence[str] = DEFAULT_EXCLUDE,
-        request_id_header: str = REQUEST_ID_HEADER,
-        log_requests: bool = True,
         route: Callable[[Scope, str], str] = starlette_route,
+        **options: Any,
     ) -> None:
+        """``options``: ``exclude``, ``request_id_header``, ``log_requests`` (see
+        ``Engine.request_observer``)."""
         self.app = app
-        self.observer = RequestObserver(
-            engine.registry,
-            engine.logger("http") if log_requests else None,
-            tuple(exclude),
-            request_id_header,
-        )
+        self.observer = engine.request_observer(**options)
         self.route = route
-        self._header = request_id_header.lower().encode("latin-1")
+        self._header = self.observer.request_id_header.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

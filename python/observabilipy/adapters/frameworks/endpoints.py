@@ -1,0 +1,281 @@
+"""The endpoints' work, whatever server calls them: the ASGI app (``asgi``) and the WSGI
+app (``wsgi``) turn requests into these calls and their answers into responses.
+
+Routing, the token, query values, metrics rendering, health and ingest live here once,
+so both apps answer alike; what differs (threads, streaming, the event loop) stays in
+each app.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
+
+import apsw
+import msgspec
+
+from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
+from observabilipy.adapters.storage.sqlite_schema import StorageError
+from observabilipy.core.encoding.negotiate import negotiate
+from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_when
+from observabilipy.core.levels import parse_level
+from observabilipy.core.loki_protobuf import parse_push_protobuf
+from observabilipy.core.models import LogEntry
+from observabilipy.encoders import (
+    encode_openmetrics,
+    encode_openmetrics_gzip,
+    encode_text,
+    encode_text_gzip,
+)
+
+if TYPE_CHECKING:
+    from observabilipy.runtime.engine import Engine
+
+JSON: Final = "application/json"
+NDJSON: Final = "application/x-ndjson"
+LAST_ID: Final = 2**63 - 1  # SQLite's largest rowid: no cursor goes past it
+ROUTES: Final = {
+    "/metrics": ("GET", "HEAD"),
+    "/logs": ("GET", "POST"),
+    "/loki/api/v1/push": ("POST",),
+    "/healthz": ("GET", "HEAD"),
+}
+QUERY_PARAMETERS: Final = frozenset(
+    {"after", "limit", "since", "until", "level", "logger", "follow"}
+)
+#: What the storage raises when it is not the request's fault: a 503, worth a retry.
+STORAGE_ERRORS: Final = (apsw.Error, StorageError)
+
+
+class HTTPError(Exception):
+    """A request to answer with ``status`` and a JSON error body (``extra`` merged in)."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+@dataclass
+class Answer:
+    """A whole response: status, body, content type and further headers."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class LogsRequest:
+    """What one ``GET /logs`` asks for."""
+
+    filters: dict[str, Any]
+    cursor: int | None
+    limit: int | None
+    follow: bool
+
+
+@dataclass
+class Endpoints:
+    """The endpoints over one engine, with the limits both apps share."""
+
+    engine: Engine
+    token: str | None = None
+    max_body: int = 16 * 1024 * 1024
+    max_limit: int = 100_000
+    metrics_cache: float = 0.0  # seconds a rendered /metrics body may be served again
+    chunk_bytes: int = CHUNK_BYTES
+    _rendered: dict[tuple[str, bool], tuple[float, bytes]] = field(default_factory=dict)
+    render_took: float = float("inf")  # seconds, the last render; unknown at first
+
+    def route(self, path: str, method: str, authorization: bytes) -> str:
+        """The endpoint for a request to ``path`` (relative to the mount), or HTTPError."""
+        trimmed = path.rstrip("/") or "/"
+        allowed = ROUTES.get(trimmed)
+        if allowed is None:
+            raise HTTPError(404, f"no such endpoint: {path}")
+        # The token is compared as bytes: the header's own, and its UTF-8.
+        if self.token is not None and not hmac.compare_digest(
+            authorization, b"Bearer " + self.token.encode()
+        ):
+            raise HTTPError(401, "a valid 'Authorization: Bearer <token>' header is required")
+        if method not in allowed:
+            raise HTTPError(405, f"{method} is not allowed on {trimmed}", allow=list(allowed))
+        return trimmed
+
+    # -- /metrics ------------------------------------------------------------------------
+    def cached_metrics(self, accept: str | None, accept_encoding: str | None) -> Answer | None:
+        """A rendering still fresh enough to serve again, if any."""
+        key = (negotiate(accept)[0], accepts_gzip(accept_encoding))
+        cached = self._rendered.get(key)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        return self._metrics_answer(accept, key[1], cached[1])
+
+    def metrics(self, accept: str | None, accept_encoding: str | None) -> Answer:
+        """Render /metrics (blocking: collect may wait on the file)."""
+        fmt, _ = negotiate(accept)
+        zipped = accepts_gzip(accept_encoding)
+        if fmt == "openmetrics":
+            encode = encode_openmetrics_gzip if zipped else encode_openmetrics
+        else:
+            encode = encode_text_gzip if zipped else encode_text
+        started = time.perf_counter()
+        try:
+            body = encode(self.engine.collect(exposition=True))
+        finally:
+            self.render_took = time.perf_counter() - started
+        if self.metrics_cache > 0:
+            self._rendered[(fmt, zipped)] = (time.monotonic() + self.metrics_cache, body)
+        return self._metrics_answer(accept, zipped, body)
+
+    def _metrics_answer(self, accept: str | None, zipped: bool, body: bytes) -> Answer:
+        headers = [("vary", "accept, accept-encoding")]
+        if zipped:
+            headers.append(("content-encoding", "gzip"))
+        return Answer(200, body, negotiate(accept)[1], headers)
+
+    # -- /healthz ------------------------------------------------------------------------
+    def health(self) -> Answer:
+        state = self.engine.health()
+        return Answer(200 if state["status"] == "ok" else 503, msgspec.json.encode(state))
+
+    # -- GET /logs -----------------------------------------------------------------------
+    def logs_request(self, query_string: str) -> LogsRequest:
+        """The query of a ``GET /logs``, checked: HTTPError(400) names what is wrong."""
+        params = dict(parse_qsl(query_string, keep_blank_values=True))  # repeated: last wins
+        unknown = sorted(params.keys() - QUERY_PARAMETERS)
+        if unknown:
+            raise HTTPError(
+                400,
+                f"unknown query parameter {unknown[0]!r}: GET /logs takes "
+                f"{', '.join(sorted(QUERY_PARAMETERS))}",
+            )
+        filters: dict[str, Any] = {}
+        try:
+            cursor = _int(params["after"], "after", 0, LAST_ID) if "after" in params else None
+            limit = _int(params["limit"], "limit", 1, self.max_limit) if "limit" in params else None
+            now = time.time()
+            for name in ("since", "until"):
+                if name in params:
+                    try:
+                        filters[name] = parse_when(params[name], now)
+                    except InputError as error:
+                        raise InputError(f"{name}: {error}") from None
+            if "level" in params:
+                filters["level"] = parse_level(params["level"])
+            if "logger" in params:
+                filters["logger"] = params["logger"]
+            follow = params.get("follow", "0").lower()
+            if follow not in ("0", "1", "true", "false", ""):
+                raise InputError(f"follow must be 1 or 0, got {params['follow']!r}")
+        except (InputError, ValueError) as error:
+            raise HTTPError(400, str(error)) from None
+        return LogsRequest(filters, cursor, limit, follow in ("1", "true"))
+
+    # -- POST /logs, POST /loki/api/v1/push -----------------------------------------------
+    def check_upload(self, content_length: str | None, content_encoding: str | None) -> str:
+        """Refuse a body from its headers alone; the content encoding to undo."""
+        if content_length and content_length.isdigit() and int(content_length) > self.max_body:
+            raise HTTPError(
+                413, f"body of {content_length} bytes is over the {self.max_body}-byte limit"
+            )
+        encoding = (content_encoding or "").strip().lower()
+        if encoding not in ("", "identity", "gzip"):
+            raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+        return encoding
+
+    def ingest(self, body: bytes, encoding: str, content_type: str | None, *, loki: bool) -> Answer:
+        """Inflate, parse and store a pushed body (blocking), all of it or, if any line
+        is bad, none: a 400 naming the line."""
+        data = gunzip(body, self.max_body) if encoding == "gzip" else body
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if not loki:
+            batches: Iterable[list[LogEntry]] = iter_ndjson(data, time.time())
+        elif kind == "application/x-protobuf":  # Alloy's loki.write, Promtail
+            batches = _later(parse_push_protobuf, data, self.max_body)
+        else:
+            batches = _later(parse_loki_push, data)
+        try:
+            stored, rejected = self.engine.ingest(batches)
+        except InputError as error:
+            extra = {} if error.line is None else {"line": error.line}
+            raise HTTPError(400, str(error), **extra) from None
+        if loki:
+            return Answer(204, b"")
+        answer = {"accepted": stored, **({"rejected": rejected} if rejected else {})}
+        return Answer(200, msgspec.json.encode(answer))
+
+
+def error_answer(error: BaseException) -> Answer:
+    """The answer to a request that failed: HTTPError's own, or 503 for storage errors."""
+    if isinstance(error, HTTPError):
+        headers = []
+        if "allow" in error.extra:
+            headers.append(("allow", ", ".join(error.extra.pop("allow"))))
+        if error.status == 401:
+            headers.append(("www-authenticate", "Bearer"))
+        body = msgspec.json.encode({"error": error.message, **error.extra})
+        return Answer(error.status, body, JSON, headers)
+    body = msgspec.json.encode({"error": f"storage unavailable: {error}"})
+    return Answer(503, body, JSON, [("retry-after", "1")])
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding value allows gzip (q-values honoured)."""
+    for part in (accept_encoding or "").split(","):
+        coding, *params = part.strip().split(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = next((p.split("=", 1)[1] for p in params if p.strip().startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Every member of a gzip body, joined (as ``gzip -d`` reads concatenated members);
+    anything after the last member that is not another member is an error."""
+    out = bytearray()
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as error:
+            raise HTTPError(400, f"body is not valid gzip: {error}") from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise HTTPError(413, f"decompressed body is over the {limit}-byte limit")
+        if not inflater.eof:
+            raise HTTPError(400, "body is not valid gzip: truncated")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise HTTPError(400, f"body has {len(rest)} bytes after its gzip data")
+
+
+def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[LogEntry]]:
+    """A parser's result as one batch, produced when the writer asks for it."""
+    yield parse(*args)
+
+
+def _int(text: str, name: str, minimum: int, maximum: int | None) -> int:
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    try:
+        value = int(text) if len(text) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise InputError(f"{name} must be an integer, got {shown!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be at most {maximum}, got {value}")
+    return value
