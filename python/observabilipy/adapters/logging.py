@@ -1,8 +1,10 @@
 """Standard library ``logging`` and structlog, feeding an engine.
 
-``logging.getLogger().addHandler(LoggingHandler(engine))`` sends every record; a
-``StructlogProcessor(engine)`` in structlog's chain sends every event and passes it on
-unchanged, so a renderer can still follow it.
+``engine.capture_logging()`` and ``engine.capture_structlog()`` do it in one line (the
+functions here). By hand: ``logging.getLogger().addHandler(LoggingHandler(engine))``
+sends every record (for ``dictConfig`` users); a ``StructlogProcessor(engine)`` in
+structlog's chain sends every event and passes it on unchanged, so a renderer can still
+follow it. Fields bound with ``obs.bind`` are added to both.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class LoggingHandler(logging.Handler):
 
     def __init__(self, engine: _HasBuffer, level: int | str = logging.NOTSET) -> None:
         super().__init__(level)
+        self.engine = engine
         self._append = engine.buffer.append
         self._formatter = logging.Formatter()
 
@@ -78,6 +81,7 @@ class StructlogProcessor:
     _RESERVED: Final = frozenset({"event", "level", "logger", "timestamp"})
 
     def __init__(self, engine: _HasBuffer) -> None:
+        self.engine = engine
         self._append = engine.buffer.append
 
     def __call__(
@@ -95,13 +99,82 @@ class StructlogProcessor:
             **bound(),
             **{k: v for k, v in event_dict.items() if k not in self._RESERVED},
         }
+        name = event_dict.get("logger") or getattr(logger, "name", "")
         self._append(
             LogEntry(
                 timestamp,  # one out of range is rejected (and counted) when stored
                 level,
                 clean_text(event_dict.get("event", "")),
                 attributes,
-                clean_text(event_dict.get("logger", "")),
+                clean_text(name),
             )
         )
         return event_dict
+
+
+def capture_logging(
+    engine: _HasBuffer, level: int | str = "INFO", logger: str = ""
+) -> LoggingHandler:
+    """Route the standard library's ``logging`` (the root logger, or ``logger``) into
+    ``engine``: one handler, added once, and the logger's level lowered to ``level``
+    if it was higher. Returns the handler."""
+    target = logging.getLogger(logger or None)
+    number = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(number, int):
+        raise ValueError(f"unknown log level {level!r}")
+    for handler in target.handlers:
+        if isinstance(handler, LoggingHandler) and handler.engine is engine:
+            return handler
+    handler = LoggingHandler(engine)
+    target.addHandler(handler)
+    if target.level == logging.NOTSET or target.level > number:
+        target.setLevel(number)
+    return handler
+
+
+def release_logging(engine: _HasBuffer) -> None:
+    """Remove the handlers ``capture_logging`` added for ``engine`` (when it closes)."""
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        if isinstance(logger, logging.Logger):
+            for handler in list(logger.handlers):
+                if isinstance(handler, LoggingHandler) and handler.engine is engine:
+                    logger.removeHandler(handler)
+
+
+class _Named:
+    """A structlog logger with the name it was asked for (``get_logger("payments")``),
+    which structlog's own loggers do not keep; everything else goes to the logger."""
+
+    __slots__ = ("_logger", "name")
+
+    def __init__(self, logger: Any, name: str) -> None:
+        self._logger = logger
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._logger, attribute)
+
+
+def capture_structlog(engine: _HasBuffer) -> StructlogProcessor:
+    """Send every structlog event into ``engine``, keeping the configuration as it is:
+    the processor goes just before the renderer (the last processor), and loggers keep
+    the name given to ``get_logger``. Idempotent; returns the processor."""
+    import structlog
+
+    config = structlog.get_config()
+    processors = list(config["processors"])
+    for processor in processors:
+        if isinstance(processor, StructlogProcessor) and processor.engine is engine:
+            return processor
+    ours = StructlogProcessor(engine)
+    processors.insert(max(len(processors) - 1, 0), ours)
+    factory = config["logger_factory"]
+
+    def named(*args: Any) -> Any:
+        logger = factory(*args)
+        if getattr(logger, "name", None) is None and args and isinstance(args[0], str):
+            return _Named(logger, args[0])
+        return logger
+
+    structlog.configure(processors=processors, logger_factory=named)
+    return ours

@@ -21,6 +21,13 @@ import apsw
 
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
 from observabilipy.adapters.frameworks.wsgi import ObservabilityWSGIApp
+from observabilipy.adapters.logging import (
+    LoggingHandler,
+    StructlogProcessor,
+    capture_logging,
+    capture_structlog,
+    release_logging,
+)
 from observabilipy.adapters.storage.sqlite import (
     CHUNK_BYTES,
     Chunk,
@@ -339,6 +346,15 @@ class Engine:
             "entries": counts,
         }
 
+    def capture_logging(self, level: str | int = "INFO", logger: str = "") -> LoggingHandler:
+        """Route the standard library's ``logging`` into this engine (the root logger,
+        or ``logger``), at ``level`` and above; undone when the engine closes."""
+        return capture_logging(self, level, logger)
+
+    def capture_structlog(self) -> StructlogProcessor:
+        """Send every structlog event here too, keeping the configured renderer."""
+        return capture_structlog(self)
+
     def request_observer(
         self,
         *,
@@ -404,6 +420,7 @@ class Engine:
                 return
             self._closed = True
         atexit.unregister(self.close)
+        release_logging(self)
         self._writer.stop()
         self.logs.close()
         self.metrics.close()

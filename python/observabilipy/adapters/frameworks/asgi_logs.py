@@ -18,17 +18,15 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from observabilipy.adapters.frameworks.asgi_http import Receive, Send, watch_disconnect
-from observabilipy.adapters.frameworks.endpoints import LAST_ID, NDJSON, LogsRequest
+from observabilipy.adapters.frameworks.endpoints import CHUNK, LAST_ID, NDJSON, LogsRequest
 from observabilipy.adapters.storage.sqlite import Chunk
 from observabilipy.runtime.stderr import say
 
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
-
-CHUNK: Final = 20_000  # rows a read asks for at most
 
 
 class StreamFailedError(Exception):

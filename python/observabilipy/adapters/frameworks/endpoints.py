@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 JSON: Final = "application/json"
 NDJSON: Final = "application/x-ndjson"
 LAST_ID: Final = 2**63 - 1  # SQLite's largest rowid: no cursor goes past it
+CHUNK: Final = 20_000  # rows a read asks for at most
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
     "/logs": ("GET", "POST"),
@@ -107,6 +108,31 @@ class Endpoints:
         if method not in allowed:
             raise HTTPError(405, f"{method} is not allowed on {trimmed}", allow=list(allowed))
         return trimmed
+
+    def handle(
+        self, path: str, method: str, meta: Mapping[str, Any], read_body: Callable[[], bytes]
+    ) -> Answer | LogsRequest:
+        """Answer a request on a blocking server (WSGI, Django), given its CGI-style
+        variables (``HTTP_ACCEPT``, ``CONTENT_LENGTH``, ``QUERY_STRING``...) and how to
+        read its body; a ``GET /logs`` comes back as its request, for the server to
+        stream with ``log_bodies``."""
+        try:
+            authorization = str(meta.get("HTTP_AUTHORIZATION", "")).encode("latin-1")
+            endpoint = self.route(path, method, authorization)
+            if endpoint == "/logs" and method == "GET":
+                return self.logs_request(str(meta.get("QUERY_STRING", "")))
+            if endpoint == "/metrics":
+                accept, encoding = meta.get("HTTP_ACCEPT"), meta.get("HTTP_ACCEPT_ENCODING")
+                return self.cached_metrics(accept, encoding) or self.metrics(accept, encoding)
+            if endpoint == "/healthz":
+                return self.health()
+            encoding = self.check_upload(
+                meta.get("CONTENT_LENGTH"), meta.get("HTTP_CONTENT_ENCODING")
+            )
+            content_type = meta.get("CONTENT_TYPE")
+            return self.ingest(read_body(), encoding, content_type, loki=endpoint != "/logs")
+        except (HTTPError, *STORAGE_ERRORS) as error:
+            return error_answer(error)
 
     # -- /metrics ------------------------------------------------------------------------
     def cached_metrics(self, accept: str | None, accept_encoding: str | None) -> Answer | None:
@@ -210,6 +236,44 @@ class Endpoints:
             return Answer(204, b"")
         answer = {"accepted": stored, **({"rejected": rejected} if rejected else {})}
         return Answer(200, msgspec.json.encode(answer))
+
+    def log_bodies(
+        self, request: LogsRequest, poll_interval: float, keepalive: float
+    ) -> Iterator[bytes]:
+        """``GET /logs``'s NDJSON for a blocking server (WSGI, Django): a bounded read
+        at a time, one after the other; with ``follow``, polling for new rows (and a
+        newline every ``keepalive`` seconds of quiet, which also shows a client left)."""
+        engine, budget = self.engine, self.chunk_bytes
+        ranges = not request.filters
+        cursor, sent, span = request.cursor, 0, CHUNK
+        quiet_since = time.monotonic()
+        while request.limit is None or sent < request.limit:
+            want = span if request.limit is None else min(span, request.limit - sent)
+            start = int(cursor or 0)
+            if ranges:
+                want = min(want, LAST_ID - start)
+                chunk = engine.read_ndjson_ids(start, start + want, budget) if want > 0 else None
+            else:
+                chunk = engine.read_ndjson(
+                    after=cursor, limit=want, max_bytes=budget, **request.filters
+                )
+            if chunk is not None and chunk.rows:
+                sent += chunk.rows
+                cursor = chunk.cursor
+                span = max(1, chunk.rows) if chunk.more else span
+                quiet_since = time.monotonic()
+                yield chunk.body
+                continue
+            reached_end = ranges and chunk is not None and int(chunk.cursor or 0) >= start + want
+            if chunk is not None and (chunk.more or reached_end):
+                cursor = chunk.cursor  # ids that retention deleted: keep going
+                continue
+            if not request.follow:
+                return
+            if time.monotonic() - quiet_since >= keepalive:
+                quiet_since = time.monotonic()
+                yield b"\n"  # also how a client that left is noticed
+            time.sleep(poll_interval)
 
 
 def error_answer(error: BaseException) -> Answer:

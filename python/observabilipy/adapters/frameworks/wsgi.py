@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from observabilipy.adapters.frameworks.endpoints import (
-    LAST_ID,
     NDJSON,
     STORAGE_ERRORS,
     Answer,
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-CHUNK: Final = 20_000  # rows a read asks for at most
 _REASONS: Final = {
     200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
     405: "Method Not Allowed", 413: "Content Too Large", 415: "Unsupported Media Type",
@@ -71,29 +69,12 @@ class ObservabilityWSGIApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
-        endpoints = self.endpoints
-        try:
-            authorization = str(environ.get("HTTP_AUTHORIZATION", "")).encode("latin-1")
-            endpoint = endpoints.route(str(environ.get("PATH_INFO", "")), method, authorization)
-            if endpoint == "/logs" and method == "GET":
-                request = endpoints.logs_request(str(environ.get("QUERY_STRING", "")))
-                return self._stream(request, start_response)
-            if endpoint == "/metrics":
-                accept, encoding = environ.get("HTTP_ACCEPT"), environ.get("HTTP_ACCEPT_ENCODING")
-                answer = endpoints.cached_metrics(accept, encoding) or endpoints.metrics(
-                    accept, encoding
-                )
-            elif endpoint == "/healthz":
-                answer = endpoints.health()
-            else:
-                encoding = endpoints.check_upload(
-                    environ.get("CONTENT_LENGTH"), environ.get("HTTP_CONTENT_ENCODING")
-                )
-                body = _read_body(environ, endpoints.max_body)
-                loki = endpoint != "/logs"
-                answer = endpoints.ingest(body, encoding, environ.get("CONTENT_TYPE"), loki=loki)
-        except (HTTPError, *STORAGE_ERRORS) as error:
-            answer = error_answer(error)
+        path = str(environ.get("PATH_INFO", ""))
+        answer = self.endpoints.handle(
+            path, method, environ, lambda: _read_body(environ, self.endpoints.max_body)
+        )
+        if isinstance(answer, LogsRequest):
+            return self._stream(answer, start_response)
         return _respond(start_response, answer, head=method == "HEAD")
 
     def _stream(self, request: LogsRequest, start_response: StartResponse) -> Iterator[bytes]:
@@ -102,7 +83,7 @@ class ObservabilityWSGIApp:
         unfinished (the server drops the connection) and the error is said on stderr."""
         started = False
         try:
-            for body in self._bodies(request):
+            for body in self.endpoints.log_bodies(request, self.poll_interval, self.keepalive):
                 if not started:
                     started = True
                     start_response("200 OK", [("Content-Type", NDJSON)])
@@ -115,39 +96,6 @@ class ObservabilityWSGIApp:
             return
         if not started:
             start_response("200 OK", [("Content-Type", NDJSON)])
-
-    def _bodies(self, request: LogsRequest) -> Iterator[bytes]:
-        engine, budget = self.engine, self.endpoints.chunk_bytes
-        ranges = not request.filters
-        cursor, sent, span = request.cursor, 0, CHUNK
-        quiet_since = time.monotonic()
-        while request.limit is None or sent < request.limit:
-            want = span if request.limit is None else min(span, request.limit - sent)
-            start = int(cursor or 0)
-            if ranges:
-                want = min(want, LAST_ID - start)
-                chunk = engine.read_ndjson_ids(start, start + want, budget) if want > 0 else None
-            else:
-                chunk = engine.read_ndjson(
-                    after=cursor, limit=want, max_bytes=budget, **request.filters
-                )
-            if chunk is not None and chunk.rows:
-                sent += chunk.rows
-                cursor = chunk.cursor
-                span = max(1, chunk.rows) if chunk.more else span
-                quiet_since = time.monotonic()
-                yield chunk.body
-                continue
-            reached_end = ranges and chunk is not None and int(chunk.cursor or 0) >= start + want
-            if chunk is not None and (chunk.more or reached_end):
-                cursor = chunk.cursor  # ids that retention deleted: keep going
-                continue
-            if not request.follow:
-                return
-            if time.monotonic() - quiet_since >= self.keepalive:
-                quiet_since = time.monotonic()
-                yield b"\n"  # also how a client that left is noticed
-            time.sleep(self.poll_interval)
 
 
 def _respond(start_response: StartResponse, answer: Answer, *, head: bool) -> list[bytes]:
