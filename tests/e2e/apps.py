@@ -25,3 +25,21 @@ def counting() -> Any:
         await send({"type": "http.response.body", "body": b"ok"})
 
     return app
+
+
+def flask_app() -> Any:
+    """A Flask app as users write one, instrumented in one line (``gunicorn
+    'tests.e2e.apps:flask_app()'``)."""
+    from flask import Flask
+
+    from observabilipy.flask import instrument
+
+    app = Flask(__name__)
+    engine = Engine(os.environ["OBSERVABILIPY_DB"])
+
+    @app.get("/users/<int:user_id>")
+    def user(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    instrument(app, engine)
+    return app

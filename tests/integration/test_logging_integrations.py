@@ -63,3 +63,59 @@ def test_structlog_events_land_and_pass_on_unchanged():
         ("warning", "slow", "api", {"seconds": 2.5}),
     ]
     assert passed_on[0] == {"logger": "api", "order_id": 7, "event": "paid", "level": "info"}
+
+
+def test_capture_logging_routes_stdlib_logging_in_one_line(tmp_path):
+    """engine.capture_logging("INFO"): records from any logger land, debug does not;
+    calling it again adds no second handler; closing the engine takes it away."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with obs.Engine(tmp_path / "a.db") as engine:
+            handler = engine.capture_logging("INFO")
+            assert engine.capture_logging("INFO") is handler
+            logging.getLogger("shop.payments").info("paid %s", 7)
+            logging.getLogger("shop.payments").debug("not kept")
+            with obs.bind(request_id="r1"):
+                logging.getLogger("shop").warning("slow")
+            assert engine.flush()
+            rows = engine.read_logs()
+        assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+            ("info", "paid 7", "shop.payments", {}),
+            ("warning", "slow", "shop", {"request_id": "r1"}),
+        ]
+        assert handler not in root.handlers  # the closed engine is no longer fed
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_capture_structlog_keeps_the_renderer_and_the_logger_name(tmp_path):
+    """engine.capture_structlog(): events land with the name given to get_logger, and
+    the configured renderer still renders them, unchanged."""
+    rendered: list[str] = []
+
+    class Collect:
+        def msg(self, message: str) -> None:
+            rendered.append(message)
+
+        info = warning = msg
+
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        logger_factory=lambda *args: Collect(),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        with obs.Engine(tmp_path / "s.db") as engine:
+            engine.capture_structlog()
+            engine.capture_structlog()  # once is enough
+            structlog.get_logger("payments").info("paid", order_id=7)
+            assert engine.flush()
+            rows = engine.read_logs()
+        assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+            ("info", "paid", "payments", {"order_id": 7})
+        ]
+        assert json.loads(rendered[0]) == {"event": "paid", "order_id": 7, "level": "info"}
+    finally:
+        structlog.reset_defaults()
