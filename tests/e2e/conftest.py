@@ -23,6 +23,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_up(url: str, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Poll ``url`` until something answers it, for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            httpx.get(url, timeout=2)
+            return
+        time.sleep(0.2)
+    pytest.fail(f"nothing answered {url} within {timeout} s")
+
+
 class Server:
     """One `observabilipy serve` subprocess; its output goes to a file for diagnosis."""
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e import prometheus
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = {
@@ -61,13 +61,7 @@ def test_recycled_gunicorn_workers_never_reset_the_request_counter(tmp_path, fra
     ):
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{url}/observability/healthz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_until_up(f"{url}/observability/healthz")
             with prometheus.scraping(tmp_path, port, "/observability/metrics") as prom:
                 assert prom.wait_for('up{job="observabilipy"}', 1.0) == 1.0
                 with ThreadPoolExecutor(4) as clients:  # four at a time, one per worker

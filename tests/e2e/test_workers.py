@@ -15,7 +15,7 @@ import pytest
 
 from observabilipy import SQLiteLogStorage
 from tests.e2e import prometheus
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_prometheus = pytest.mark.skipif(
@@ -73,13 +73,7 @@ def test_an_app_under_granian_with_two_workers_never_resets_a_counter(tmp_path):
     ) as app:
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{url}/observability/healthz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_until_up(f"{url}/observability/healthz")
             with prometheus.scraping(tmp_path, port, "/observability/metrics") as prom:
                 assert prom.wait_for('up{job="observabilipy"}', 1.0) == 1.0
                 for _ in range(300):
