@@ -21,7 +21,7 @@ from tests.e2e.conftest import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = {
-    "django": ("tests.django_project.wsgi:application", "/users/<int:user_id>/", "/users/{}/"),
+    "django": ("examples.django_project.wsgi:application", "/users/<int:user_id>/", "/users/{}/"),
     "flask": ("tests.e2e.apps:flask_app()", "/users/<int:user_id>", "/users/{}"),
 }
 

@@ -11,7 +11,7 @@ import django
 
 DB = Path(tempfile.mkdtemp()) / "django.db"
 os.environ["OBSERVABILIPY_DB"] = str(DB)
-os.environ["DJANGO_SETTINGS_MODULE"] = "tests.django_project.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "examples.django_project.settings"
 django.setup()
 
 import pytest  # noqa: E402

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tests.django_project import views
+from examples.django_project import views
 
 urlpatterns = [
     path("users/<int:user_id>/", views.user),
