@@ -161,3 +161,39 @@ def test_requests_in_flight_are_a_gauge(engine):
     gauge = engine.registry.get("http_server_active_requests")
     assert seen == [1.0]
     assert gauge.labels("GET").get() == 0.0
+
+
+def test_a_failing_storage_never_reaches_the_app(tmp_path):
+    """Another process holds the file's write lock: requests through the middleware,
+    stdlib logging.info and structlog calls all return at once; the entries wait
+    (or are counted as dropped), and nothing raises into the app."""
+    import logging
+    import time
+
+    import structlog
+
+    from tests.integration.engine_worker import holding
+
+    path = tmp_path / "held.db"
+    with obs.Engine(path, busy_timeout=0.05, buffer_size=50) as engine:
+        engine.capture_logging("INFO")
+        engine.capture_structlog()
+        app = fastapi_app(engine)
+        client = TestClient(app)
+        try:
+            with holding(path, 5):
+                assert engine.flush(1) is False  # the writer has met the lock
+                start = time.monotonic()
+                for user_id in range(100):
+                    assert client.get(f"/users/{user_id}").status_code == 200
+                    logging.getLogger("lib").info("still fine")
+                    structlog.get_logger("sl").info("also fine")
+                took = time.monotonic() - start
+        finally:
+            logging.getLogger().handlers[:] = [
+                h for h in logging.getLogger().handlers if not isinstance(h, obs.LoggingHandler)
+            ]
+            structlog.reset_defaults()
+        assert took < 10
+        counts = engine.accounting()
+        assert counts["dropped"] > 0  # said, counted, and the service kept going

@@ -28,6 +28,15 @@ _RECORD_FIELDS: Final = frozenset(logging.LogRecord("", 0, "", 0, "", None, None
 }
 
 
+_STDLIB_LEVELS: Final = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
+
+
 class _HasBuffer(Protocol):
     @property
     def buffer(self) -> Any: ...
@@ -42,24 +51,35 @@ class LoggingHandler(logging.Handler):
         self._append = engine.buffer.append
         self._formatter = logging.Formatter()
 
+    def handle(self, record: logging.LogRecord) -> Any:
+        """As ``Handler.handle`` but without the handler's lock: emitting is one append
+        to the engine's buffer, safe from any thread."""
+        passed = self.filter(record)
+        if isinstance(passed, logging.LogRecord):  # a filter may return a new record
+            record = passed
+        if passed:
+            self.emit(record)
+        return passed
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            attributes = {
-                **bound(),
-                **{k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS},
-            }
+            fields = record.__dict__
+            attributes = dict(bound())
+            if fields.keys() - _RECORD_FIELDS:  # extra= fields, in the order given
+                attributes.update({k: v for k, v in fields.items() if k not in _RECORD_FIELDS})
             if record.exc_info and record.exc_info[0] is not None:
                 attributes["exception"] = self._formatter.formatException(record.exc_info)
             if record.stack_info:
                 attributes["stack"] = record.stack_info
-            # Formatted as getMessage() does, but a bad format keeps the line (the
-            # arguments beside it) where logging would print a traceback and lose it.
-            message, extra = format_message(record.msg, record.args or ())
-            if extra is not None:
-                attributes["args"] = extra
-            self._append(
-                LogEntry(record.created, _level(record.levelno), message, attributes, record.name)
-            )
+            message = record.msg
+            if record.args or type(message) is not str:
+                # Formatted as getMessage() does, but a bad format keeps the line (the
+                # arguments beside it) where logging would print a traceback and lose it.
+                message, extra = format_message(record.msg, record.args or ())
+                if extra is not None:
+                    attributes["args"] = extra
+            level = _STDLIB_LEVELS.get(record.levelno) or _level(record.levelno)
+            self._append(LogEntry(record.created, level, message, attributes, record.name))
         except Exception:
             self.handleError(record)
 

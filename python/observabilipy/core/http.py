@@ -104,7 +104,7 @@ class RequestObserver:
             "path": path,
             "route": route,
             "status": status,
-            "duration": round(seconds, 6),
+            "duration": seconds,
             "client": client,
             "request_id": request_id,
         }

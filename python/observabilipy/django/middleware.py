@@ -33,6 +33,7 @@ class ObservabilityMiddleware:
         self.get_response = get_response
         settings = options().get("middleware", {})
         self.observer = engine().request_observer(**settings)
+        self._meta_key = "HTTP_" + self.observer.request_id_header.upper().replace("-", "_")
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
@@ -57,7 +58,9 @@ class ObservabilityMiddleware:
     @contextlib.contextmanager
     def _observing(self, request: HttpRequest) -> Iterator[_Seen]:
         """Observe one request around the block, which sets ``response``."""
-        request_id = self.observer.request_id(request.headers.items())
+        # From META directly: request.headers builds a mapping of every header first.
+        given = request.META.get(self._meta_key) or ""
+        request_id = self.observer.request_id(((self.observer.request_id_header, given),))
         active = self.observer.active.labels(method_label(request.method or "GET"))
         active.inc()
         start = time.perf_counter()
