@@ -207,7 +207,7 @@ def test_logging_python_json_logger(benchmark: BenchmarkFixture) -> None:
     handler = logging.StreamHandler(io.StringIO())
     handler.setFormatter(JsonFormatter())
     logger = stdlib_logger("bench.json", handler)
-    stream = cast(io.StringIO, handler.stream)
+    stream = handler.stream
 
     def run() -> None:
         for _ in repeat(None, CALLS):
