@@ -190,10 +190,7 @@ def test_a_failing_storage_never_reaches_the_app(tmp_path):
                     structlog.get_logger("sl").info("also fine")
                 took = time.monotonic() - start
         finally:
-            logging.getLogger().handlers[:] = [
-                h for h in logging.getLogger().handlers if not isinstance(h, obs.LoggingHandler)
-            ]
-            structlog.reset_defaults()
+            structlog.reset_defaults()  # the logging handler goes when the engine closes
         assert took < 10
         counts = engine.accounting()
         assert counts["dropped"] > 0  # said, counted, and the service kept going
