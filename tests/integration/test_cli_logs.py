@@ -351,11 +351,11 @@ def test_a_row_an_older_version_let_in_is_a_clear_error_not_a_traceback(tmp_path
     out of range: one line saying what is wrong and how to fix it, exit status 1."""
     import apsw
 
-    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, MIGRATIONS
+    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, apply_migration
 
     path = tmp_path / "old.db"
     connection = apsw.Connection(str(path))
-    connection.execute(MIGRATIONS[0])
+    apply_migration(connection, 0)
     connection.execute(f"PRAGMA user_version=1; PRAGMA application_id={APPLICATION_ID}")
     connection.execute(
         "INSERT INTO logs (ts, level, logger, message, attributes) VALUES (3e11, 20, '', 'x', '{}')"

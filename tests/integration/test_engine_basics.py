@@ -38,7 +38,7 @@ def test_close_flushes_and_the_file_is_wal(tmp_path):
     connection = apsw.Connection(str(path))
     assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(1000,)]
     assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
-    assert connection.execute("PRAGMA user_version").fetchall() == [(2,)]
+    assert connection.execute("PRAGMA user_version").fetchall() == [(3,)]
     assert connection.execute("PRAGMA auto_vacuum").fetchall() == [(2,)]  # incremental
     assert connection.execute("PRAGMA page_size").fetchall() == [(16384,)]
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -222,11 +222,11 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path):
 def test_a_version_1_file_is_migrated_keeping_every_row_and_the_cursor(tmp_path):
     """Rows an older version stored outside today's rules are kept, brought within them,
     and ids never go back: the next row gets an id above every id ever used."""
-    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, MIGRATIONS
+    from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, apply_migration
 
     path = tmp_path / "v1.db"
     connection = apsw.Connection(str(path))
-    connection.execute(MIGRATIONS[0])
+    apply_migration(connection, 0)
     connection.execute(f"PRAGMA user_version=1; PRAGMA application_id={APPLICATION_ID}")
     connection.execute(
         "INSERT INTO logs (ts, level, logger, message, attributes) VALUES "

@@ -58,7 +58,7 @@ from observabilipy.runtime.health import (
     reasons,
 )
 from observabilipy.runtime.metrics_sync import MetricsSync
-from observabilipy.runtime.retention import Retention, apply
+from observabilipy.runtime.retention import Retention, RetentionRuns
 from observabilipy.runtime.stderr import say
 from observabilipy.runtime.writer import PeriodicTask, Writer, WriterStats
 
@@ -137,7 +137,10 @@ class Engine:
             ),
         )
         self.registry.add_collector(self._buffer_families)
-        self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
+        self._retention = RetentionRuns(self.retention, self.registry)
+        self.logs = SQLiteLogStorage(
+            self._database, busy_ms=self._busy_ms, segmenting=self.retention.segmenting
+        )
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._sync = self._new_sync()
         self._closed = False
@@ -168,17 +171,19 @@ class Engine:
             synchronous=self._synchronous,
             busy_ms=self._busy_ms,
             max_entry_bytes=self.max_entry_bytes,
+            segmenting=self.retention.segmenting,
         )
         writer.tasks = [
             PeriodicTask(self._snapshot_interval, self._sync.snapshot, self._sync.final, True),
             PeriodicTask(self._history_interval, self._sync.history),
+            PeriodicTask(self._flush_interval, self._retention.drop),
             PeriodicTask(self.retention.interval, self._retain),
         ]
         writer.start()
         return writer
 
     def _retain(self, connection: Any) -> None:
-        apply(connection, self.retention, time.time())
+        self._retention.run(connection)
         self._sync.retire(connection)
 
     def _buffer_families(self) -> list[MetricFamily]:
@@ -321,6 +326,8 @@ class Engine:
             integrity=self._integrity,
         )
         problems = reasons(facts)
+        if (behind := self._retention.problem()) is not None:
+            problems.append(behind)
         if self._restarts and now - self._last_restart < RECENT:
             problems.append(f"the writer thread died and was restarted ({self._restarts} in all)")
         state = "stopped" if self._closed or not writer.alive else "running"
@@ -452,7 +459,10 @@ class Engine:
         self.registry.reset_after_fork()
         _ABANDONED.append(self._sync.reset_after_fork())
         self._close_lock = threading.Lock()
-        self.logs = SQLiteLogStorage(self._database, busy_ms=self._busy_ms)
+        self._retention = RetentionRuns(self.retention, self.registry)
+        self.logs = SQLiteLogStorage(
+            self._database, busy_ms=self._busy_ms, segmenting=self.retention.segmenting
+        )
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
 

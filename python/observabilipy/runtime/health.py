@@ -4,7 +4,8 @@ Storage is unhealthy (503, with the reasons) while it does not accept writes (a 
 write not yet followed by a good one: disk full, read-only, locked past the busy
 timeout, corrupt), while the writer is stopped or has made no progress for a while,
 while the file failed its integrity check, or when entries were dropped or rejected in
-the last minute. Everything here is read from memory: answering never waits on storage.
+the last minute; the engine adds retention falling behind (``RetentionRuns.problem``).
+Everything here is read from memory: answering never waits on storage.
 """
 
 from __future__ import annotations

@@ -1,26 +1,45 @@
-"""Retention: delete old logs and history in bounded steps, and give the space back.
+"""Retention: drop whole log segments beyond the rules, age out per-level rows and
+history in bounded steps, and give the space back.
 
-Each step deletes at most ``step_rows`` rows in its own transaction and the whole run
-stops after ``budget`` seconds, so the writer is never away from its buffer for long.
-Row-count retention keeps the newest ``max_rows`` cursors (ids), which is exact while
-only whole-table rules delete rows.
+Row-count and age rules never delete rows one by one: the log table is kept in
+segments (``sqlite_segments``) sized from the rules, about a quarter of the rule each,
+and a segment goes whole (one ``DROP TABLE``, whatever it holds) once every row in it is
+beyond the rule. The file so holds the rule plus at most one segment (and what arrives
+before the next check, a writer cycle later). Per-level rules still delete rows inside
+segments, in steps of ``step_rows``; the whole run stops after ``budget`` seconds, so
+the writer is never away from its buffer for long.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Final, NamedTuple
 
 import apsw
 
+from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
+from observabilipy.core.registry import Registry
+
+#: Segments a rule spans: the file holds at most a quarter of the rule beyond it.
+SEGMENTS_PER_RULE: Final = 4
+#: Fewest ids per segment: a new segment changes the schema, which every connection
+#: then reads again, so tiny rules do not rotate on every batch.
+MIN_SEGMENT_ROWS: Final = 1000
 
 
 @dataclass(frozen=True)
 class Retention:
-    """What to keep. ``None`` keeps everything for that rule."""
+    """What to keep. ``None`` keeps everything for that rule.
+
+    Segments beyond ``max_rows`` and ``max_age`` are dropped as soon as the writer
+    finds them (every cycle); ``interval`` paces the rest: per-level rules, history and
+    vacuum. ``budget`` bounds the seconds one run may take.
+    """
 
     max_age: float | None = None  # seconds, all levels
     max_rows: int | None = None
@@ -43,37 +62,61 @@ class Retention:
         if not self.interval > 0 or self.step_rows < 1 or not self.budget > 0:
             raise ValueError("retention interval, step_rows and budget must be positive")
 
+    @property
+    def segmenting(self) -> segments.Segmenting:
+        """Segments sized from the rules: a quarter of each."""
+        default = segments.DEFAULT_SEGMENTING
+        rows, seconds = default.rows, default.seconds
+        if self.max_rows is not None:
+            rows = min(rows, max(MIN_SEGMENT_ROWS, self.max_rows // SEGMENTS_PER_RULE))
+        if self.max_age is not None:
+            seconds = min(seconds, self.max_age / SEGMENTS_PER_RULE)
+        return segments.Segmenting(rows, seconds)
 
-def _delete_step(
-    connection: apsw.Connection, where: str, params: tuple[object, ...], n: int
-) -> int:
-    with connection:
-        connection.execute(
-            f"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE {where} ORDER BY id LIMIT ?)",
-            (*params, n),
-        )
-        removed = int(connection.changes())
-    return removed
+
+class Removed(NamedTuple):
+    """What one retention run removed, and what it cost."""
+
+    rows: int = 0
+    segments: int = 0
+    bytes: int = 0  # pages freed, in bytes (handed back to the file system or reused)
+    seconds: float = 0.0
+    behind: int = 0  # segments still beyond the rules when the run stopped
 
 
-def apply(connection: apsw.Connection, retention: Retention, now: float) -> int:
-    """Run the rules until nothing is left to delete or the budget is spent."""
-    rules: list[tuple[str, tuple[object, ...]]] = []
-    if retention.max_age is not None:
-        rules.append(("ts < ?", (now - retention.max_age,)))
+def drop_expired(
+    connection: apsw.Connection, retention: Retention, now: float, budget: float | None = None
+) -> Removed:
+    """Drop every segment beyond the row and age rules, oldest first, each in a
+    transaction of its own, until none is left or ``budget`` seconds are spent."""
+    start = time.monotonic()
+    deadline = start + (retention.budget if budget is None else budget)
+    rows = dropped = pages = 0
+    while (segment := _expired(connection, retention, now)) is not None:
+        if dropped and time.monotonic() >= deadline:
+            break
+        free = _free_pages(connection)
+        with _immediate(connection):
+            if _expired(connection, retention, now) == segment:  # still, after the lock
+                rows += segments.drop_segment(connection, segment, now)
+                dropped += 1
+        pages += max(0, _free_pages(connection) - free)
+    behind = _count_expired(connection, retention, now) if dropped else 0
+    return Removed(rows, dropped, pages * _page_size(connection), time.monotonic() - start, behind)
+
+
+def apply(connection: apsw.Connection, retention: Retention, now: float) -> Removed:
+    """A whole run: expired segments, then per-level rules and history in bounded steps,
+    then a bounded incremental vacuum."""
+    start = time.monotonic()
+    deadline = start + retention.budget
+    dropped = drop_expired(connection, retention, now)
+    free = _free_pages(connection)
+    rows = dropped.rows
     for level, age in retention.max_age_by_level.items():
-        rules.append(("level = ? AND ts < ?", (STDLIB_NUMBERS[parse_level(level)], now - age)))
-    if retention.max_rows is not None:
-        newest = int(scalar(connection, "SELECT max(id) FROM logs") or 0)
-        rules.append(("id <= ?", (newest - retention.max_rows,)))
-    deadline = time.monotonic() + retention.budget
-    deleted = 0
-    for where, params in rules:
-        while True:  # at least one step per rule and run, so a small budget still progresses
-            removed = _delete_step(connection, where, params, retention.step_rows)
-            deleted += removed
-            if removed < retention.step_rows or time.monotonic() >= deadline:
-                break
+        number = STDLIB_NUMBERS[parse_level(level)]
+        for segment in segments.segments(connection):
+            rows += _delete_rows(connection, segment, number, now - age, retention, deadline)
     if retention.history_max_age is not None:
         with connection:
             connection.execute(
@@ -81,7 +124,150 @@ def apply(connection: apsw.Connection, retention: Retention, now: float) -> int:
                 "WHERE ts < ? LIMIT ?)",
                 (now - retention.history_max_age, retention.step_rows),
             )
-    free = int(scalar(connection, "PRAGMA freelist_count"))
-    if free > 256:  # hand space back to the file system a bounded chunk at a time
+    freed = dropped.bytes + max(0, _free_pages(connection) - free) * _page_size(connection)
+    _vacuum(connection)
+    return Removed(rows, dropped.segments, freed, time.monotonic() - start, dropped.behind)
+
+
+def _delete_rows(
+    connection: apsw.Connection,
+    segment: segments.Segment,
+    level: int,
+    before: float,
+    retention: Retention,
+    deadline: float,
+) -> int:
+    """Delete one level's rows older than ``before`` from a segment, ``step_rows`` per
+    transaction; at least one step per run, so a small budget still progresses."""
+    name = segments.table(segment.number)
+    removed = 0
+    while True:
+        with connection:
+            try:
+                connection.execute(
+                    f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} "
+                    "WHERE level = ? AND ts < ? ORDER BY id LIMIT ?)",
+                    (level, before, retention.step_rows),
+                )
+            except apsw.SQLError:  # dropped meanwhile by another process's retention
+                return removed
+            step = int(connection.changes())
+        removed += step
+        if step < retention.step_rows or time.monotonic() >= deadline:
+            return removed
+
+
+def _expired(
+    connection: apsw.Connection, retention: Retention, now: float
+) -> segments.Segment | None:
+    """The oldest segment if every row in it is beyond the rules, else None."""
+    found = segments.segments(connection)
+    return found[0] if _beyond(connection, retention, now, found, 0) else None
+
+
+def _count_expired(connection: apsw.Connection, retention: Retention, now: float) -> int:
+    found = segments.segments(connection)
+    count = 0
+    while count < len(found) and _beyond(connection, retention, now, found, count):
+        count += 1
+    return count
+
+
+def _beyond(
+    connection: apsw.Connection,
+    retention: Retention,
+    now: float,
+    found: list[segments.Segment],
+    index: int,
+) -> bool:
+    """Whether ``found[index]`` (all before it gone) lies wholly beyond a rule: the ids
+    after it already make up ``max_rows``, or its newest row is older than ``max_age``."""
+    last = index + 1 == len(found)
+    if retention.max_rows is not None and not last:
+        kept = segments.last_id(connection) - found[index + 1].first_id + 1
+        if kept >= retention.max_rows:
+            return True
+    if retention.max_age is None and not retention.max_age_by_level:
+        return False
+    newest = segments.newest_ts(connection, found[index])
+    if newest is None:  # emptied by per-level rules: nothing in it to keep
+        return not last
+    return retention.max_age is not None and newest < now - retention.max_age
+
+
+@contextmanager
+def _immediate(connection: apsw.Connection) -> Iterator[None]:
+    """A write transaction that takes the file's write lock first, so what it read
+    cannot change under it (another process's retention)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _free_pages(connection: apsw.Connection) -> int:
+    return int(scalar(connection, "PRAGMA freelist_count"))
+
+
+def _page_size(connection: apsw.Connection) -> int:
+    return int(scalar(connection, "PRAGMA page_size"))
+
+
+def _vacuum(connection: apsw.Connection) -> None:
+    """Hand free pages back to the file system a bounded chunk at a time. New rows
+    reuse free pages first, so under steady load the file stays flat either way."""
+    free = _free_pages(connection)
+    if free > 256:
         connection.execute(f"PRAGMA incremental_vacuum({min(free, 4096)})").fetchall()
-    return deleted
+
+
+class RetentionRuns:
+    """The engine's retention: expired segments dropped every writer cycle, the whole
+    run every ``interval``, and what they removed and cost in ``/metrics``."""
+
+    def __init__(self, retention: Retention, registry: Registry) -> None:
+        self.retention = retention
+        self._rows = registry.counter(
+            "observabilipy_retention_rows_removed_total", "Log rows removed by retention"
+        )
+        self._bytes = registry.counter(
+            "observabilipy_retention_bytes_removed_total",
+            "Bytes of file pages freed by retention (reused, or handed back by vacuum)",
+        )
+        self._segments = registry.counter(
+            "observabilipy_retention_segments_dropped_total", "Whole log segments dropped"
+        )
+        self._seconds = registry.counter(
+            "observabilipy_retention_seconds_total", "Time spent by retention on the writer"
+        )
+        self._behind = registry.gauge(
+            "observabilipy_retention_segments_behind",
+            "Log segments beyond the rules when retention last stopped",
+        )
+        #: Segments beyond the rules after the last two runs that dropped any.
+        self.behind: tuple[int, int] = (0, 0)
+
+    def drop(self, connection: apsw.Connection) -> None:
+        self._record(drop_expired(connection, self.retention, time.time()))
+
+    def run(self, connection: apsw.Connection) -> None:
+        self._record(apply(connection, self.retention, time.time()))
+
+    def _record(self, removed: Removed) -> None:
+        self._rows.inc(removed.rows)
+        self._bytes.inc(removed.bytes)
+        self._segments.inc(removed.segments)
+        self._seconds.inc(removed.seconds)
+        if removed.segments:
+            self.behind = (self.behind[1], removed.behind)
+            self._behind.set(removed.behind)
+
+    def problem(self) -> str | None:
+        """Why ``/healthz`` should say 503: the file beyond its rules, not coming down."""
+        before, now = self.behind
+        if now and now >= before:
+            return f"retention is behind: {now} log segments beyond the rules, not coming down"
+        return None

@@ -25,6 +25,7 @@ import apsw
 from observabilipy.adapters.storage.sqlite import open_connection
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_schema import StorageError, scalar
+from observabilipy.adapters.storage.sqlite_segments import DEFAULT_SEGMENTING, Segmenting
 from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.instruments import Counter, Histogram
 from observabilipy.core.models import LogEntry
@@ -77,8 +78,10 @@ class Writer:
         synchronous: str = "NORMAL",
         busy_ms: int = 5000,
         max_entry_bytes: int = MAX_ENTRY_BYTES,
+        segmenting: Segmenting = DEFAULT_SEGMENTING,
     ) -> None:
         self.path = path
+        self.segmenting = segmenting
         self.max_entry_bytes = max_entry_bytes
         self.buffer = buffer
         self.stats = stats
@@ -201,7 +204,9 @@ class Writer:
                 connection = self._connect()
                 with connection:  # one transaction: all of the request, or none
                     for batch in job.batches():
-                        more, refused = insert_entries(connection, batch, self.max_entry_bytes)
+                        more, refused = insert_entries(
+                            connection, batch, self.max_entry_bytes, self.segmenting
+                        )
                         stored += more
                         rejections += refused
             except apsw.Error as error:
@@ -295,7 +300,9 @@ class Writer:
         try:
             connection = self._connect()
             with connection:
-                stored, rejected = insert_entries(connection, batch, self.max_entry_bytes)
+                stored, rejected = insert_entries(
+                    connection, batch, self.max_entry_bytes, self.segmenting
+                )
         except apsw.Error as error:  # the storage failed: keep the batch, retry later
             self._failed(error)
             return False

@@ -14,6 +14,7 @@ from typing import Any, Final
 import apsw
 import orjson
 
+from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage.sqlite_insert import (
     insert_rows,
     normalize_all,
@@ -26,11 +27,11 @@ from observabilipy.adapters.storage.sqlite_ndjson import (
     read_range,
 )
 from observabilipy.adapters.storage.sqlite_schema import (
+    SCHEMA_VERSION,
     SELECT_ROWS,
     StorageError,
     check,
     prepare,
-    scalar,
 )
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
@@ -55,8 +56,11 @@ def open_connection(
         # Nothing may be created or migrated: the file must already hold our schema.
         connection.set_busy_timeout(busy_ms)
         try:
-            if check(connection, path) == 0:
+            version = check(connection, path)
+            if version == 0:
                 raise StorageError(f"{path} holds no observabilipy data (no Engine wrote it)")
+            if version < SCHEMA_VERSION:
+                segments.read_unsegmented(connection)
         except apsw.CantOpenError as error:  # e.g. no -shm file and no right to create one
             connection.close()
             raise StorageError(f"cannot open {path}: {error}") from error
@@ -78,10 +82,13 @@ class SQLiteLogStorage:
         synchronous: str = "NORMAL",
         busy_ms: int = 5000,
         readonly: bool = False,
+        segmenting: segments.Segmenting = segments.DEFAULT_SEGMENTING,
     ) -> None:
         """Open ``path``, creating it unless ``readonly`` (which reads a file that an
-        engine in another process writes, and raises ``StorageError`` if it is not one)."""
+        engine in another process writes, and raises ``StorageError`` if it is not one).
+        ``segmenting`` says when writes start a new log segment (see ``Retention``)."""
         self.path = path
+        self.segmenting = segmenting
         self._connection = open_connection(
             path, synchronous=synchronous, busy_ms=busy_ms, readonly=readonly
         )
@@ -117,7 +124,7 @@ class SQLiteLogStorage:
         if not rows:
             return 0
         with self._lock, self._connection:
-            insert_rows(self._connection, rows)
+            insert_rows(self._connection, rows, self.segmenting)
         return len(rows)
 
     def read(self, since: float = 0) -> list[LogEntry]:
@@ -152,7 +159,7 @@ class SQLiteLogStorage:
     ) -> Iterator[LogRow]:
         """Like ``query`` but fetched ``chunk`` rows (at most about ``CHUNK_BYTES`` of
         text) at a time, so memory stays flat whatever the rows' size."""
-        where, params = filters(after, since, until, level, logger)
+        where, params = filters(after, since, until, level, logger, self._floor(since))
         sql = f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?"
         cursor = after
         remaining = limit
@@ -162,7 +169,7 @@ class SQLiteLogStorage:
             held = 0
             with self._lock:
                 found = self._connection.execute(
-                    sql, (*params[:-1], -1 if cursor is None else cursor, size)
+                    sql, (*params[:-1], max(params[-1], -1 if cursor is None else cursor), size)
                 )
                 try:
                     for row in found:
@@ -193,12 +200,20 @@ class SQLiteLogStorage:
         body holds ``max_bytes`` (see ``sqlite_ndjson``)."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        where, params = filters(after, since, until, level, logger)
+        where, params = filters(after, since, until, level, logger, self._floor(since))
         with self._lock:
             rows, last, body, more = read_chunk(
                 self._connection, self.native_ndjson, where, params, limit, max_bytes
             )
         return Chunk(rows, last if rows else after, body, more)
+
+    def _floor(self, since: float | None) -> int:
+        """An id bound for a time filter's lower bound, so SQLite skips the segments it
+        rules out (-1 without one)."""
+        if since is None:
+            return -1
+        with self._lock:
+            return segments.id_floor(self._connection, float(since))
 
     def read_ndjson_ids(self, after: int, upto: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
         """The rows with ids in (``after``, ``upto``] as NDJSON, up to ``max_bytes``.
@@ -247,12 +262,12 @@ class SQLiteLogStorage:
     def last_id(self) -> int:
         """The newest cursor, 0 when empty."""
         with self._lock:
-            return int(scalar(self._connection, "SELECT max(id) FROM logs") or 0)
+            return segments.last_id(self._connection)
 
     def newest_id(self) -> int:
         """``last_id``, read on a reader connection: never behind a long read's lock."""
         with self._reader() as (connection, _):
-            return int(scalar(connection, "SELECT max(id) FROM logs") or 0)
+            return segments.last_id(connection)
 
     def close(self) -> None:
         with self._readers_lock:
@@ -281,8 +296,10 @@ def filters(
     until: float | None,
     level: str | int | None,
     logger: str | None,
+    floor: int = -1,
 ) -> tuple[str, list[Any]]:
-    """A WHERE clause and its parameters for the filters, the cursor's last."""
+    """A WHERE clause and its parameters for the filters, the cursor's last (ids above
+    ``after`` and ``floor``)."""
     if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
         raise TypeError(f"after must be an int cursor, got {after!r}")
     clauses: list[str] = []
@@ -303,7 +320,7 @@ def filters(
         clauses.append("logger = ?")
         params.append(logger)
     clauses.append("id > ?")
-    params.append(-1 if after is None else after)
+    params.append(max(floor, -1 if after is None else after))
     return " AND ".join(clauses), params
 
 

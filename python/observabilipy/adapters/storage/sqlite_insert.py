@@ -1,4 +1,5 @@
-"""Storing log entries: a batch is one ``INSERT … SELECT … FROM jsonb_each(?)``.
+"""Storing log entries: a batch is one ``INSERT … SELECT … FROM jsonb_each(?)`` into the
+newest log segment, with ids reserved for it first (see ``sqlite_segments``).
 
 The rows cross into SQLite as one JSON text, so the statement runs start to end without
 the GIL instead of handing it back and forth for every row (which a busy producer
@@ -14,33 +15,37 @@ way into storage; what it rejects is returned, the rest stored.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import apsw
 import msgspec
 import orjson
 
+from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care, text_of
 from observabilipy.core.entries import MAX_ENTRY_BYTES, EntryRejectedError, Row, normalize
 from observabilipy.core.models import LogEntry
 from observabilipy.encoders import native_json_needs_care
 
+# Normalized rows, each with its id first.
 _INSERT: Final = """
-    INSERT INTO logs (ts, level, logger, message, attributes)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+    INSERT INTO {table} (id, ts, level, logger, message, attributes)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
     FROM jsonb_each(?)
 """
 # The fast path: entries encoded by msgspec in one C call (LogEntry is an array:
-# timestamp, level, message, attributes, logger), levels mapped in SQL. An unknown level
-# becomes NULL and a timestamp out of range fails its CHECK: see insert_entries.
+# timestamp, level, message, attributes, logger), ids following the reserved base
+# (?2), levels mapped in SQL. An unknown level becomes NULL and a timestamp out of range
+# fails its CHECK: see insert_entries.
 _INSERT_ENTRIES: Final = """
-    INSERT INTO logs (ts, level, logger, message, attributes)
-    SELECT value ->> 0,
+    INSERT INTO {table} (id, ts, level, logger, message, attributes)
+    SELECT ?2 + key + 1, value ->> 0,
         CASE value ->> 1 WHEN 'info' THEN 20 WHEN 'debug' THEN 10 WHEN 'warning' THEN 30
             WHEN 'error' THEN 40 WHEN 'critical' THEN 50 END,
         value ->> 4, value ->> 2, value -> 3
-    FROM jsonb_each(?)
+    FROM jsonb_each(?1)
 """
 _ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
 #: What SQLite raises for a statement the data itself makes fail: never worth a retry.
@@ -68,53 +73,104 @@ def encode_batch(entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES) 
     return None if any(map(may_need_care, parts)) else payload
 
 
-def insert_rows(connection: apsw.Connection, rows: Sequence[Row]) -> None:
-    """Insert normalized rows in one statement (the caller owns the transaction)."""
-    connection.execute(_INSERT, (orjson.dumps(rows),))
+def _target(
+    connection: apsw.Connection, wanted: int, segmenting: segments.Segmenting
+) -> tuple[int, int, str]:
+    """Reserve ids for up to ``wanted`` rows, no more than the segment they go into has
+    room for: (the id before the first, how many, the segment's table)."""
+    base = segments.reserve_ids(connection, 0)  # the first write: takes the write lock
+    segment = segments.rotate_if_full(
+        connection, base + 1, time.time(), segmenting.rows, segmenting.seconds
+    )
+    count = min(wanted, segment.first_id + segmenting.rows - base - 1)
+    segments.reserve_ids(connection, count)
+    return base, count, segments.table(segment.number)
+
+
+def insert_rows(
+    connection: apsw.Connection,
+    rows: Sequence[Row],
+    segmenting: segments.Segmenting = segments.DEFAULT_SEGMENTING,
+) -> None:
+    """Insert normalized rows (the caller owns the transaction)."""
+    while rows:
+        base, count, table = _target(connection, len(rows), segmenting)
+        _insert_with_ids(
+            connection, table, [(base + i + 1, *row) for i, row in enumerate(rows[:count])]
+        )
+        rows = rows[count:]
+
+
+def _insert_with_ids(
+    connection: apsw.Connection, table: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    connection.execute(_INSERT.format(table=table), (orjson.dumps(rows),))
 
 
 def insert_entries(
-    connection: apsw.Connection, entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES
+    connection: apsw.Connection,
+    entries: Sequence[LogEntry],
+    max_bytes: int = MAX_ENTRY_BYTES,
+    segmenting: segments.Segmenting = segments.DEFAULT_SEGMENTING,
 ) -> tuple[int, list[Rejection]]:
     """Insert entries (the caller owns the transaction): (rows stored, rejections).
 
     Storage faults (a full disk, a lock held too long) raise, with nothing of the batch
-    stored; an entry that can never be stored is returned with its reason instead.
+    stored; an entry that can never be stored is returned with its reason instead. A
+    batch larger than the room left in the newest segment is split at its end.
     """
+    stored, rejected = 0, list[Rejection]()
+    while entries:
+        base, count, table = _target(connection, len(entries), segmenting)
+        more, refused = _insert_slice(connection, entries[:count], base, table, max_bytes)
+        stored, rejected = stored + more, rejected + refused
+        entries = entries[count:]
+    return stored, rejected
+
+
+def _insert_slice(
+    connection: apsw.Connection,
+    entries: Sequence[LogEntry],
+    base: int,
+    table: str,
+    max_bytes: int,
+) -> tuple[int, list[Rejection]]:
     payload = encode_batch(entries, max_bytes)
     if payload is not None:
         try:
-            connection.execute(_INSERT_ENTRIES, (payload,))
+            connection.execute(_INSERT_ENTRIES.format(table=table), (payload, base))
         except DATA_ERRORS:
             pass  # the failed statement changed nothing; go entry by entry
         else:
             return len(entries), []
-    rows: list[Row] = []
+    rows: list[tuple[Any, ...]] = []
     rejected: list[Rejection] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         try:
-            rows.append(normalize(entry, max_bytes))
+            rows.append((base + index + 1, *normalize(entry, max_bytes)))
         except EntryRejectedError as error:
             rejected.append((entry, str(error)))
         except Exception as error:  # an object broken beyond the rule: never stop the batch
             rejected.append((entry, f"cannot be normalized: {type(error).__name__}"))
-    refused = _insert_splitting(connection, rows)
+    refused = _insert_splitting(connection, table, rows)
     return len(rows) - len(refused), rejected + refused
 
 
-def _insert_splitting(connection: apsw.Connection, rows: Sequence[Row]) -> list[Rejection]:
-    """Insert rows; if the data makes a statement fail, halve it until the rows at fault
-    are found alone. Returns those, with SQLite's reason."""
+def _insert_splitting(
+    connection: apsw.Connection, table: str, rows: Sequence[tuple[Any, ...]]
+) -> list[Rejection]:
+    """Insert rows (their ids first); if the data makes a statement fail, halve it until
+    the rows at fault are found alone. Returns those, with SQLite's reason."""
     if not rows:
         return []
     try:
-        insert_rows(connection, rows)
+        _insert_with_ids(connection, table, rows)
     except DATA_ERRORS as error:
         if len(rows) == 1:
-            return [(rows[0], f"refused by the database: {error}")]
+            return [(rows[0][1:], f"refused by the database: {error}")]
         middle = len(rows) // 2
-        return _insert_splitting(connection, rows[:middle]) + _insert_splitting(
-            connection, rows[middle:]
+        return _insert_splitting(connection, table, rows[:middle]) + _insert_splitting(
+            connection, table, rows[middle:]
         )
     return []
 

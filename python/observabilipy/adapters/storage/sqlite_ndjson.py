@@ -28,7 +28,7 @@ _NDJSON: Final = (
 # history as consecutive id ranges, two at a time on connections of their own.
 _NDJSON_IDS: Final = (
     "SELECT observabilipy_ndjson(id, ts, level, message, logger, attributes, ?3), "
-    "(SELECT max(id) FROM logs) FROM logs WHERE id > ?1 AND id <= ?2"
+    "(SELECT last_id FROM log_state) FROM logs WHERE id > ?1 AND id <= ?2"
 )
 _BODY: Final = "SELECT observabilipy_ndjson_body()"
 #: Bytes of NDJSON one read holds at most (plus one row, when a row alone is larger).
@@ -97,7 +97,7 @@ def read_range(
     connection: apsw.Connection, native: bool, after: int, upto: int, max_bytes: int
 ) -> tuple[int, int, bytes, bool, int]:
     """The rows with ids in (``after``, ``upto``] as NDJSON, up to ``max_bytes``: (rows,
-    last id, body, whether the budget left rows out, the newest id in the file)."""
+    last id, body, whether the budget left rows out, the newest id given)."""
     if native:
         extent, newest = _one(connection, _NDJSON_IDS, (after, upto, max_bytes))
         return (*_taken(connection, extent), newest or 0)
@@ -110,7 +110,7 @@ def read_range(
         if cut and not more:
             later = "SELECT 1 FROM logs WHERE id > ?1 AND id <= ?2"
             more = scalar(connection, later, (last, upto)) is not None
-        newest = scalar(connection, "SELECT max(id) FROM logs")
+        newest = scalar(connection, "SELECT last_id FROM log_state")
     return count, last, body, more, newest or 0
 
 

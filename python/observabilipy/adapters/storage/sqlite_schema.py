@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import apsw
@@ -10,7 +11,8 @@ import apsw
 APPLICATION_ID: Final = 0x4F425350
 
 #: Each entry moves the schema from version ``index`` to ``index + 1``.
-MIGRATIONS: Final[tuple[str, ...]] = (
+Migration = str | Callable[[apsw.Connection], None]
+MIGRATIONS: Final[tuple[Migration, ...]] = (
     """
     CREATE TABLE logs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the cursor: never reused, only grows
@@ -92,6 +94,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX logs_ts ON logs (ts);
     CREATE INDEX logs_problems ON logs (level, id) WHERE level >= 30;
     """,
+    # Version 3: the log table in segments (see sqlite_segments).
+    lambda connection: _to_segments(connection),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -157,6 +161,15 @@ def prepare(connection: apsw.Connection, path: str, *, synchronous: str, busy_ms
         _migrate(connection, version)
 
 
+def apply_migration(connection: apsw.Connection, step: int) -> None:
+    """Move the schema from version ``step`` to ``step + 1`` (within a transaction)."""
+    migration = MIGRATIONS[step]
+    if isinstance(migration, str):
+        connection.execute(migration)
+    else:
+        migration(connection)
+
+
 def _migrate(connection: apsw.Connection, version: int) -> None:
     # IMMEDIATE takes the write lock first, so two processes opening a new file at
     # once queue up (busy timeout) instead of deadlocking on a read-to-write upgrade.
@@ -164,10 +177,36 @@ def _migrate(connection: apsw.Connection, version: int) -> None:
     try:
         current = int(scalar(connection, "PRAGMA user_version"))
         for step in range(current, SCHEMA_VERSION):  # another process may have migrated
-            connection.execute(MIGRATIONS[step])
+            apply_migration(connection, step)
         connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+def _to_segments(connection: apsw.Connection) -> None:
+    """Version 3: the log table becomes segment 1, ids carrying on from its own; new
+    rows go into segment 2, so retention can drop the old rows whole."""
+    from observabilipy.adapters.storage import sqlite_segments as segments
+
+    connection.execute(
+        """
+        CREATE TABLE log_segments (
+            n INTEGER PRIMARY KEY,             -- logs_seg_<n>, in id order
+            first_id INTEGER NOT NULL,         -- its rows' ids are at least this
+            created REAL NOT NULL              -- epoch seconds
+        );
+        CREATE TABLE log_state (last_id INTEGER NOT NULL);  -- one row: the newest id given
+        INSERT INTO log_state (last_id) SELECT max(
+            coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'logs'), 0),
+            coalesce((SELECT max(id) FROM logs), 0));
+        ALTER TABLE logs RENAME TO logs_seg_1;
+        INSERT INTO log_segments (n, first_id, created) VALUES (1, 1, unixepoch('subsec'));
+        """
+    )
+    segments.rebuild_view(connection)
+    if segments.last_id(connection):  # rows come in a segment of their own from now on
+        segment = segments.current(connection)
+        segments.add_segment(connection, 2, segments.last_id(connection) + 1, segment.created)

@@ -1,0 +1,187 @@
+"""The log table in segments: ``logs_seg_<n>`` tables in id order, read as one.
+
+Retention drops a whole segment at once (``DROP TABLE``: its pages return to the file
+in one step, however many rows it held) instead of deleting row by row, which costs
+about as much as inserting. Reads stay one stream ordered by id: the ``logs`` view is
+every segment's rows ``UNION ALL``, which SQLite merges in id order with each reader's
+range pushed into every segment. Writers insert into the newest segment directly,
+with ids reserved in ``log_state`` in the same transaction, so ids only grow across
+segments and processes. ``INSTEAD OF`` triggers let other tools insert into and
+delete from ``logs`` as before.
+
+The view and the triggers are rebuilt whenever the segments change; every statement
+here runs inside its caller's write transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, NamedTuple
+
+import apsw
+
+from observabilipy.adapters.storage.sqlite_schema import scalar
+
+_COLUMNS: Final = "id, ts, level, logger, message, attributes"
+#: One segment's table and indexes; ``{n}`` is its number.
+SEGMENT_DDL: Final = """
+    CREATE TABLE logs_seg_{n} (
+        id INTEGER PRIMARY KEY,                -- the cursor: reserved in log_state
+        ts REAL NOT NULL CHECK (ts >= -62135596800.0 AND ts < 253402300800.0),
+        level INTEGER NOT NULL CHECK (level IN (10, 20, 30, 40, 50)),
+        logger TEXT NOT NULL,
+        message TEXT NOT NULL,
+        attributes TEXT NOT NULL               -- a JSON object
+    );
+    CREATE INDEX logs_seg_{n}_ts ON logs_seg_{n} (ts);
+    -- Warnings and worse are few and wanted fast; indexing every row costs ingest speed.
+    CREATE INDEX logs_seg_{n}_problems ON logs_seg_{n} (level, id) WHERE level >= 30;
+"""
+
+
+@dataclass(frozen=True)
+class Segmenting:
+    """When the newest segment is full: it holds ``rows`` ids, or is ``seconds`` old."""
+
+    rows: int = 1_000_000
+    seconds: float = 86_400.0
+
+
+DEFAULT_SEGMENTING: Final = Segmenting()
+
+
+class Segment(NamedTuple):
+    number: int
+    first_id: int  # ids of its rows are at least this
+    created: float  # epoch seconds
+
+
+def segments(connection: apsw.Connection) -> list[Segment]:
+    """Every segment, oldest first."""
+    return [
+        Segment(int(n), int(first), float(created))
+        for n, first, created in connection.execute(
+            "SELECT n, first_id, created FROM log_segments ORDER BY n"
+        )
+    ]
+
+
+def table(number: int) -> str:
+    return f"logs_seg_{int(number)}"
+
+
+def last_id(connection: apsw.Connection) -> int:
+    """The newest id ever given (0 before the first row): rows stored later get more."""
+    return int(scalar(connection, "SELECT last_id FROM log_state") or 0)
+
+
+def reserve_ids(connection: apsw.Connection, count: int) -> int:
+    """Reserve ``count`` ids; returns the one before the first. As the transaction's
+    first write it takes the file's write lock, so no other writer reserves the same."""
+    return int(
+        scalar(
+            connection,
+            "UPDATE log_state SET last_id = last_id + ?1 RETURNING last_id - ?1",
+            (count,),
+        )
+    )
+
+
+def current(connection: apsw.Connection) -> Segment:
+    """The newest segment, the one rows go into."""
+    row = connection.execute(
+        "SELECT n, first_id, created FROM log_segments ORDER BY n DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None, "a file with segments always has one"
+    return Segment(int(row[0]), int(row[1]), float(row[2]))
+
+
+def rotate_if_full(
+    connection: apsw.Connection, next_id: int, now: float, max_rows: int, max_seconds: float
+) -> Segment:
+    """The segment the rows from ``next_id`` go into: the current one, or a new one when
+    it holds ``max_rows`` ids or is ``max_seconds`` old (and is not empty)."""
+    segment = current(connection)
+    full = next_id - segment.first_id >= max_rows or now - segment.created >= max_seconds
+    if not full or next_id == segment.first_id:
+        return segment
+    return add_segment(connection, segment.number + 1, next_id, now)
+
+
+def add_segment(connection: apsw.Connection, number: int, first_id: int, now: float) -> Segment:
+    connection.execute(SEGMENT_DDL.format(n=number))
+    connection.execute(
+        "INSERT INTO log_segments (n, first_id, created) VALUES (?, ?, ?)", (number, first_id, now)
+    )
+    rebuild_view(connection)
+    return Segment(number, first_id, now)
+
+
+def drop_segment(connection: apsw.Connection, segment: Segment, now: float) -> int:
+    """Drop one segment's table and rows at once: the rows it held. When it is the
+    current one, an empty segment takes its place first (there is always one)."""
+    if segment.number == current(connection).number:
+        add_segment(connection, segment.number + 1, last_id(connection) + 1, now)
+    name = table(segment.number)
+    # The ts index is the smallest b-tree holding every row: counting is a walk of it.
+    rows = int(scalar(connection, f"SELECT count(*) FROM {name}"))
+    connection.execute(f"DROP TABLE {name}")
+    connection.execute("DELETE FROM log_segments WHERE n = ?", (segment.number,))
+    rebuild_view(connection)
+    return rows
+
+
+def newest_ts(connection: apsw.Connection, segment: Segment) -> float | None:
+    """The newest timestamp in a segment (one index probe), None when it is empty."""
+    newest = scalar(connection, f"SELECT max(ts) FROM {table(segment.number)}")
+    return None if newest is None else float(newest)
+
+
+def rebuild_view(connection: apsw.Connection) -> None:
+    """``logs`` as the union of the segments, and its triggers for other writers."""
+    numbers = [segment.number for segment in segments(connection)]
+    union = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table(n)}" for n in numbers)
+    newest = table(numbers[-1])
+    deletes = " ".join(f"DELETE FROM {table(n)} WHERE id = OLD.id;" for n in numbers)
+    connection.execute(
+        f"""
+        DROP VIEW IF EXISTS logs;
+        CREATE VIEW logs AS {union};
+        CREATE TRIGGER logs_insert INSTEAD OF INSERT ON logs BEGIN
+            UPDATE log_state SET last_id = max(last_id + 1, coalesce(NEW.id, 0));
+            INSERT INTO {newest} ({_COLUMNS}) VALUES (
+                (SELECT last_id FROM log_state),
+                NEW.ts, NEW.level, NEW.logger, NEW.message, NEW.attributes);
+        END;
+        CREATE TRIGGER logs_delete INSTEAD OF DELETE ON logs BEGIN {deletes} END;
+        """
+    )
+
+
+def id_floor(connection: apsw.Connection, since: float) -> int:
+    """An id below which no row has a timestamp at or after ``since``: the first id of
+    the oldest segment holding such a row, less one. Time filters add it as an id
+    bound, so SQLite skips whole older segments (their ``max(ts)`` is one index probe).
+    """
+    with connection:  # one snapshot: no segment dropped between listing and probing
+        found = segments(connection)
+        floor = last_id(connection) if found else 0
+        for segment in found:
+            newest = newest_ts(connection, segment)
+            if newest is not None and newest >= since:
+                floor = segment.first_id - 1
+                break
+    return floor
+
+
+def read_unsegmented(connection: apsw.Connection) -> None:
+    """Let a read-only connection read a file of an older schema as it is (the ``logs``
+    command never writes, so never migrates): its one ``logs`` table, no segments, and
+    the newest id from the table itself, as temporary views on this connection only."""
+    connection.execute(
+        """
+        CREATE TEMP VIEW log_state AS SELECT coalesce(max(id), 0) AS last_id FROM main.logs;
+        CREATE TEMP VIEW log_segments AS
+            SELECT 0 AS n, 0 AS first_id, 0.0 AS created WHERE 0;
+        """
+    )
