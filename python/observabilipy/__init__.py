@@ -22,12 +22,22 @@ from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
 from observabilipy.encoders import backend
+from observabilipy.runtime.default import (
+    REGISTRY,
+    configure,
+    counter,
+    default_engine,
+    gauge,
+    get_logger,
+    histogram,
+)
 from observabilipy.runtime.engine import Engine
 from observabilipy.runtime.retention import Retention
 
 __all__ = [
     "DEFAULT_BUCKETS",
     "LEVELS",
+    "REGISTRY",
     "ASGIMiddleware",
     "Counter",
     "Engine",
@@ -54,5 +64,11 @@ __all__ = [
     "backend",
     "bind",
     "bound",
+    "configure",
+    "counter",
+    "default_engine",
+    "gauge",
+    "get_logger",
+    "histogram",
     "parse_level",
 ]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from observabilipy import Counter, Histogram, Registry
+import observabilipy as obs
+from observabilipy import Counter, Gauge, Histogram, Registry
 
 
 def test_defining_the_same_metric_twice_returns_the_existing_one():
@@ -128,12 +129,21 @@ def test_samples_flatten_the_snapshot_with_a_timestamp():
     )
 
 
-def test_families_can_be_built_directly():
-    """Counter and Histogram work outside a registry too (as prometheus_client's do)."""
-    counter = Counter("c_total", "C")
+def test_families_built_directly_join_a_registry_as_prometheus_clients_do():
+    """Counter(...) joins the registry given (else the default one, obs.REGISTRY); its
+    name must be free there; in no registry it could never be exported: refused."""
+    registry = Registry()
+    counter = Counter("c_total", "C", registry=registry)
     counter.inc()
-    assert counter.get() == 1
-    assert Histogram("h", "H", buckets=[1]).buckets == (1.0,)
+    assert registry.get("c_total") is counter
+    assert registry.collect()[0].samples == [("c_total", (), 1.0)]
+    assert Histogram("h", "H", buckets=[1], registry=registry).buckets == (1.0,)
+    with pytest.raises(ValueError, match="already defined in this registry"):
+        Counter("c_total", "C", registry=registry)
+    with pytest.raises(TypeError, match="needs a Registry to be exported, got None"):
+        Gauge("g", "G", registry=None)
+    built = Gauge("test_registry_built_directly", "G")
+    assert obs.REGISTRY.get("test_registry_built_directly") is built
 
 
 def test_help_must_be_text():

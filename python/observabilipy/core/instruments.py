@@ -15,7 +15,7 @@ import itertools
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
 from observabilipy.core.encoding.floats import format_le
 from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
@@ -37,6 +37,11 @@ DEFAULT_BUCKETS: Final = (
 
 
 V = TypeVar("V", CounterValue, GaugeValue, HistogramValue)
+
+#: ``registry=`` left out: the default registry (``core.registry.DEFAULT_REGISTRY``).
+DEFAULT: Final = object()
+#: ``registry=`` from a Registry defining the family itself.
+IN_REGISTRY: Final = object()
 
 
 class _Family(Generic[V]):
@@ -66,6 +71,23 @@ class _Family(Generic[V]):
         self._pairs: list[LabelPairs] = []
         self._cells: list[V] = []
         self._children_lock = threading.Lock()
+
+    def _register(self, registry: object) -> None:
+        """Join ``registry`` (built directly, as prometheus_client's metrics are): a
+        metric in no registry would never be exported, so that is refused."""
+        if registry is IN_REGISTRY:
+            return
+        # Imported here: the registry module builds on this one.
+        from observabilipy.core.registry import DEFAULT_REGISTRY, Registry
+
+        if registry is DEFAULT:
+            registry = DEFAULT_REGISTRY
+        if not isinstance(registry, Registry):
+            raise TypeError(
+                f"{self.kind} {self.name!r} needs a Registry to be exported, got {registry!r}: "
+                "leave registry= out for the default one (served by the default engine)"
+            )
+        registry.adopt(cast("Counter | Gauge | Histogram", self))
 
     def labels(self, *values: Any, **by_name: Any) -> V:
         """The child for one set of label values, given by position or by name."""
@@ -127,6 +149,13 @@ class _Family(Generic[V]):
                 at = next(i for i, cell in enumerate(self._cells) if cell is removed)
                 del self._pairs[at], self._cells[at]
 
+    def clear(self) -> None:
+        """Forget every child, as prometheus_client's ``clear`` does."""
+        with self._children_lock:
+            self._children.clear()
+            del self._pairs[:], self._cells[:]
+            self._overflow = None
+
     def children(self) -> list[tuple[LabelKey, V]]:
         """Every child with its label values, in the order they were first used."""
         if not self.labelnames:
@@ -176,12 +205,14 @@ class Counter(_Family[CounterValue], CounterValue):
         labelnames: Sequence[str] = (),
         *,
         max_series: int = MAX_SERIES,
+        registry: object = DEFAULT,
     ) -> None:
         check_metric_name(name)
         self._init_family(name.removesuffix("_total"), documentation, labelnames, max_series)
         CounterValue.__init__(self, self.name)
         if self.labelnames:
             self._set_refusing()
+        self._register(registry)
 
     def _new_value(self) -> CounterValue:
         return CounterValue(self.name)
@@ -211,6 +242,7 @@ class Gauge(_Family[GaugeValue], GaugeValue):
         aggregate: str = "sum",
         *,
         max_series: int = MAX_SERIES,
+        registry: object = DEFAULT,
     ) -> None:
         if aggregate not in AGGREGATES:
             raise ValueError(
@@ -224,6 +256,7 @@ class Gauge(_Family[GaugeValue], GaugeValue):
         GaugeValue.__init__(self, self.name)
         if self.labelnames:
             self._set_refusing()
+        self._register(registry)
 
     def _new_value(self) -> GaugeValue:
         return GaugeValue(self.name)
@@ -248,6 +281,7 @@ class Histogram(_Family[HistogramValue], HistogramValue):
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         *,
         max_series: int = MAX_SERIES,
+        registry: object = DEFAULT,
     ) -> None:
         self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         self.buckets = check_buckets(self.name, buckets)
@@ -255,6 +289,7 @@ class Histogram(_Family[HistogramValue], HistogramValue):
         HistogramValue.__init__(self, self.name, list(self.buckets))
         if self.labelnames:
             self._set_refusing()
+        self._register(registry)
 
     def _new_value(self) -> HistogramValue:
         return HistogramValue(self.name, list(self.buckets))
@@ -263,6 +298,10 @@ class Histogram(_Family[HistogramValue], HistogramValue):
         super().remove(*values)
         names = self.labelnames
         self._bucket_labels.pop(tuple(zip(names, map(str, values), strict=True)), None)
+
+    def clear(self) -> None:
+        super().clear()
+        self._bucket_labels.clear()
 
     def bucket_labels(self, labels: LabelPairs) -> list[LabelPairs]:
         """Each bucket's label pairs (``le`` last) for one series, built once and kept:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from typing import Any, Final, TypeVar, Unpack, cast
 
 from observabilipy.core.instruments import (
     DEFAULT_BUCKETS,
+    IN_REGISTRY,
     MAX_SERIES,
     Counter,
     Gauge,
     Histogram,
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
-from observabilipy.core.names import check_metric_name
+from observabilipy.core.names import Naming, check_metric_name, named
 from observabilipy.core.values import (
     counter_samples,
     counter_series,
@@ -61,33 +63,60 @@ class Registry:
         """Add families computed at collection time (e.g. from another object's state)."""
         self._collectors.append(collect)
 
-    def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
-        """A counter; ``orders`` and ``orders_total`` name the same family."""
-        return self._define(Counter(name, documentation, labels, max_series=self.max_series))
+    @property
+    def _options(self) -> dict[str, Any]:
+        return {"max_series": self.max_series, "registry": IN_REGISTRY}
+
+    def adopt(self, family: Instrument) -> None:
+        """Take a family built directly (``Counter(..., registry=this)``); its name must
+        be free, as prometheus_client requires."""
+        if self._define(cast(Any, family)) is not family:
+            raise ValueError(
+                f"{family.signature()} is already defined in this registry: define it once "
+                "(obs.counter() and friends return the existing one)"
+            )
+
+    def remove_collector(self, collect: Callable[[], list[MetricFamily]]) -> None:
+        """Stop calling a function added by ``add_collector`` (absent ones are ignored)."""
+        with contextlib.suppress(ValueError):
+            self._collectors.remove(collect)
+
+    def counter(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] | None = None,
+        **naming: Unpack[Naming],
+    ) -> Counter:
+        """A counter; ``orders`` and ``orders_total`` name the same family. ``naming``:
+        prometheus_client's ``labelnames`` (the same as ``labels``), ``namespace``,
+        ``subsystem`` and ``unit``, which build the name as it does."""
+        full, labelnames = named(name, labels, naming, counter=True)
+        return self._define(Counter(full, documentation, labelnames, **self._options))
 
     def gauge(
         self,
         name: str,
         documentation: str = "",
-        labels: Sequence[str] = (),
+        labels: Sequence[str] | None = None,
         aggregate: str = "sum",
+        **naming: Unpack[Naming],
     ) -> Gauge:
         """A gauge; ``aggregate`` (sum, max, min, latest, per_process) combines processes."""
-        return self._define(
-            Gauge(name, documentation, labels, aggregate, max_series=self.max_series)
-        )
+        full, labelnames = named(name, labels, naming)
+        return self._define(Gauge(full, documentation, labelnames, aggregate, **self._options))
 
     def histogram(
         self,
         name: str,
         documentation: str = "",
-        labels: Sequence[str] = (),
+        labels: Sequence[str] | None = None,
         buckets: Sequence[float] = DEFAULT_BUCKETS,
+        **naming: Unpack[Naming],
     ) -> Histogram:
         """A histogram with cumulative buckets (Prometheus' defaults unless given)."""
-        return self._define(
-            Histogram(name, documentation, labels, buckets, max_series=self.max_series)
-        )
+        full, labelnames = named(name, labels, naming)
+        return self._define(Histogram(full, documentation, labelnames, buckets, **self._options))
 
     def _define(self, new: AnyInstrument) -> AnyInstrument:
         with self._lock:
@@ -165,6 +194,11 @@ class Registry:
             for family in self.collect()
             for name, labels, value in family.samples
         ]
+
+
+#: The process-wide registry: ``obs.counter()`` and metrics built directly define here,
+#: and the default engine serves it (see ``runtime.default``).
+DEFAULT_REGISTRY: Final = Registry()
 
 
 def _same_definition(existing: Instrument, new: Instrument) -> bool:

@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from observabilipy.core.timer import Timer
+from observabilipy.core.timer import ExceptionCounter, InProgress, Timer
 from observabilipy.encoders import (
     native_counter_cell,
     native_counter_samples,
@@ -162,6 +162,12 @@ class CounterValue(CounterCell):
     def _reset_after_fork(self) -> None:
         self._reset()
 
+    def count_exceptions(
+        self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
+    ) -> ExceptionCounter:
+        """Count the exceptions of type ``exception`` leaving a block or call."""
+        return ExceptionCounter(self.inc, exception)
+
 
 class PyGaugeCell:
     """A gauge series' value in pure Python: set outright, moved under a short lock.
@@ -260,6 +266,10 @@ class GaugeValue(GaugeCell):
     def time(self) -> Timer:
         """Set the gauge to the duration of a block or call, in seconds."""
         return Timer(self.set)
+
+    def track_inprogress(self) -> InProgress:
+        """Up by one while a block or call runs."""
+        return InProgress(self.inc, self.dec)
 
 
 class PyHistogramCell:

@@ -15,7 +15,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import apsw
 
@@ -48,6 +48,7 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
+from observabilipy.core.names import Naming
 from observabilipy.core.registry import Registry
 from observabilipy.runtime.buffer import Buffer, Policy
 from observabilipy.runtime.health import (
@@ -88,6 +89,7 @@ class Engine:
         level: str | int = "debug",
         max_entry_bytes: int = MAX_ENTRY_BYTES,
         max_series: int = MAX_SERIES,
+        registry: Registry | None = None,
     ) -> None:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
@@ -112,7 +114,10 @@ class Engine:
             else self.path
         )
         self.level = level
-        self.registry = Registry(max_series=max_series, on_overflow=_say_overflow)
+        # A registry given (the default engine's) keeps its own max_series.
+        self.registry = registry if registry is not None else Registry(max_series=max_series)
+        if self.registry.on_overflow is None:
+            self.registry.on_overflow = _say_overflow
         self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout)
         self._flush_interval = flush_interval
         self._batch_size = batch_size
@@ -203,34 +208,46 @@ class Engine:
             ),
         ]
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     # -- recording -------------------------------------------------------------------
     def logger(self, name: str = "", *, level: str | int | None = None) -> Logger:
         """A logger whose entries carry ``name``; cheap to create, safe to share."""
         return Logger(name, self.buffer.append, level=self.level if level is None else level)
 
-    def counter(self, name: str, documentation: str = "", labels: Sequence[str] = ()) -> Counter:
+    def counter(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] | None = None,
+        **naming: Unpack[Naming],
+    ) -> Counter:
         """A counter (see ``Registry.counter``)."""
-        return self.registry.counter(name, documentation, labels)
+        return self.registry.counter(name, documentation, labels, **naming)
 
     def gauge(
         self,
         name: str,
         documentation: str = "",
-        labels: Sequence[str] = (),
+        labels: Sequence[str] | None = None,
         aggregate: str = "sum",
+        **naming: Unpack[Naming],
     ) -> Gauge:
         """A gauge; ``aggregate`` says how processes sharing the file combine."""
-        return self.registry.gauge(name, documentation, labels, aggregate)
+        return self.registry.gauge(name, documentation, labels, aggregate, **naming)
 
     def histogram(
         self,
         name: str,
         documentation: str = "",
-        labels: Sequence[str] = (),
+        labels: Sequence[str] | None = None,
         buckets: Sequence[float] = DEFAULT_BUCKETS,
+        **naming: Unpack[Naming],
     ) -> Histogram:
         """A histogram (see ``Registry.histogram``)."""
-        return self.registry.histogram(name, documentation, labels, buckets)
+        return self.registry.histogram(name, documentation, labels, buckets, **naming)
 
     def ingest(
         self, batches: Iterable[Sequence[LogEntry]], timeout: float = 30.0
@@ -428,6 +445,7 @@ class Engine:
             self._closed = True
         atexit.unregister(self.close)
         release_logging(self)
+        self.registry.remove_collector(self._buffer_families)  # a registry may outlive us
         self._writer.stop()
         self.logs.close()
         self.metrics.close()
@@ -459,7 +477,6 @@ class Engine:
         self.registry.reset_after_fork()
         _ABANDONED.append(self._sync.reset_after_fork())
         self._close_lock = threading.Lock()
-        self._retention = RetentionRuns(self.retention, self.registry)
         self.logs = SQLiteLogStorage(
             self._database, busy_ms=self._busy_ms, segmenting=self.retention.segmenting
         )
