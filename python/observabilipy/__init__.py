@@ -21,6 +21,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
+from observabilipy.core.summary import Summary
 from observabilipy.encoders import backend
 from observabilipy.runtime.default import (
     REGISTRY,
@@ -30,6 +31,7 @@ from observabilipy.runtime.default import (
     gauge,
     get_logger,
     histogram,
+    summary,
 )
 from observabilipy.runtime.engine import Engine
 from observabilipy.runtime.retention import Retention
@@ -60,6 +62,7 @@ __all__ = [
     "SQLiteMetricsStorage",
     "StorageError",
     "StructlogProcessor",
+    "Summary",
     "WSGIMiddleware",
     "backend",
     "bind",
@@ -71,4 +74,5 @@ __all__ = [
     "get_logger",
     "histogram",
     "parse_level",
+    "summary",
 ]

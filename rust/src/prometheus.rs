@@ -21,6 +21,7 @@ pub enum Kind {
     Counter,
     Gauge,
     Histogram,
+    Summary,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             b"counter" => Some(Self::Counter),
             b"gauge" => Some(Self::Gauge),
             b"histogram" => Some(Self::Histogram),
+            b"summary" => Some(Self::Summary),
             _ => None,
         }
     }
@@ -42,6 +44,7 @@ impl Kind {
             Self::Counter => suffix == b"_total",
             Self::Gauge => suffix.is_empty(),
             Self::Histogram => matches!(suffix, b"_bucket" | b"_count" | b"_sum"),
+            Self::Summary => matches!(suffix, b"_count" | b"_sum"),
         }
     }
 
@@ -50,6 +53,7 @@ impl Kind {
             Self::Counter => b"counter",
             Self::Gauge => b"gauge",
             Self::Histogram => b"histogram",
+            Self::Summary => b"summary",
         }
     }
 }

@@ -15,6 +15,7 @@ REQUESTS = obs.counter("requests", "Requests handled", labelnames=["path"], name
 FAILURES = obs.counter("failures_total", "Requests that raised", namespace="shop")
 IN_PROGRESS = obs.gauge("in_progress", "Requests running", namespace="shop")
 LATENCY = obs.histogram("latency", "Time per request", namespace="shop", unit="seconds")
+SIZES = obs.Summary("shop_request_size_bytes", "Request sizes")  # built directly
 log = obs.get_logger("shop")
 
 
@@ -23,6 +24,7 @@ log = obs.get_logger("shop")
 @FAILURES.count_exceptions(ValueError)
 def handle(path: str, number: int) -> None:
     REQUESTS.labels(path=path).inc()
+    SIZES.observe(len(path))
     if number % 10 == 0:
         raise ValueError(f"request {number} is bad")
 

@@ -56,6 +56,8 @@ def test_two_workers_written_the_prometheus_client_way_add_up(tmp_path):
     assert samples[("shop_requests_total", (("path", "/pay"),))] == 100
     assert samples[("shop_failures_total", ())] == 20
     assert samples[("shop_latency_seconds_count", ())] == 200
+    assert samples[("shop_request_size_bytes_count", ())] == 200
+    assert samples[("shop_request_size_bytes_sum", ())] == 100 * len("/cart") + 100 * len("/pay")
     assert ("shop_in_progress", ()) not in samples  # both exited: their gauges went too
     assert logged == ["served", "served"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from observabilipy import Engine
+from observabilipy import Counter, Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,8 @@ def run_worker(*args: str) -> subprocess.CompletedProcess[str]:
 
 def write_errors(engine: Engine) -> float:
     counter = engine.registry.get("observabilipy_write_errors_total")
-    assert counter is not None
-    return counter.get()  # type: ignore[union-attr]
+    assert isinstance(counter, Counter)
+    return counter.get()
 
 
 def test_disk_full_is_survived_and_writing_resumes(tmp_path):

@@ -31,6 +31,9 @@ def every_kind() -> Registry:
     sizes = registry.histogram("payload_bytes", "Payload sizes", labels=["route"])
     sizes.labels(route="/a").observe(0.3)
     sizes.labels(route="/b").observe(100)
+    waits = registry.summary("wait_seconds", "Time waited", labelnames=["queue"])
+    waits.labels("mail").observe(0.25)
+    waits.labels("mail").observe(0.5)
     return registry
 
 
@@ -50,6 +53,8 @@ EXPECTED = {
     ("payload_bytes_sum", (("route", "/b"),)): 100.0,
     ("payload_bytes_bucket", (("le", "0.5"), ("route", "/a"))): 1.0,
     ("payload_bytes_bucket", (("le", "10.0"), ("route", "/b"))): 0.0,
+    ("wait_seconds_count", (("queue", "mail"),)): 2.0,
+    ("wait_seconds_sum", (("queue", "mail"),)): 0.75,
 }
 
 
@@ -84,6 +89,7 @@ def test_openmetrics_families_and_types_parse_as_declared():
         ("temperature_celsius", "gauge"),
         ("checkout_seconds", "histogram"),
         ("payload_bytes", "histogram"),
+        ("wait_seconds", "summary"),
     ]
     assert families[3].documentation == 'Help with \\ and "quotes"'
 
@@ -131,7 +137,7 @@ def test_prometheus_openmetrics_parser_accepts_every_kind(tmp_path):
     """Prometheus's OpenMetrics parser imports every sample of every instrument kind."""
     result = prometheus_openmetrics_import(tmp_path, encode_openmetrics(every_kind().collect()))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert b" 45 " in result.stdout  # NUM SAMPLES: every sample line was read
+    assert b" 47 " in result.stdout  # NUM SAMPLES: every sample line was read
 
 
 @pytest.mark.skipif(promtool is None, reason="promtool not installed (.ci/run installs it)")

@@ -168,13 +168,13 @@ def families(draw: st.DrawFn, names: Any = label_names, sample_values: Any = val
     name = draw(metric_names)
     samples = [
         (
-            name + draw(st.sampled_from(["", "_total", "_bucket"]) | nasty_text),
+            name + draw(st.sampled_from(["", "_total", "_bucket", "_count"]) | nasty_text),
             tuple(draw(st.lists(st.tuples(names, nasty_text), max_size=3))),
             draw(sample_values),
         )
         for _ in range(draw(st.integers(0, 4)))
     ]
-    kind = draw(st.sampled_from(["counter", "gauge", "histogram"]))
+    kind = draw(st.sampled_from(["counter", "gauge", "histogram", "summary"]))
     return MetricFamily(name, kind, draw(nasty_text), samples)
 
 

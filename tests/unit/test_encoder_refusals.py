@@ -25,7 +25,7 @@ class FamilyLike:
 BAD_FAMILIES = {
     "invalid metric name": [family(name="1bad")],
     "metric name not a str": [family(name=1)],
-    "unknown kind": [family(kind="summary")],
+    "unknown kind": [family(kind="untyped")],
     "unhashable kind": [family(kind=["gauge"])],
     "help not a str": [family(help=None)],
     "sample of another family": [family([("other", (), 1.0)])],

@@ -50,7 +50,7 @@ def test_families_are_never_interleaved():
     ("family", "error", "message"),
     [
         (MetricFamily("1bad", "gauge", "", []), ValueError, "invalid metric name"),
-        (MetricFamily("ok", "summary", "", []), ValueError, "unknown metric type"),
+        (MetricFamily("ok", "untyped", "", []), ValueError, "unknown metric type"),
         (MetricFamily("ok", "gauge", "", [("other", (), 1.0)]), ValueError, "does not belong"),
         (MetricFamily("ok", "gauge", "", [("ok bad", (), 1.0)]), ValueError, "does not belong"),
         (MetricFamily("ok", "gauge", "", [("ok\n", (), 1.0)]), ValueError, "does not belong"),

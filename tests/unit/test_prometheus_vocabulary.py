@@ -118,3 +118,27 @@ def test_clear_forgets_every_label_set():
     assert [family.samples for family in registry.collect()] == [[], []]
     hits.labels("/c").inc()
     assert registry.collect()[0].samples == [("hits_total", (("path", "/c"),), 1.0)]
+
+
+def test_summary_keeps_count_and_sum_per_series_and_refuses_what_it_cannot_hold():
+    registry = Registry()
+    sizes = registry.summary("request_size", "Request sizes", labelnames=["route"], unit="bytes")
+    sizes.labels("/a").observe(100)
+    sizes.labels("/a").observe(50.5)
+    with sizes.labels("/b").time():
+        pass
+    assert sizes.labels("/a").get() == (2, 150.5)
+    family = registry.collect()[0]
+    assert (family.name, family.kind) == ("request_size_bytes", "summary")
+    assert family.samples[:2] == [
+        ("request_size_bytes_count", (("route", "/a"),), 2.0),
+        ("request_size_bytes_sum", (("route", "/a"),), 150.5),
+    ]
+    with pytest.raises(ValueError, match=r"has labels: call \.labels"):
+        sizes.observe(1)
+    with pytest.raises(ValueError, match="cannot observe NaN"):
+        sizes.labels("/a").observe(float("nan"))
+    with pytest.raises(TypeError, match="needs a number, got str"):
+        sizes.labels("/a").observe("1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="would expose 'request_size_bytes_count'"):
+        registry.counter("request_size_bytes_count", "Clash")

@@ -86,7 +86,7 @@ def _family(
         samples = [
             (sample, labels, _gauge(aggregate, vs)) for (sample, labels), vs in gauges.items()
         ]
-    if kind == "histogram":
+    if kind in ("histogram", "summary"):  # each label set's samples together
         samples.sort(key=lambda s: _histogram_order(name, s))
     return MetricFamily(name, kind, help_text, samples)
 

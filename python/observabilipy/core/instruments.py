@@ -36,7 +36,7 @@ DEFAULT_BUCKETS: Final = (
 )  # fmt: skip
 
 
-V = TypeVar("V", CounterValue, GaugeValue, HistogramValue)
+V = TypeVar("V")  # the cell type of a family's children
 
 #: ``registry=`` left out: the default registry (``core.registry.DEFAULT_REGISTRY``).
 DEFAULT: Final = object()
@@ -44,7 +44,7 @@ DEFAULT: Final = object()
 IN_REGISTRY: Final = object()
 
 
-class _Family(Generic[V]):
+class Family(Generic[V]):
     """What every metric family shares: its definition and its children by label values."""
 
     kind: str = ""
@@ -87,7 +87,7 @@ class _Family(Generic[V]):
                 f"{self.kind} {self.name!r} needs a Registry to be exported, got {registry!r}: "
                 "leave registry= out for the default one (served by the default engine)"
             )
-        registry.adopt(cast("Counter | Gauge | Histogram", self))
+        registry.adopt(cast("Counter", self))  # whichever kind: adopt takes them all
 
     def labels(self, *values: Any, **by_name: Any) -> V:
         """The child for one set of label values, given by position or by name."""
@@ -193,7 +193,7 @@ class _Family(Generic[V]):
         return f"{self.kind} {self.name!r} with labels {list(self.labelnames)}"
 
 
-class Counter(_Family[CounterValue], CounterValue):
+class Counter(Family[CounterValue], CounterValue):
     """A cumulative counter family."""
 
     kind = "counter"
@@ -229,7 +229,7 @@ class Counter(_Family[CounterValue], CounterValue):
 AGGREGATES: Final = ("sum", "max", "min", "latest", "per_process")
 
 
-class Gauge(_Family[GaugeValue], GaugeValue):
+class Gauge(Family[GaugeValue], GaugeValue):
     """A gauge family; ``aggregate`` says how values from several processes combine."""
 
     kind = "gauge"
@@ -268,7 +268,7 @@ class Gauge(_Family[GaugeValue], GaugeValue):
         return self
 
 
-class Histogram(_Family[HistogramValue], HistogramValue):
+class Histogram(Family[HistogramValue], HistogramValue):
     """A histogram family with cumulative buckets, sum and count."""
 
     kind = "histogram"

@@ -17,6 +17,7 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import Naming, check_metric_name, named
+from observabilipy.core.summary import Summary, summary_samples
 from observabilipy.core.values import (
     counter_samples,
     counter_series,
@@ -24,8 +25,8 @@ from observabilipy.core.values import (
     histogram_samples,
 )
 
-Instrument = Counter | Gauge | Histogram
-AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram)
+Instrument = Counter | Gauge | Histogram | Summary
+AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram, Summary)
 
 _OVERFLOWED = "observabilipy_series_overflowed"
 _OVERFLOWED_SAMPLE = f"{_OVERFLOWED}_total"
@@ -35,6 +36,7 @@ _SUFFIXES = {
     "counter": ("", "_total"),
     "gauge": ("",),
     "histogram": ("", "_bucket", "_count", "_sum"),
+    "summary": ("", "_count", "_sum"),
 }
 
 
@@ -117,6 +119,17 @@ class Registry:
         """A histogram with cumulative buckets (Prometheus' defaults unless given)."""
         full, labelnames = named(name, labels, naming)
         return self._define(Histogram(full, documentation, labelnames, buckets, **self._options))
+
+    def summary(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] | None = None,
+        **naming: Unpack[Naming],
+    ) -> Summary:
+        """A summary: each series' count and sum of observations (no quantiles)."""
+        full, labelnames = named(name, labels, naming)
+        return self._define(Summary(full, documentation, labelnames, **self._options))
 
     def _define(self, new: AnyInstrument) -> AnyInstrument:
         with self._lock:
@@ -218,6 +231,8 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
         histogram_sets, histograms = family.cells()
         buckets = [family.bucket_labels(labels) for labels in histogram_sets]
         samples = histogram_samples(family.name, histogram_sets, buckets, histograms)
+    elif isinstance(family, Summary):
+        samples = summary_samples(family.name, *family.cells())
     elif isinstance(family, Counter):
         # One call for the family: a scrape of many series spends most of its time here.
         sample, (label_sets, cells) = f"{family.name}_total", family.cells()

@@ -21,6 +21,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry
 from observabilipy.core.names import Naming
 from observabilipy.core.registry import DEFAULT_REGISTRY
+from observabilipy.core.summary import Summary
 from observabilipy.runtime.engine import Engine
 
 #: Where the default engine records when ``configure`` names no file.
@@ -113,6 +114,16 @@ def histogram(
 ) -> Histogram:
     """A histogram in the default registry (see ``Registry.histogram``)."""
     return REGISTRY.histogram(name, documentation, labels, buckets, **naming)
+
+
+def summary(
+    name: str,
+    documentation: str = "",
+    labels: Sequence[str] | None = None,
+    **naming: Unpack[Naming],
+) -> Summary:
+    """A summary in the default registry (see ``Registry.summary``)."""
+    return REGISTRY.summary(name, documentation, labels, **naming)
 
 
 def _after_fork_in_child() -> None:

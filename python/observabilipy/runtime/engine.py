@@ -49,7 +49,8 @@ from observabilipy.core.instruments import (
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, MetricFamily
 from observabilipy.core.names import Naming
-from observabilipy.core.registry import Registry
+from observabilipy.core.registry import Instrument, Registry
+from observabilipy.core.summary import Summary
 from observabilipy.runtime.buffer import Buffer, Policy
 from observabilipy.runtime.health import (
     RECENT,
@@ -181,9 +182,9 @@ class Engine:
         writer.tasks = [
             PeriodicTask(self._snapshot_interval, self._sync.snapshot, self._sync.final, True),
             PeriodicTask(self._history_interval, self._sync.history),
-            PeriodicTask(self._flush_interval, self._retention.drop),
             PeriodicTask(self.retention.interval, self._retain),
         ]
+        writer.after_batch = self._retention.drop
         writer.start()
         return writer
 
@@ -248,6 +249,16 @@ class Engine:
     ) -> Histogram:
         """A histogram (see ``Registry.histogram``)."""
         return self.registry.histogram(name, documentation, labels, buckets, **naming)
+
+    def summary(
+        self,
+        name: str,
+        documentation: str = "",
+        labels: Sequence[str] | None = None,
+        **naming: Unpack[Naming],
+    ) -> Summary:
+        """A summary: count and sum per series (see ``Registry.summary``)."""
+        return self.registry.summary(name, documentation, labels, **naming)
 
     def ingest(
         self, batches: Iterable[Sequence[LogEntry]], timeout: float = 30.0
@@ -484,7 +495,7 @@ class Engine:
         self._writer = self._start_writer()
 
 
-def _say_overflow(family: Counter | Gauge | Histogram) -> None:
+def _say_overflow(family: Instrument) -> None:
     say(
         f"metric {family.name!r} reached its {family.max_series} series: further label sets "
         'are counted together in one series labelled otel_metric_overflow="true" (a label '

@@ -4,8 +4,8 @@ history in bounded steps, and give the space back.
 Row-count and age rules never delete rows one by one: the log table is kept in
 segments (``sqlite_segments``) sized from the rules, about a quarter of the rule each,
 and a segment goes whole (one ``DROP TABLE``, whatever it holds) once every row in it is
-beyond the rule. The file so holds the rule plus at most one segment (and what arrives
-before the next check, a writer cycle later). Per-level rules still delete rows inside
+beyond the rule. The file so holds the rule plus at most one segment (and the batch
+written before the next check, which follows every batch). Per-level rules still delete rows inside
 segments, in steps of ``step_rows``; the whole run stops after ``budget`` seconds, so
 the writer is never away from its buffer for long.
 """
@@ -37,7 +37,7 @@ class Retention:
     """What to keep. ``None`` keeps everything for that rule.
 
     Segments beyond ``max_rows`` and ``max_age`` are dropped as soon as the writer
-    finds them (every cycle); ``interval`` paces the rest: per-level rules, history and
+    finds them (after every batch); ``interval`` paces the rest: per-level rules, history and
     vacuum. ``budget`` bounds the seconds one run may take.
     """
 
@@ -225,7 +225,7 @@ def _vacuum(connection: apsw.Connection) -> None:
 
 
 class RetentionRuns:
-    """The engine's retention: expired segments dropped every writer cycle, the whole
+    """The engine's retention: expired segments dropped after every batch, the whole
     run every ``interval``, and what they removed and cost in ``/metrics``."""
 
     def __init__(self, retention: Retention, registry: Registry) -> None:

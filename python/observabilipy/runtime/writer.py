@@ -91,6 +91,9 @@ class Writer:
         self._busy_ms = busy_ms
         buffer.batch_size = batch_size
         self.tasks: list[PeriodicTask] = []
+        #: Run after every committed batch (retention's drop of expired segments, so the
+        #: file never holds more than a batch beyond its rules, whatever the backlog).
+        self.after_batch: Task | None = None
         self._connection: apsw.Connection | None = None
         self._held: list[LogEntry] = []
         self._jobs: deque[Job] = deque()
@@ -293,6 +296,12 @@ class Writer:
                 self._held = batch
             if not self._write_held():
                 return False
+            if self.after_batch is not None:
+                try:
+                    self.after_batch(self._connect())
+                except Exception as error:  # retried after the next batch
+                    self._failed(error)
+                    return False
 
     def _write_held(self) -> bool:
         batch = self._held

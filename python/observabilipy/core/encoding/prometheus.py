@@ -13,12 +13,13 @@ from typing import Final
 from observabilipy.core.encoding.floats import format_value
 from observabilipy.core.models import MetricFamily
 
-KINDS: Final = frozenset({"counter", "gauge", "histogram"})
+KINDS: Final = frozenset({"counter", "gauge", "histogram", "summary"})
 #: The sample names each kind may expose, after the family name.
 SAMPLE_SUFFIXES: Final = {
     "counter": frozenset({"_total"}),
     "gauge": frozenset({""}),
     "histogram": frozenset({"_bucket", "_count", "_sum"}),
+    "summary": frozenset({"_count", "_sum"}),
 }
 _METRIC_NAME: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
