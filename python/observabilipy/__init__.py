@@ -18,7 +18,7 @@ from observabilipy.core.context import bind, bound
 from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
-from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
+from observabilipy.core.models import LogEntry, LogRecord, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
 from observabilipy.core.summary import Summary
@@ -48,6 +48,7 @@ __all__ = [
     "InMemoryLogStorage",
     "InMemoryMetricsStorage",
     "LogEntry",
+    "LogRecord",
     "LogStoragePort",
     "Logger",
     "LoggingHandler",

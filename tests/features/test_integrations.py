@@ -1,6 +1,5 @@
 """Steps for integrations.feature: a FastAPI app through its test client."""
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -98,4 +97,4 @@ def on_every_entry(engine: obs.Engine, request_id: str) -> None:
     assert engine.flush()
     rows = engine.read_logs()
     assert len(rows) == 2  # the view's entry and the request's own
-    assert {json.loads(row[5])["request_id"] for row in rows} == {request_id}
+    assert {row.attributes["request_id"] for row in rows} == {request_id}

@@ -1,6 +1,5 @@
 """Request metrics and logs in FastAPI and Starlette apps, through their test clients."""
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -101,7 +100,7 @@ def test_one_entry_per_request_and_the_request_id_on_every_line(engine):
     made = client.get("/sync/3")
     assert len(made.headers["x-request-id"]) == 32
     assert engine.flush()
-    rows = [(r[4], r[3], json.loads(r[5])) for r in engine.read_logs()]
+    rows = [(r.logger, r.message, r.attributes) for r in engine.read_logs()]
     app_lines = [(message, attrs) for logger, message, attrs in rows if logger == "app"]
     assert app_lines[0] == ("looked up", {"request_id": "req-123", "user": 7})
     assert app_lines[1] == ("in a thread", {"request_id": made.headers["x-request-id"]})
@@ -123,9 +122,9 @@ def test_the_apps_own_exception_passes_through_and_is_logged_once(engine):
         client.get("/boom")
     assert durations(engine) == {("GET", "/boom", "500"): 1}
     assert engine.flush()
-    errors = [r for r in engine.read_logs() if r[2] == "error"]
+    errors = [r for r in engine.read_logs() if r.level == "error"]
     assert len(errors) == 1
-    assert json.loads(errors[0][5])["error"] == "RuntimeError: the app's own failure"
+    assert errors[0].attributes["error"] == "RuntimeError: the app's own failure"
 
 
 def test_starlette_routes_and_mounts_give_their_templates(engine):

@@ -31,7 +31,7 @@ def counts() -> dict[tuple[str, ...], int]:
 
 def entries(logger: str) -> list[tuple[str, dict]]:
     assert engine().flush(10)
-    return [(r[3], json.loads(r[5])) for r in engine().read_logs(logger=logger)]
+    return [(r.message, r.attributes) for r in engine().read_logs(logger=logger)]
 
 
 def test_one_series_by_url_pattern_and_one_entry_per_request():

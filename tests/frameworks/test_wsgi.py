@@ -152,7 +152,7 @@ def test_flask_routes_are_series_by_template_and_requests_are_logged(engine):
         ("GET", "", "404"): 1,
     }
     assert engine.flush()
-    rows = [(r[4], r[3], json.loads(r[5])) for r in engine.read_logs()]
+    rows = [(r.logger, r.message, r.attributes) for r in engine.read_logs()]
     last_app = [attrs for logger, _, attrs in rows if logger == "app"][-1]
     assert last_app == {"request_id": "r-7", "user": 7}
     access = [attrs for logger, _, attrs in rows if logger == "http"]
@@ -169,5 +169,5 @@ def test_a_flask_apps_exception_passes_through_and_is_logged_once(engine):
         Client(app).get("/boom", buffered=True)
     assert durations(engine) == {("GET", "/boom", "500"): 1}
     assert engine.flush()
-    errors = [r for r in engine.read_logs() if r[2] == "error"]
+    errors = [r for r in engine.read_logs() if r.level == "error"]
     assert len(errors) == 1

@@ -46,7 +46,7 @@ def test_two_workers_written_the_prometheus_client_way_add_up(tmp_path):
     assert [worker.wait(60) for worker in workers] == [0, 0]
     with Engine(db) as engine:
         text = encode_text(engine.collect()).decode()
-        logged = [row[3] for row in engine.read_logs()]
+        logged = [row.message for row in engine.read_logs()]
     samples = {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -95,7 +95,7 @@ assert obs.default_engine().flush()
     result = run(code, db)
     assert result.returncode == 0, result.stderr
     with Engine(db) as engine:
-        assert [(row[2], row[3], row[4]) for row in engine.read_logs()] == [
+        assert [(row.level, row.message, row.logger) for row in engine.read_logs()] == [
             ("warning", "before any configure", "early")
         ]
 

@@ -55,7 +55,7 @@ def test_a_file_made_with_4k_pages_keeps_them(tmp_path):
     with Engine(path) as engine:
         engine.logger("old").info("still written", i=1)
         assert engine.flush()
-        assert [row[3] for row in engine.read_logs()] == ["still written"]
+        assert [row.message for row in engine.read_logs()] == ["still written"]
     connection = apsw.Connection(str(path))
     assert connection.execute("PRAGMA page_size").fetchall() == [(4096,)]
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -67,7 +67,7 @@ def test_memory_engine_works_without_a_file(tmp_path):
         engine.logger("m").error("boom")
         engine.counter("hits_total", "Hits").inc(2)
         assert engine.flush()
-        assert [r[3] for r in engine.read_logs()] == ["boom"]
+        assert [r.message for r in engine.read_logs()] == ["boom"]
         assert b"hits_total 2" in encode_text(engine.collect())
     assert list(tmp_path.iterdir()) == []
 
@@ -83,16 +83,16 @@ def test_queries_filter_by_cursor_time_level_logger_and_limit(tmp_path):
         log_a.critical("5")
         engine.flush()
         rows = engine.read_logs()
-        messages = lambda **kw: [r[3] for r in engine.read_logs(**kw)]  # noqa: E731
-        assert messages(after=rows[1][0]) == ["3", "4", "5"]
+        messages = lambda **kw: [r.message for r in engine.read_logs(**kw)]  # noqa: E731
+        assert messages(after=rows[1].id) == ["3", "4", "5"]
         assert messages(level="warning") == ["3", "4", "5"]
         assert messages(level="ERROR") == ["4", "5"]
         assert messages(level=20) == ["2", "3", "4", "5"]
         assert messages(logger="b") == ["2", "4"]
         assert messages(limit=2) == ["1", "2"]
-        assert messages(after=rows[0][0], limit=2, logger="a") == ["3", "5"]
-        assert messages(since=rows[2][1]) == ["3", "4", "5"]
-        assert messages(until=rows[2][1]) == ["1", "2"]
+        assert messages(after=rows[0].id, limit=2, logger="a") == ["3", "5"]
+        assert messages(since=rows[2].timestamp) == ["3", "4", "5"]
+        assert messages(until=rows[2].timestamp) == ["1", "2"]
         with pytest.raises(ValueError, match="loud"):
             engine.read_logs(level="loud")
 
@@ -179,7 +179,7 @@ def test_the_writer_stores_attributes_exactly_as_the_documented_rule_writes_them
         for attributes in awkward:
             log.info("m", **attributes)
         assert engine.flush()
-        stored = [row[5] for row in engine.read_logs()]
+        stored = [row[5] for row in engine.logs.query()]  # the stored JSON text itself
     assert stored == [encode_attributes(a) for a in awkward]
 
 
@@ -204,7 +204,7 @@ def test_accounting_is_exact_with_many_producer_threads(tmp_path):
         assert engine.buffer.appended == 160_000
         assert written + engine.buffer.dropped == 160_000
         assert written == len(
-            {(json.loads(r[5])["worker"], json.loads(r[5])["i"]) for r in engine.read_logs()}
+            {(r.attributes["worker"], r.attributes["i"]) for r in engine.read_logs()}
         )
 
 
@@ -239,11 +239,11 @@ def test_a_version_1_file_is_migrated_keeping_every_row_and_the_cursor(tmp_path)
         engine.logger().info("new")
         assert engine.flush()
         rows = engine.read_logs()
-    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+    assert [(r.id, r.timestamp, r.level, r.message) for r in rows] == [
         (1, 253402300799.999, "critical", "too late"),
         (2, -62135596800.0, "info", "too early"),
         (3, 5.0, "error", "fine"),
-        (5, rows[3][1], "info", "new"),
+        (5, rows[3].timestamp, "info", "new"),
     ]
 
 

@@ -85,7 +85,7 @@ def test_a_lone_surrogate_does_not_stop_later_writes(tmp_path):
         log.info(os.fsdecode(b"f\xff"))
         log.info("x")
         assert engine.flush(timeout=3)
-        assert [(r[3], r[4]) for r in engine.read_logs()] == [
+        assert [(r.message, r.logger) for r in engine.read_logs()] == [
             ("f\ufffd", "files-\ufffd"),
             ("x", "files-\ufffd"),
         ]
@@ -101,8 +101,8 @@ def test_an_integer_of_thousands_of_digits_does_not_kill_the_writer(tmp_path):
         log.info("after")
         assert engine.flush(timeout=3)
         rows = engine.read_logs()
-        assert [r[3] for r in rows] == ["x", "after"]
-        assert rows[0][5] == '{"n":"<int of 14285 bits>"}'
+        assert [r.message for r in rows] == ["x", "after"]
+        assert rows[0].attributes == {"n": "<int of 14285 bits>"}
         assert engine._writer.alive
 
 
@@ -117,7 +117,7 @@ def test_an_entry_that_can_never_be_stored_is_rejected_counted_and_named_once(tm
         append(obs.LogEntry(2.0, "loud", "unknown level"))
         append(obs.LogEntry(3.0, "info", "after"))
         counts = settled(engine)
-        assert [r[3] for r in engine.read_logs()] == ["before", "after"]
+        assert [r.message for r in engine.read_logs()] == ["before", "after"]
         assert counts["rejected"] == 3
         exposition = engine.collect()
     [family] = [f for f in exposition if f.name == "observabilipy_entries_rejected"]
@@ -145,16 +145,16 @@ def test_log_calls_never_raise_and_format_stdlib_arguments(tmp_path):
             log.exception("failed %s", "badly")
         settled(engine)
         rows = engine.read_logs()
-    assert [(r[2], r[3], r[5]) for r in rows[:6]] == [
-        ("info", "<unprintable BrokenStr>", "{}"),
-        ("info", "took 1.5 s for 3 items", "{}"),
-        ("info", "ann paid", "{}"),
-        ("warning", "bad %d", '{"args":["not a number"]}'),
-        ("info", "no placeholder", '{"args":["extra"]}'),
-        ("info", "odd level", '{"level":"loud"}'),
+    assert [(r.level, r.message, r.attributes) for r in rows[:6]] == [
+        ("info", "<unprintable BrokenStr>", {}),
+        ("info", "took 1.5 s for 3 items", {}),
+        ("info", "ann paid", {}),
+        ("warning", "bad %d", {"args": ["not a number"]}),
+        ("info", "no placeholder", {"args": ["extra"]}),
+        ("info", "odd level", {"level": "loud"}),
     ]
-    assert rows[6][3] == "<unprintable BrokenStr>"
-    assert rows[7][3] == "failed badly"
+    assert rows[6].message == "<unprintable BrokenStr>"
+    assert rows[7].message == "failed badly"
 
 
 def test_stdlib_records_with_bad_arguments_are_kept(tmp_path):
@@ -173,9 +173,9 @@ def test_stdlib_records_with_bad_arguments_are_kept(tmp_path):
             logger.removeHandler(handler)
         settled(engine)
         rows = engine.read_logs()
-    assert [(r[2], r[3], r[5]) for r in rows] == [
-        ("warning", "two %s %s", '{"args":["one"]}'),
-        ("debug", "below debug", "{}"),
+    assert [(r.level, r.message, r.attributes) for r in rows] == [
+        ("warning", "two %s %s", {"args": ["one"]}),
+        ("debug", "below debug", {}),
     ]
 
 
@@ -266,4 +266,4 @@ def test_a_structlog_timestamp_out_of_range_is_rejected_not_raised(tmp_path):
         log.info("now")
         counts = settled(engine)
         assert counts["rejected"] == 1
-        assert [r[3] for r in engine.read_logs()] == ["now"]
+        assert [r.message for r in engine.read_logs()] == ["now"]

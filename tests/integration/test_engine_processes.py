@@ -140,7 +140,7 @@ def test_a_forked_child_writes_only_its_own_entries(tmp_path):
         assert os.waitstatus_to_exitcode(status) == 0
         log.info("in parent")
         assert engine.flush(30)
-        messages = sorted(row[3] for row in engine.read_logs())
+        messages = sorted(row.message for row in engine.read_logs())
         totals = encode_text(engine.collect()).decode()
     assert messages == ["before fork", "in child", "in parent"]
     assert "forks_total 11" in totals  # the child counted 1, not 10 + 1

@@ -136,7 +136,7 @@ def test_a_writer_thread_that_died_is_restarted_and_said(tmp_path):
         assert state["storage"]["writer_restarts"] == 1
         engine.logger().info("after")
         assert engine.flush(10)
-        assert [r[3] for r in engine.read_logs()] == ["after"]
+        assert [r.message for r in engine.read_logs()] == ["after"]
 
 
 def test_health_never_waits_for_a_held_log_read_lock(tmp_path):

@@ -28,13 +28,13 @@ def test_stdlib_records_land_with_level_extra_and_traceback():
             logger.removeHandler(handler)
         assert engine.flush()
         rows = engine.read_logs()
-    assert [(r[2], r[3], r[4]) for r in rows] == [
+    assert [(r.level, r.message, r.logger) for r in rows] == [
         ("info", "paid order-7", "shop.checkout"),
         ("info", "between info and warning", "shop.checkout"),
         ("error", "failed", "shop.checkout"),
     ]
-    assert json.loads(rows[0][5]) == {"order_id": 7}
-    assert "KeyError: 'card'" in json.loads(rows[2][5])["exception"]
+    assert rows[0].attributes == {"order_id": 7}
+    assert "KeyError: 'card'" in rows[2].attributes["exception"]
 
 
 def test_structlog_events_land_and_pass_on_unchanged():
@@ -58,7 +58,7 @@ def test_structlog_events_land_and_pass_on_unchanged():
         log.warning("slow", seconds=2.5)
         assert engine.flush()
         rows = engine.read_logs()
-    assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+    assert [(r.level, r.message, r.logger, r.attributes) for r in rows] == [
         ("info", "paid", "api", {"order_id": 7}),
         ("warning", "slow", "api", {"seconds": 2.5}),
     ]
@@ -80,7 +80,7 @@ def test_capture_logging_routes_stdlib_logging_in_one_line(tmp_path):
                 logging.getLogger("shop").warning("slow")
             assert engine.flush()
             rows = engine.read_logs()
-        assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+        assert [(r.level, r.message, r.logger, r.attributes) for r in rows] == [
             ("info", "paid 7", "shop.payments", {}),
             ("warning", "slow", "shop", {"request_id": "r1"}),
         ]
@@ -113,7 +113,7 @@ def test_capture_structlog_keeps_the_renderer_and_the_logger_name(tmp_path):
             structlog.get_logger("payments").info("paid", order_id=7)
             assert engine.flush()
             rows = engine.read_logs()
-        assert [(r[2], r[3], r[4], json.loads(r[5])) for r in rows] == [
+        assert [(r.level, r.message, r.logger, r.attributes) for r in rows] == [
             ("info", "paid", "payments", {"order_id": 7})
         ]
         assert json.loads(rendered[0]) == {"event": "paid", "order_id": 7, "level": "info"}

@@ -125,8 +125,8 @@ def test_a_version_2_file_migrates_with_logs_metrics_and_history_kept(tmp_path):
         assert engine.flush()
         rows = engine.read_logs()
         text = engine.logs.connection.execute("PRAGMA user_version").fetchall()
-        assert [(r[0], r[3]) for r in rows] == [(1, "first"), (2, "second"), (4, "third")]
-        assert rows[0][5] == '{"k":1}'
+        assert [(r.id, r.message) for r in rows] == [(1, "first"), (2, "second"), (4, "third")]
+        assert rows[0].attributes == {"k": 1}
         assert text == [(3,)]
         numbers = [s.number for s in segments.segments(engine.logs.connection)]
         assert numbers == [1, 2]

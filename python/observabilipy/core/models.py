@@ -24,6 +24,18 @@ class LogEntry(msgspec.Struct, frozen=True, array_like=True, gc=False):
     logger: str = ""
 
 
+class LogRecord(msgspec.Struct, frozen=True):
+    """A stored log entry as read back: its cursor ``id`` (resume with ``after=id``),
+    then the entry's fields as stored, attributes decoded."""
+
+    id: int
+    timestamp: float
+    level: str
+    message: str
+    logger: str
+    attributes: dict[str, Any]
+
+
 class MetricSample(msgspec.Struct, frozen=True):
     """One value of one series at one moment: the unit of metric history.
 

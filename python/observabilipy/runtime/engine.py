@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Self, Unpack
 
 import apsw
+import orjson
 
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
 from observabilipy.adapters.frameworks.wsgi import ObservabilityWSGIApp
@@ -36,7 +37,6 @@ from observabilipy.adapters.storage.sqlite import (
     quick_check,
 )
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
-from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.http import DEFAULT_EXCLUDE, REQUEST_ID_HEADER, RequestObserver
 from observabilipy.core.instruments import (
@@ -47,7 +47,7 @@ from observabilipy.core.instruments import (
     Histogram,
 )
 from observabilipy.core.logger import Logger
-from observabilipy.core.models import LogEntry, MetricFamily
+from observabilipy.core.models import LogEntry, LogRecord, MetricFamily
 from observabilipy.core.names import Naming
 from observabilipy.core.registry import Instrument, Registry
 from observabilipy.core.summary import Summary
@@ -296,11 +296,14 @@ class Engine:
         level: str | int | None = None,
         logger: str | None = None,
         limit: int | None = None,
-    ) -> list[LogRow]:
-        """Stored log rows (id, timestamp, level, message, logger, attributes JSON)."""
-        return self.logs.query(
-            after=after, since=since, until=until, level=level, logger=logger, limit=limit
-        )
+    ) -> list[LogRecord]:
+        """Stored entries matching every filter given, in cursor order, as ``LogRecord``
+        values (``GET /logs`` reads the same rows as NDJSON bytes, without them)."""
+        rows = self.logs.iter_rows(after, since, until, level, logger, limit)
+        return [
+            LogRecord(int(cursor or 0), ts, name, message, logger_name, orjson.loads(attributes))
+            for cursor, ts, name, message, logger_name, attributes in rows
+        ]
 
     def read_ndjson_ids(self, after: int, upto: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
         """Stored rows with ids in (``after``, ``upto``] as ``GET /logs`` NDJSON, up to
