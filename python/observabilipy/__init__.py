@@ -21,6 +21,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily, MetricSample
 from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
+from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
 from observabilipy.encoders import backend
 from observabilipy.runtime.default import (
@@ -28,9 +29,11 @@ from observabilipy.runtime.default import (
     configure,
     counter,
     default_engine,
+    enum,
     gauge,
     get_logger,
     histogram,
+    info,
     summary,
 )
 from observabilipy.runtime.engine import Engine
@@ -43,10 +46,12 @@ __all__ = [
     "ASGIMiddleware",
     "Counter",
     "Engine",
+    "Enum",
     "Gauge",
     "Histogram",
     "InMemoryLogStorage",
     "InMemoryMetricsStorage",
+    "Info",
     "LogEntry",
     "LogRecord",
     "LogStoragePort",
@@ -71,9 +76,11 @@ __all__ = [
     "configure",
     "counter",
     "default_engine",
+    "enum",
     "gauge",
     "get_logger",
     "histogram",
+    "info",
     "parse_level",
     "summary",
 ]

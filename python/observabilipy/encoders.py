@@ -5,23 +5,20 @@ extension that reads stored logs as NDJSON, and gzipped expositions encoded and
 deflated in parts on several threads.
 
 Both encode to the same bytes and raise the same errors (the tests hold them to it); the
-Rust ones are several times faster. The choice is made once, at import, and recorded in
-``backend`` (``"rust"`` or ``"python"``). ``OBSERVABILIPY_BACKEND`` overrides it:
-
-- ``auto`` (the default, also when empty): Rust when ``observabilipy._native`` is
-  importable, else Python;
-- ``rust``: Rust, or ImportError if the extension is missing;
-- ``python``: the pure-Python encoders, even when the extension is there.
+Rust ones are several times faster. The choice is made once, at import, by
+``core.backend`` (``OBSERVABILIPY_BACKEND``: ``auto``, ``rust`` or ``python``), and
+recorded in ``backend`` (``"rust"`` or ``"python"``).
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from observabilipy.core import backend as backend_module
+from observabilipy.core.backend import load_native
 from observabilipy.core.encoding import ndjson, prometheus
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
@@ -45,8 +42,6 @@ __all__ = [
 ]
 
 Backend = Literal["rust", "python"]
-ENVIRONMENT_VARIABLE: Final = "OBSERVABILIPY_BACKEND"
-NATIVE_MODULE: Final = "observabilipy._native"
 
 
 def _gzip_level_1(data: bytes) -> bytes:
@@ -95,25 +90,14 @@ PYTHON: Final = Encoders(
 
 
 def load(environ: Mapping[str, str]) -> Encoders:
-    """The encoders ``environ``'s ``OBSERVABILIPY_BACKEND`` asks for (see the module)."""
-    choice = environ.get(ENVIRONMENT_VARIABLE) or "auto"
-    if choice not in ("auto", "rust", "python"):
-        raise ValueError(f"{ENVIRONMENT_VARIABLE} must be auto, rust or python, not {choice!r}")
-    if choice == "python":
-        return PYTHON
-    try:
-        import observabilipy._native as native
-    except ModuleNotFoundError as error:
-        # Only the extension itself missing falls back; a broken build raises.
-        if error.name != NATIVE_MODULE:
-            raise
-        if choice == "rust":
-            raise ImportError(
-                f"{ENVIRONMENT_VARIABLE}=rust, but the Rust extension {NATIVE_MODULE} "
-                "is not built (build it with `uv sync` or `maturin develop`)",
-                name=NATIVE_MODULE,
-            ) from error
-        return PYTHON
+    """The encoders ``environ``'s ``OBSERVABILIPY_BACKEND`` asks for (see
+    ``core.backend``)."""
+    native = load_native(environ)
+    return PYTHON if native is None else of_native(native)
+
+
+def of_native(native: Any) -> Encoders:
+    """The Rust extension's encoders and cells."""
     return Encoders(
         "rust",
         native.encode_text,
@@ -133,7 +117,7 @@ def load(environ: Mapping[str, str]) -> Encoders:
     )
 
 
-_ENCODERS: Final = load(os.environ)
+_ENCODERS: Final = PYTHON if backend_module.native is None else of_native(backend_module.native)
 
 backend: Final[Backend] = _ENCODERS.backend
 """Which encoders are in use: ``"rust"`` or ``"python"``."""

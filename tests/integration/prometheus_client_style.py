@@ -16,6 +16,8 @@ FAILURES = obs.counter("failures_total", "Requests that raised", namespace="shop
 IN_PROGRESS = obs.gauge("in_progress", "Requests running", namespace="shop")
 LATENCY = obs.histogram("latency", "Time per request", namespace="shop", unit="seconds")
 SIZES = obs.Summary("shop_request_size_bytes", "Request sizes")  # built directly
+BUILD = obs.info("shop_build", "Build facts")
+PHASE = obs.enum("shop_phase", "Service phase", states=["starting", "serving", "stopping"])
 log = obs.get_logger("shop")
 
 
@@ -30,12 +32,14 @@ def handle(path: str, number: int) -> None:
 
 
 def serve(first: int, last: int) -> None:
+    PHASE.state("serving")
     for number in range(first, last):
         with contextlib.suppress(ValueError):  # counted by FAILURES
             handle("/cart" if number % 2 else "/pay", number)
 
 
 def main(count: int) -> None:
+    BUILD.info({"version": "1.2.3"})
     serve(0, count // 2)  # before configure: counted, kept
     engine = obs.configure()  # the file from OBSERVABILIPY_DB
     serve(count // 2, count)

@@ -59,6 +59,7 @@ def test_two_workers_written_the_prometheus_client_way_add_up(tmp_path):
     assert samples[("shop_request_size_bytes_count", ())] == 200
     assert samples[("shop_request_size_bytes_sum", ())] == 100 * len("/cart") + 100 * len("/pay")
     assert ("shop_in_progress", ()) not in samples  # both exited: their gauges went too
+    assert ("shop_build_info", (("version", "1.2.3"),)) not in samples  # a gauge, the same
     assert logged == ["served", "served"]
 
 

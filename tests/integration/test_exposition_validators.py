@@ -34,6 +34,8 @@ def every_kind() -> Registry:
     waits = registry.summary("wait_seconds", "Time waited", labelnames=["queue"])
     waits.labels("mail").observe(0.25)
     waits.labels("mail").observe(0.5)
+    registry.info("build", "Build facts").info({"version": "1.2.3"})
+    registry.enum("phase", "Phase", states=["starting", "serving"]).state("serving")
     return registry
 
 
@@ -55,6 +57,9 @@ EXPECTED = {
     ("payload_bytes_bucket", (("le", "10.0"), ("route", "/b"))): 0.0,
     ("wait_seconds_count", (("queue", "mail"),)): 2.0,
     ("wait_seconds_sum", (("queue", "mail"),)): 0.75,
+    ("build_info", (("version", "1.2.3"),)): 1.0,
+    ("phase", (("phase", "starting"),)): 0.0,
+    ("phase", (("phase", "serving"),)): 1.0,
 }
 
 
@@ -90,6 +95,8 @@ def test_openmetrics_families_and_types_parse_as_declared():
         ("checkout_seconds", "histogram"),
         ("payload_bytes", "histogram"),
         ("wait_seconds", "summary"),
+        ("build_info", "gauge"),
+        ("phase", "gauge"),
     ]
     assert families[3].documentation == 'Help with \\ and "quotes"'
 
@@ -137,7 +144,7 @@ def test_prometheus_openmetrics_parser_accepts_every_kind(tmp_path):
     """Prometheus's OpenMetrics parser imports every sample of every instrument kind."""
     result = prometheus_openmetrics_import(tmp_path, encode_openmetrics(every_kind().collect()))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert b" 47 " in result.stdout  # NUM SAMPLES: every sample line was read
+    assert b" 50 " in result.stdout  # NUM SAMPLES: every sample line was read
 
 
 @pytest.mark.skipif(promtool is None, reason="promtool not installed (.ci/run installs it)")

@@ -9,7 +9,8 @@ from importlib.abc import MetaPathFinder
 import pytest
 
 from observabilipy import encoders
-from observabilipy.encoders import NATIVE_MODULE, PYTHON, load
+from observabilipy.core.backend import NATIVE_MODULE
+from observabilipy.encoders import PYTHON, load
 
 
 def test_expected_backend_is_the_one_loaded():

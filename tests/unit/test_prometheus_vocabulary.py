@@ -142,3 +142,36 @@ def test_summary_keeps_count_and_sum_per_series_and_refuses_what_it_cannot_hold(
         sizes.labels("/a").observe("1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="would expose 'request_size_bytes_count'"):
         registry.counter("request_size_bytes_count", "Clash")
+
+
+def test_info_reports_its_facts_as_one_series_valued_1_replacing_older_ones():
+    registry = Registry()
+    build = registry.info("build", "Build facts", namespace="shop")
+    build.info({"version": "1.2", "commit": "abc"})
+    build.info({"version": "1.3", "commit": "def"})
+    [family] = registry.collect()
+    assert (family.name, family.kind) == ("shop_build_info", "gauge")
+    assert family.samples == [
+        ("shop_build_info", (("version", "1.3"), ("commit", "def")), 1.0),
+    ]
+    with pytest.raises(ValueError, match=r"reports facts \['version', 'commit'\], got"):
+        build.info({"release": "x"})
+
+
+def test_enum_has_one_series_per_state_and_one_of_them_set():
+    registry = Registry()
+    task = registry.enum("task_state", "Task state", states=["starting", "running", "stopped"])
+    assert [value for _, _, value in registry.collect()[0].samples] == [1, 0, 0]
+    task.state("running")
+    assert registry.collect()[0].samples == [
+        ("task_state", (("task_state", "starting"),), 0.0),
+        ("task_state", (("task_state", "running"),), 1.0),
+        ("task_state", (("task_state", "stopped"),), 0.0),
+    ]
+    again = registry.enum("task_state", "Task state", states=["starting", "running", "stopped"])
+    assert again.states == task.states
+    assert registry.collect()[0].samples[1][2] == 1.0  # defining it again keeps its state
+    with pytest.raises(ValueError, match="has states"):
+        task.state("paused")
+    with pytest.raises(ValueError, match="needs a list of distinct states"):
+        registry.enum("other_state", "Other", states=["a", "a"])

@@ -17,6 +17,7 @@ from observabilipy.core.instruments import (
 )
 from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import Naming, check_metric_name, named
+from observabilipy.core.states import Enum, Info, check_states
 from observabilipy.core.summary import Summary, summary_samples
 from observabilipy.core.values import (
     counter_samples,
@@ -130,6 +131,28 @@ class Registry:
         """A summary: each series' count and sum of observations (no quantiles)."""
         full, labelnames = named(name, labels, naming)
         return self._define(Summary(full, documentation, labelnames, **self._options))
+
+    def info(self, name: str, documentation: str = "", **naming: Unpack[Naming]) -> Info:
+        """Facts about the process, exposed as ``<name>_info 1`` labelled with them."""
+        full, _ = named(name, None, naming)
+
+        def define(sample: str, help_text: str, labelnames: Sequence[str]) -> Gauge:
+            return self.gauge(sample, help_text, labelnames, aggregate="latest")
+
+        return Info(full, documentation, define)
+
+    def enum(
+        self,
+        name: str,
+        documentation: str = "",
+        states: Sequence[str] = (),
+        **naming: Unpack[Naming],
+    ) -> Enum:
+        """One of ``states``, exposed as one series per state labelled ``<name>``."""
+        full, _ = named(name, None, naming)
+        check_states(full, states)
+        gauge = self.gauge(full, documentation, [full], aggregate="latest")
+        return Enum(gauge, states)
 
     def _define(self, new: AnyInstrument) -> AnyInstrument:
         with self._lock:

@@ -16,16 +16,17 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from observabilipy.core.backend import native
 from observabilipy.core.timer import ExceptionCounter, InProgress, Timer
-from observabilipy.encoders import (
-    native_counter_cell,
-    native_counter_samples,
-    native_counter_series,
-    native_gauge_cell,
-    native_gauge_samples,
-    native_histogram_cell,
-    native_histogram_samples,
-)
+
+# The Rust extension's cells and bulk readers, or None with the pure-Python backend.
+native_counter_cell = None if native is None else native.CounterCell
+native_counter_samples = None if native is None else native.counter_samples
+native_counter_series = None if native is None else native.CounterSeries
+native_gauge_cell = None if native is None else native.GaugeCell
+native_gauge_samples = None if native is None else native.gauge_samples
+native_histogram_cell = None if native is None else native.HistogramCell
+native_histogram_samples = None if native is None else native.histogram_samples
 
 LabelKey = tuple[str, ...]
 LabelPairs = tuple[tuple[str, str], ...]

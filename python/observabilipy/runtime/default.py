@@ -21,6 +21,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry
 from observabilipy.core.names import Naming
 from observabilipy.core.registry import DEFAULT_REGISTRY
+from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
 from observabilipy.runtime.engine import Engine
 
@@ -124,6 +125,18 @@ def summary(
 ) -> Summary:
     """A summary in the default registry (see ``Registry.summary``)."""
     return REGISTRY.summary(name, documentation, labels, **naming)
+
+
+def info(name: str, documentation: str = "", **naming: Unpack[Naming]) -> Info:
+    """Facts about the process in the default registry (see ``Registry.info``)."""
+    return REGISTRY.info(name, documentation, **naming)
+
+
+def enum(
+    name: str, documentation: str = "", states: Sequence[str] = (), **naming: Unpack[Naming]
+) -> Enum:
+    """One of ``states`` in the default registry (see ``Registry.enum``)."""
+    return REGISTRY.enum(name, documentation, states, **naming)
 
 
 def _after_fork_in_child() -> None:

@@ -50,6 +50,7 @@ from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily
 from observabilipy.core.names import Naming
 from observabilipy.core.registry import Instrument, Registry
+from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
 from observabilipy.runtime.buffer import Buffer, Policy
 from observabilipy.runtime.health import (
@@ -259,6 +260,20 @@ class Engine:
     ) -> Summary:
         """A summary: count and sum per series (see ``Registry.summary``)."""
         return self.registry.summary(name, documentation, labels, **naming)
+
+    def info(self, name: str, documentation: str = "", **naming: Unpack[Naming]) -> Info:
+        """Facts about the process (see ``Registry.info``)."""
+        return self.registry.info(name, documentation, **naming)
+
+    def enum(
+        self,
+        name: str,
+        documentation: str = "",
+        states: Sequence[str] = (),
+        **naming: Unpack[Naming],
+    ) -> Enum:
+        """One of ``states`` (see ``Registry.enum``)."""
+        return self.registry.enum(name, documentation, states, **naming)
 
     def ingest(
         self, batches: Iterable[Sequence[LogEntry]], timeout: float = 30.0
