@@ -65,6 +65,11 @@ class CounterCell:
     def _add_checked(self, amount: float) -> None: ...
     def _reset(self) -> None: ...
     def _set_refusing(self) -> None: ...
+    def _add(self, amount: object) -> None:
+        """Called back by ``inc`` for other amounts: the subclass converts or refuses."""
+
+    def _refuse(self) -> None:
+        """Called back on a labelled family's own cell: the subclass raises."""
 
 @final
 class CounterSeries:
@@ -94,6 +99,12 @@ class GaugeCell:
         """The current value."""
 
     def _set_refusing(self) -> None: ...
+    def _number(self, what: str, value: object) -> float:
+        """Called back for values other than plain numbers: the subclass converts or
+        refuses."""
+
+    def _refuse(self) -> None:
+        """Called back on a labelled family's own cell: the subclass raises."""
 
 @disjoint_base
 class HistogramCell:
@@ -103,6 +114,9 @@ class HistogramCell:
     def observe(self, value: float) -> None:
         """Record one observation (odd values go to the subclass's ``_observation``,
         which returns their bucket and number)."""
+
+    def _observation(self, value: object) -> tuple[int, float]:
+        """Called back for odd values: the subclass returns their bucket and number."""
 
     def _state(self) -> tuple[list[int], float]: ...
     def _set_bounds(self, upper: list[float]) -> None: ...

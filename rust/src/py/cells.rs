@@ -5,11 +5,13 @@
 //! call per series. `observabilipy.core.values`' `CounterValue`, `GaugeValue` and
 //! `HistogramValue` subclass the cells (the histogram's is in `histogram`) and keep the rules that need words: converting
 //! or refusing odd values and unlabelled use of a labelled family, which the cells hand
-//! back to them (`_add`, `_number`, `_observation`, `_refuse`).
+//! back to them (`_add`, `_number`, `_observation`, `_refuse`). The hooks are declared
+//! here too (a bare cell's raise `NotImplementedError`), so `_native.pyi` states them and
+//! stubtest checks it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
@@ -128,6 +130,24 @@ impl CounterCell {
     fn _set_refusing(&self) {
         self.refusing.store(true, Ordering::Relaxed);
     }
+
+    /// The subclass's: convert an amount `inc` does not take as it is, or refuse it.
+    #[allow(clippy::unused_self)] // a method: the subclass overrides it
+    fn _add(&self, amount: &Bound<'_, PyAny>) -> PyResult<()> {
+        let _ = amount; // named as the subclass's parameter is
+        Err(subclass_defines("CounterCell", "_add"))
+    }
+
+    /// The subclass's: raise the error for a labelled family's own cell.
+    #[allow(clippy::unused_self)] // a method: the subclass overrides it
+    fn _refuse(&self) -> PyResult<()> {
+        Err(subclass_defines("CounterCell", "_refuse"))
+    }
+}
+
+/// The error of a hook the Python subclass defines, called on the bare cell.
+pub(crate) fn subclass_defines(cell: &str, hook: &str) -> PyErr {
+    PyNotImplementedError::new_err(format!("a subclass of {cell} defines {hook}()"))
 }
 
 /// `[(sample, labels, value), ...]` for a counter family's series: their label pairs
@@ -321,6 +341,19 @@ impl GaugeCell {
     /// Make every use call `_refuse()` (a labelled family's own cell).
     fn _set_refusing(&self) {
         self.refusing.store(true, Ordering::Relaxed);
+    }
+
+    /// The subclass's: a value other than a plain number as a float, or its error.
+    #[allow(clippy::unused_self)] // a method: the subclass overrides it
+    fn _number(&self, what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let _ = (what, value); // named as the subclass's parameters are
+        Err(subclass_defines("GaugeCell", "_number"))
+    }
+
+    /// The subclass's: raise the error for a labelled family's own cell.
+    #[allow(clippy::unused_self)] // a method: the subclass overrides it
+    fn _refuse(&self) -> PyResult<()> {
+        Err(subclass_defines("GaugeCell", "_refuse"))
     }
 }
 

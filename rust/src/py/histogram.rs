@@ -101,6 +101,17 @@ impl HistogramCell {
         Ok(())
     }
 
+    /// The subclass's: the bucket and number for a value `observe` does not take as
+    /// it is, or its error.
+    #[allow(clippy::unused_self)] // a method: the subclass overrides it
+    fn _observation(&self, value: &Bound<'_, PyAny>) -> PyResult<(usize, f64)> {
+        let _ = value; // named as the subclass's parameter is
+        Err(super::cells::subclass_defines(
+            "HistogramCell",
+            "_observation",
+        ))
+    }
+
     /// Cumulative bucket counts (the last is +Inf, equal to the count) and the sum.
     fn _state(&self) -> (Vec<u64>, f64) {
         self.cumulative()
