@@ -127,3 +127,27 @@ engine.close()
 """
     result = run(code, None, str(tmp_path / "twice.db"))
     assert result.returncode == 0, result.stderr
+
+
+def test_a_bad_file_in_the_environment_never_makes_a_log_call_raise(tmp_path):
+    """OBSERVABILIPY_DB naming something that is not a database: log calls return, the
+    problem is said once on stderr and the entries counted; configure() raises it."""
+    bad = tmp_path / "not-a-db"
+    bad.write_bytes(b"\xff\xfe not sqlite at all " * 100)
+    code = """
+import observabilipy as obs
+from observabilipy.runtime import default
+log = obs.get_logger("early")
+for i in range(3):
+    log.error("lost \\udcff", i=i)
+print("dropped", default.dropped)
+try:
+    obs.configure()
+except obs.StorageError as error:
+    print("configure:", error)
+"""
+    result = run(code, bad)
+    assert result.returncode == 0, result.stderr
+    assert "dropped 3" in result.stdout
+    assert "is not a SQLite database" in result.stdout
+    assert result.stderr.count("cannot start the default engine") == 1

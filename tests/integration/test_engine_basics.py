@@ -261,3 +261,25 @@ def test_a_metric_past_its_series_limit_is_named_once_and_exported(tmp_path, cap
     err = capfd.readouterr().err
     assert err.count("reached its 10 series") == 1
     assert "max_series" in err
+
+
+def test_read_logs_keeps_a_row_whose_attributes_another_tool_broke(tmp_path):
+    """Attributes stored by another tool that are not a JSON object come back whole
+    under _unparsed; the rows around them read as usual."""
+    with Engine(tmp_path / "broken.db") as engine:
+        engine.logger().info("before", k=1)
+        assert engine.flush()
+        with engine.logs.lock, engine.logs.connection:
+            engine.logs.connection.execute(
+                "INSERT INTO logs (ts, level, logger, message, attributes) VALUES "
+                "(1.0, 20, 'x', 'bad', 'not json'), (2.0, 20, 'x', 'list', '[1]')"
+            )
+        engine.logger().info("after")
+        assert engine.flush()
+        records = engine.read_logs()
+    assert [(r.message, r.attributes) for r in records] == [
+        ("before", {"k": 1}),
+        ("bad", {"_unparsed": "not json"}),
+        ("list", {"_unparsed": "[1]"}),
+        ("after", {}),
+    ]

@@ -24,6 +24,7 @@ from observabilipy.core.registry import DEFAULT_REGISTRY
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
 from observabilipy.runtime.engine import Engine
+from observabilipy.runtime.stderr import say
 
 #: Where the default engine records when ``configure`` names no file.
 DB_VARIABLE: Final = "OBSERVABILIPY_DB"
@@ -73,10 +74,26 @@ def default_engine() -> Engine:
         return _engine
 
 
+#: Entries a log call could not hand to a default engine that failed to start.
+dropped = 0
+
+
 def _record(entry: LogEntry) -> None:
+    """A log call's sink: never raises, even when the default engine cannot start (a
+    bad ``OBSERVABILIPY_DB``); such entries are counted in ``dropped`` and said once."""
+    global dropped
     engine = _engine
     if engine is None or engine.closed:
-        engine = default_engine()
+        try:
+            engine = default_engine()
+        except Exception as error:
+            dropped += 1
+            if dropped == 1:
+                say(
+                    f"cannot start the default engine ({type(error).__name__}: {error}); "
+                    "log entries are dropped until observabilipy.configure() succeeds"
+                )
+            return
     engine.buffer.append(entry)
 
 

@@ -316,7 +316,7 @@ class Engine:
         values (``GET /logs`` reads the same rows as NDJSON bytes, without them)."""
         rows = self.logs.iter_rows(after, since, until, level, logger, limit)
         return [
-            LogRecord(int(cursor or 0), ts, name, message, logger_name, orjson.loads(attributes))
+            LogRecord(int(cursor or 0), ts, name, message, logger_name, _decoded(attributes))
             for cursor, ts, name, message, logger_name, attributes in rows
         ]
 
@@ -511,6 +511,16 @@ class Engine:
         )
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
+
+
+def _decoded(attributes: str) -> dict[str, Any]:
+    """Stored attributes as a dict. Text another tool stored that is not a JSON object
+    is kept whole under ``_unparsed``, so one bad row never hides the others."""
+    try:
+        decoded = orjson.loads(attributes)
+    except orjson.JSONDecodeError:
+        return {"_unparsed": attributes}
+    return decoded if isinstance(decoded, dict) else {"_unparsed": attributes}
 
 
 def _say_overflow(family: Instrument) -> None:
