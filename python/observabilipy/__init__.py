@@ -5,6 +5,7 @@ import observabilipy._gil  # noqa: F401 (imported for its check)
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
+from observabilipy.adapters.opentelemetry import install_if_importable
 from observabilipy.adapters.storage.memory import (
     InMemoryLogStorage,
     InMemoryMetricsStorage,
@@ -15,6 +16,7 @@ from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.context import bind, bound
+from observabilipy.core.exemplars import set_source as set_exemplar_source
 from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Histogram
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
@@ -38,6 +40,9 @@ from observabilipy.runtime.default import (
 )
 from observabilipy.runtime.engine import Engine
 from observabilipy.runtime.retention import Retention
+
+# Exemplars from the active OpenTelemetry span when opentelemetry-api is importable.
+install_if_importable()
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -82,5 +87,6 @@ __all__ = [
     "histogram",
     "info",
     "parse_level",
+    "set_exemplar_source",
     "summary",
 ]

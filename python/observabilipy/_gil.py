@@ -1,8 +1,7 @@
-"""observabilipy counts on the GIL: the buffer's lock-free append, the pure-Python
-counters' ``itertools.count`` and several read-then-write paths are exact only while
-one thread runs Python at a time. On a free-threaded CPython (3.13t, 3.14t) with the
-GIL off, counts could race; rather than run there silently wrong, importing refuses,
-saying what works instead.
+"""observabilipy counts on the GIL: the buffer's lock-free append and several
+read-then-write paths are exact only while one thread runs Python at a time. On a
+free-threaded CPython (3.13t, 3.14t) with the GIL off, counts could race; rather than
+run there silently wrong, importing refuses, saying what works instead.
 """
 
 from __future__ import annotations

@@ -5,13 +5,11 @@ byte, errors included; ``observabilipy.encoders`` chooses between the two. The l
 is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs``).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self, final
 
-from typing_extensions import disjoint_base
-
 from observabilipy.core.encoding.ndjson import LogRow
-from observabilipy.core.models import MetricFamily
+from observabilipy.core.models import Exemplar, MetricFamily
 
 __all__ = [
     "CounterCell",
@@ -28,6 +26,7 @@ __all__ = [
     "gauge_samples",
     "histogram_samples",
     "json_needs_care",
+    "set_exemplar_source",
 ]
 
 __version__: str
@@ -51,25 +50,22 @@ def json_needs_care(json: bytes, max_element: int, max_depth: int) -> bool:
 def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""
 
-@disjoint_base
+@final
 class CounterCell:
-    """A counter series' value in atomics; ``core.values.CounterValue`` subclasses it."""
+    """A counter series' value in atomics (the protocol of ``core.cells.CounterCell``)."""
 
-    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
-    def inc(self, amount: float = ...) -> None:
-        """Add ``amount`` (default 1); other than finite ``int``/``float`` >= 0, ``_add``."""
+    def __new__(cls, name: str) -> Self: ...
+    def inc(self, amount: float = ..., exemplar: Mapping[str, str] | None = None) -> None:
+        """Add ``amount`` (default 1), a finite number >= 0, with an optional exemplar."""
 
     def get(self) -> float:
         """The current total."""
 
-    def _add_checked(self, amount: float) -> None: ...
-    def _reset(self) -> None: ...
-    def _set_refusing(self) -> None: ...
-    def _add(self, amount: object) -> None:
-        """Called back by ``inc`` for other amounts: the subclass converts or refuses."""
+    def exemplar(self) -> Exemplar | None:
+        """The latest exemplar, or None."""
 
-    def _refuse(self) -> None:
-        """Called back on a labelled family's own cell: the subclass raises."""
+    def reset(self) -> None:
+        """Back to zero, without exemplar."""
 
 @final
 class CounterSeries:
@@ -81,11 +77,11 @@ class CounterSeries:
     def samples(self) -> list[tuple[str, Any, float]]:
         """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
 
-@disjoint_base
+@final
 class GaugeCell:
-    """A gauge series' value in an atomic; ``core.values.GaugeValue`` subclasses it."""
+    """A gauge series' value in an atomic (the protocol of ``core.cells.GaugeCell``)."""
 
-    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def __new__(cls, name: str) -> Self: ...
     def set(self, value: float) -> None:
         """Set the gauge to ``value``."""
 
@@ -98,31 +94,25 @@ class GaugeCell:
     def get(self) -> float:
         """The current value."""
 
-    def _set_refusing(self) -> None: ...
-    def _number(self, what: str, value: object) -> float:
-        """Called back for values other than plain numbers: the subclass converts or
-        refuses."""
+    def reset(self) -> None:
+        """Nothing to do: a gauge is a state, not a tally, so a forked child keeps it."""
 
-    def _refuse(self) -> None:
-        """Called back on a labelled family's own cell: the subclass raises."""
-
-@disjoint_base
+@final
 class HistogramCell:
-    """A histogram series' counts and sum; ``core.values.HistogramValue`` subclasses it."""
+    """A histogram series' counts and sum (the protocol of ``core.cells.HistogramCell``)."""
 
-    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
-    def observe(self, value: float) -> None:
-        """Record one observation (odd values go to the subclass's ``_observation``,
-        which returns their bucket and number)."""
+    def __new__(cls, name: str, upper: list[float]) -> Self: ...
+    def observe(self, value: float, exemplar: Mapping[str, str] | None = None) -> None:
+        """Record one observation (a number, not NaN), with an optional exemplar."""
 
-    def _observation(self, value: object) -> tuple[int, float]:
-        """Called back for odd values: the subclass returns their bucket and number."""
+    def state(self) -> tuple[list[int], float]:
+        """Cumulative bucket counts (the last is +Inf, equal to the count) and the sum."""
 
-    def _state(self) -> tuple[list[int], float]: ...
-    def _set_bounds(self, upper: list[float]) -> None: ...
-    def _reset(self) -> None: ...
-    def _set_refusing(self) -> None: ...
-    def _is_refusing(self) -> bool: ...
+    def exemplars(self) -> list[Exemplar | None]:
+        """Each bucket's latest exemplar, or None."""
+
+    def reset(self) -> None:
+        """Back to empty, without exemplars."""
 
 def gauge_samples(
     sample: str, labels: list[Any], cells: list[GaugeCell]
@@ -130,11 +120,24 @@ def gauge_samples(
     """``[(sample, labels, value), ...]`` for a gauge family's label pairs and cells."""
 
 def histogram_samples(
-    name: str, labels: list[Any], bucket_labels: list[list[Any]], cells: list[HistogramCell]
+    name: str,
+    labels: list[Any],
+    bucket_labels: list[list[Any]],
+    cells: list[HistogramCell],
+    exemplars: dict[Any, Exemplar] | None = None,
 ) -> list[tuple[str, Any, float]]:
-    """A histogram family's bucket, count and sum samples, series by series."""
+    """A histogram family's bucket, count and sum samples, series by series; each
+    bucket's exemplar goes into ``exemplars`` when given."""
 
 def counter_samples(
-    sample: str, labels: list[Any], cells: list[CounterCell]
+    sample: str,
+    labels: list[Any],
+    cells: list[CounterCell],
+    exemplars: dict[Any, Exemplar] | None = None,
 ) -> list[tuple[str, Any, float]]:
-    """``[(sample, labels, value), ...]`` for a counter family's label pairs and cells."""
+    """``[(sample, labels, value), ...]`` for a counter family's label pairs and cells;
+    each series' exemplar goes into ``exemplars`` when given."""
+
+def set_exemplar_source(source: Callable[[], Any] | None, interval: float = 1.0) -> None:
+    """Ask ``source`` for exemplar labels when a call gives none, at most once every
+    ``interval`` seconds per series; None stops."""

@@ -30,13 +30,7 @@ __all__ = [
     "encode_openmetrics_gzip",
     "encode_text",
     "encode_text_gzip",
-    "native_counter_cell",
-    "native_counter_samples",
     "native_counter_series",
-    "native_gauge_cell",
-    "native_gauge_samples",
-    "native_histogram_cell",
-    "native_histogram_samples",
     "native_json_needs_care",
     "sqlite_extension",
 ]
@@ -68,18 +62,13 @@ class Encoders:
     encode_log_rows: Callable[[Iterable[LogRow]], bytes]
     #: The shared library to load into SQLite for ``observabilipy_ndjson`` (Rust only).
     sqlite_extension: str | None = None
-    #: Counter cells in atomics and their bulk reader (Rust only; see core.values).
-    counter_cell: type | None = None
-    counter_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
+    #: A counter family's cells for the Rust encoder to read as it writes (Rust only;
+    #: the cells themselves are chosen in ``core.cells``).
     counter_series: Callable[..., object] | None = None
-    gauge_cell: type | None = None
-    gauge_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
-    histogram_cell: type | None = None
     #: The two formats as one gzip member each. The compressed bytes differ between
     #: backends; what they inflate to does not.
     encode_text_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_text_gzip
     encode_openmetrics_gzip: Callable[[Iterable[MetricFamily]], bytes] = _python_openmetrics_gzip
-    histogram_samples: Callable[..., list[tuple[str, Any, float]]] | None = None
     #: Checks a batch of entries msgspec wrote before it is stored (Rust only).
     json_needs_care: Callable[[bytes, int, int], bool] | None = None
 
@@ -104,15 +93,9 @@ def of_native(native: Any) -> Encoders:
         native.encode_openmetrics,
         native.encode_log_rows,
         native.__file__,
-        native.CounterCell,
-        native.counter_samples,
         native.CounterSeries,
-        native.GaugeCell,
-        native.gauge_samples,
-        native.HistogramCell,
         native.encode_text_gzip,
         native.encode_openmetrics_gzip,
-        native.histogram_samples,
         native.json_needs_care,
     )
 
@@ -140,26 +123,8 @@ encode_openmetrics_gzip: Final = _ENCODERS.encode_openmetrics_gzip
 sqlite_extension: Final = _ENCODERS.sqlite_extension
 """The SQLite extension with ``observabilipy_ndjson`` (the Rust library), or None."""
 
-native_counter_cell: Final = _ENCODERS.counter_cell
-"""The Rust ``CounterCell`` that ``core.values.CounterValue`` builds on, or None."""
-
-native_counter_samples: Final = _ENCODERS.counter_samples
-"""Reads a counter family's Rust cells in one call, or None."""
-
 native_counter_series: Final = _ENCODERS.counter_series
 """The Rust ``CounterSeries``: a counter family's cells for the Rust encoder, or None."""
-
-native_gauge_cell: Final = _ENCODERS.gauge_cell
-"""The Rust ``GaugeCell`` that ``core.values.GaugeValue`` builds on, or None."""
-
-native_gauge_samples: Final = _ENCODERS.gauge_samples
-"""Reads a gauge family's Rust cells in one call, or None."""
-
-native_histogram_samples: Final = _ENCODERS.histogram_samples
-"""Reads a histogram family's Rust cells in one call, or None."""
-
-native_histogram_cell: Final = _ENCODERS.histogram_cell
-"""The Rust ``HistogramCell`` that ``core.values.HistogramValue`` builds on, or None."""
 
 native_json_needs_care: Final = _ENCODERS.json_needs_care
 """Whether a batch's JSON holds a wide integer, deep nesting or an oversized entry

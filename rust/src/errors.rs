@@ -2,8 +2,9 @@
 //!
 //! Messages are the pure-Python encoders' own, word for word. Fields holding a name or
 //! value hold its Python `repr`, already rendered. Failures that Python itself raises
-//! while we read its objects (`AttributeError`, unpacking, `OverflowError`,
-//! `UnicodeEncodeError`) are passed through as they are, not wrapped here.
+//! while we read its objects (`AttributeError`, `OverflowError`, `UnicodeEncodeError`)
+//! are passed through as they are, not wrapped here; unpacking raises the exception
+//! class Python's unpacking raises, in our own words (`py::objects::unpack`).
 
 use std::fmt;
 

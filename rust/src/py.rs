@@ -19,6 +19,7 @@ use crate::ndjson::LogRows;
 use crate::prometheus::{Exposition, Format};
 
 pub(crate) mod cells;
+mod exemplars;
 mod exposition;
 mod histogram;
 mod labels;
@@ -45,6 +46,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     m.add_function(wrap_pyfunction!(json_needs_care, m)?)?;
+    m.add_function(wrap_pyfunction!(exemplars::set_exemplar_source, m)?)?;
     Ok(())
 }
 
@@ -114,7 +116,7 @@ fn encode_families_gzip<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let py = families.py();
     with_buffers(&EXPOSITION, |exposition, out| {
-        if exposition::read_families(families, exposition)? {
+        if exposition::read_families(families, exposition, format)? {
             exposition.encode_into(out, format);
             let text = surrogate_failure(py, out)?;
             return Ok(PyBytes::new(py, &gzip::compress(text.as_bytes())));
@@ -143,7 +145,7 @@ fn encode_families<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let py = families.py();
     with_buffers(&EXPOSITION, |exposition, out| {
-        let surrogates = exposition::read_families(families, exposition)?;
+        let surrogates = exposition::read_families(families, exposition, format)?;
         if exposition.len() >= DETACH_AT {
             py.detach(|| exposition.encode_into(out, format));
         } else {

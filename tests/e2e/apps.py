@@ -2,15 +2,17 @@
 its own request counter, and the observability endpoints mounted under a prefix."""
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from observabilipy import Engine
 
+Handle = Callable[[dict], bytes]
 
-def counting() -> Any:
-    """Counts every request outside /observability; serves the engine's app there."""
-    engine = Engine(os.environ["OBSERVABILIPY_DB"])
-    requests = engine.counter("app_requests_total", "Requests served", labels=["path"])
+
+def mounted(engine: Engine, handle: Handle) -> Any:
+    """An app answering every request outside /observability with ``handle(scope)``,
+    and serving the engine's app there (lifespan included)."""
     observability = engine.asgi_app(close_engine_on_shutdown=True)
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
@@ -20,11 +22,41 @@ def counting() -> Any:
         if scope["path"].startswith("/observability"):
             await observability({**scope, "root_path": "/observability"}, receive, send)
             return
-        requests.labels(scope["path"]).inc()
+        body = handle(scope)
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
+        await send({"type": "http.response.body", "body": body})
 
     return app
+
+
+def counting() -> Any:
+    """Counts every request outside /observability; serves the engine's app there."""
+    engine = Engine(os.environ["OBSERVABILIPY_DB"])
+    requests = engine.counter("app_requests_total", "Requests served", labels=["path"])
+
+    def handle(scope: dict) -> bytes:
+        requests.labels(scope["path"]).inc()
+        return b"ok"
+
+    return mounted(engine, handle)
+
+
+def traced() -> Any:
+    """Each request in an OpenTelemetry span, timed by a histogram whose exemplars come
+    from the span on their own; answers with the request's trace id."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    trace.set_tracer_provider(TracerProvider())
+    tracer = trace.get_tracer("tests.e2e.apps")
+    engine = Engine(os.environ["OBSERVABILIPY_DB"])
+    seconds = engine.histogram("app_request_seconds", "Request time", buckets=[0.1, 1])
+
+    def handle(scope: dict) -> bytes:
+        with tracer.start_as_current_span("request") as span, seconds.time():
+            return f"{span.get_span_context().trace_id:032x}".encode()
+
+    return mounted(engine, handle)
 
 
 def flask_app() -> Any:

@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from observabilipy.cli import ENV_DB, ENV_TOKEN
 
+ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
 EXIT_TIMEOUT = 20.0
 
@@ -32,6 +35,35 @@ def wait_until_up(url: str, timeout: float = STARTUP_TIMEOUT) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"nothing answered {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def running(tmp_path: Path, *command: str) -> Iterator[str]:
+    """The server ``command`` on a free port (``{port}`` in it), stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, "OBSERVABILIPY_DB": str(tmp_path / "app.db")}
+    argv = [sys.executable, "-m", *(part.format(port=port) for part in command)]
+    log = tmp_path / "server.out"
+    with (
+        log.open("wb") as out,
+        subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out) as server,
+    ):
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_up(f"{url}/observability/healthz")
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+GRANIAN = ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}")
+
+
+def granian_app(tmp_path: Path, factory: str, workers: int = 1):
+    """``granian --factory tests.e2e.apps:<factory>`` with ``workers`` (see ``running``)."""
+    factory = f"tests.e2e.apps:{factory}"
+    return running(tmp_path, *GRANIAN, "--workers", str(workers), "--factory", factory)
 
 
 class Server:

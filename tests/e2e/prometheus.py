@@ -28,6 +28,18 @@ class Prometheus:
             return []
         return list(answer.get("data", {}).get("result", []))
 
+    def exemplars(self, expression: str, since: float) -> list[dict]:
+        """The exemplars of the series ``expression`` selects, since ``since``."""
+        try:
+            answer = httpx.get(
+                f"{self.url}/api/v1/query_exemplars",
+                params={"query": expression, "start": since, "end": time.time() + 60},
+                timeout=5,
+            ).json()
+        except (httpx.TransportError, ValueError):
+            return []
+        return [e for series in answer.get("data", []) for e in series.get("exemplars", [])]
+
     def value(self, expression: str) -> float | None:
         result = self.query(expression)
         return float(result[0]["value"][1]) if result else None
@@ -45,8 +57,11 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def scraping(tmp_path: Path, port: int, metrics_path: str = "/metrics") -> Iterator[Prometheus]:
-    """Prometheus scraping 127.0.0.1:``port`` every second, stopped afterwards."""
+def scraping(
+    tmp_path: Path, port: int, metrics_path: str = "/metrics", *flags: str
+) -> Iterator[Prometheus]:
+    """Prometheus scraping 127.0.0.1:``port`` every second (with ``flags``), stopped
+    afterwards."""
     assert binary is not None
     config = tmp_path / "prometheus.yml"
     config.write_text(
@@ -62,6 +77,7 @@ def scraping(tmp_path: Path, port: int, metrics_path: str = "/metrics") -> Itera
             f"--config.file={config}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{own}",
+            *flags,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

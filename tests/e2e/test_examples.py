@@ -1,44 +1,15 @@
 """Every example in examples/ runs as its docstring says, and records what it says."""
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from observabilipy import Engine
-from tests.e2e.conftest import free_port, wait_until_up
+from tests.e2e.conftest import GRANIAN, ROOT, running
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def running(tmp_path: Path, *command: str) -> Iterator[str]:
-    """The server ``command`` on a free port (``{port}`` in it), stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "OBSERVABILIPY_DB": str(tmp_path / "app.db")}
-    argv = [sys.executable, "-m", *(part.format(port=port) for part in command)]
-    log = tmp_path / "server.out"
-    with (
-        log.open("wb") as out,
-        subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out) as server,
-    ):
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{url}/observability/healthz")
-            yield url
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-
-
-GRANIAN = ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}")
 GUNICORN = ("gunicorn", "--bind", "127.0.0.1:{port}", "--workers", "2")
 
 

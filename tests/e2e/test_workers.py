@@ -4,8 +4,6 @@ load is replaced while the others keep answering, and nothing acknowledged is lo
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 
 from observabilipy import SQLiteLogStorage
 from tests.e2e import prometheus
-from tests.e2e.conftest import free_port, wait_until_up
+from tests.e2e.conftest import granian_app
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_prometheus = pytest.mark.skipif(
@@ -63,28 +61,16 @@ def test_an_app_under_granian_with_two_workers_never_resets_a_counter(tmp_path):
     """The issue's case, an app counting its requests under `granian --workers 2` with
     the endpoints mounted at /observability: 300 requests, scraped every second; the
     counter never resets and ends at exactly 300."""
-    db = tmp_path / "app.db"
-    port = free_port()
-    env = {**os.environ, "OBSERVABILIPY_DB": str(db)}
-    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "2"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--factory", "tests.e2e.apps:counting"]
-    with subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as app:
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{url}/observability/healthz")
-            with prometheus.scraping(tmp_path, port, "/observability/metrics") as prom:
-                assert prom.wait_for('up{job="observabilipy"}', 1.0) == 1.0
-                for _ in range(300):
-                    assert httpx.get(f"{url}/x", timeout=10).status_code == 200
-                    time.sleep(0.01)
-                total = 'app_requests_total{path="/x"}'
-                assert prom.wait_for(total, 300.0, timeout=60) == 300.0
-                assert prom.value(f"resets({total}[10m])") == 0.0
-        finally:
-            app.send_signal(signal.SIGTERM)
-            app.wait(timeout=30)
+    with granian_app(tmp_path, "counting", workers=2) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with prometheus.scraping(tmp_path, port, "/observability/metrics") as prom:
+            assert prom.wait_for('up{job="observabilipy"}', 1.0) == 1.0
+            for _ in range(300):
+                assert httpx.get(f"{url}/x", timeout=10).status_code == 200
+                time.sleep(0.01)
+            total = 'app_requests_total{path="/x"}'
+            assert prom.wait_for(total, 300.0, timeout=60) == 300.0
+            assert prom.value(f"resets({total}[10m])") == 0.0
 
 
 def test_a_killed_worker_is_replaced_while_the_other_answers(serve, tmp_path):

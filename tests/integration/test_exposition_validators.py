@@ -17,7 +17,7 @@ from observabilipy.core.encoding.prometheus import encode_openmetrics, encode_te
 def every_kind() -> Registry:
     """A registry holding every instrument kind, labelled and not, with awkward values."""
     registry = Registry()
-    registry.counter("requests_total", "Requests served").inc(3)
+    registry.counter("requests_total", "Requests served").inc(3, exemplar={"trace_id": "a1"})
     orders = registry.counter("orders", "Orders placed", labels=["method", "note"])
     orders.labels("card", 'say "hi"\\\n').inc()
     orders.labels("cash", "ünï").inc(2.5)
@@ -27,7 +27,7 @@ def every_kind() -> Registry:
     temps.labels("attic").set(1.5e-7)
     latency = registry.histogram("checkout_seconds", "Checkout time", buckets=[0.025, 1])
     latency.observe(0.01)
-    latency.observe(5.0)
+    latency.observe(5.0, exemplar={"trace_id": "b2", "span_id": "c 3ü"})
     sizes = registry.histogram("payload_bytes", "Payload sizes", labels=["route"])
     sizes.labels(route="/a").observe(0.3)
     sizes.labels(route="/b").observe(100)
@@ -119,16 +119,23 @@ def test_promtool_check_metrics_passes():
     assert result.stdout + result.stderr == b""
 
 
+def stamp(line: str) -> str:
+    """A sample line with a timestamp after its value (before an exemplar)."""
+    if line.startswith("#"):
+        return line
+    sample, exemplar_mark, exemplar = line.partition(" # {")
+    return f"{sample} 1700000000{exemplar_mark}{exemplar}"
+
+
 def prometheus_openmetrics_import(tmp_path, exposition: bytes) -> subprocess.CompletedProcess:
     """Feed OpenMetrics to Prometheus's own parser (promtool's block import).
 
     `promtool check metrics` reads only the text format, so OpenMetrics goes through
     `tsdb create-blocks-from openmetrics`, which needs a timestamp on every sample:
-    one is appended to each sample line, nothing else is changed.
+    one is added to each sample line (before its exemplar), nothing else is changed.
     """
     assert promtool is not None
-    lines = exposition.decode().splitlines()
-    stamped = [line if line.startswith("#") else f"{line} 1700000000" for line in lines]
+    stamped = [stamp(line) for line in exposition.decode().splitlines()]
     source = tmp_path / "exposition.om"
     source.write_text("\n".join(stamped) + "\n")
     return subprocess.run(

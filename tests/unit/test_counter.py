@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from observabilipy import Registry
-from observabilipy.core.values import counter_samples
+from observabilipy.core.cells import counter_samples
 
 
 def test_counter_incremented_three_times_reads_three():

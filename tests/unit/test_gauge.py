@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from observabilipy import Registry
-from observabilipy.core.values import gauge_samples
+from observabilipy.core.cells import gauge_samples
 
 
 def test_gauge_sets_and_moves():

@@ -1,5 +1,5 @@
-"""``_native.pyi`` says what the Rust module has, hooks called back into Python
-included: checked by mypy's stubtest against the built extension."""
+"""``_native.pyi`` says what the Rust module has: checked by mypy's stubtest against
+the built extension."""
 
 import subprocess
 import sys
@@ -21,11 +21,3 @@ def test_the_stub_matches_the_extension():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.skipif(backend != "rust", reason="needs the Rust extension built and in use")
-def test_a_bare_cell_says_its_hooks_are_the_subclass_s():
-    from observabilipy import _native
-
-    with pytest.raises(NotImplementedError, match=r"a subclass of CounterCell defines _add\(\)"):
-        _native.CounterCell().inc("x")  # type: ignore[arg-type]

@@ -134,7 +134,7 @@ def test_summary_keeps_count_and_sum_per_series_and_refuses_what_it_cannot_hold(
         ("request_size_bytes_count", (("route", "/a"),), 2.0),
         ("request_size_bytes_sum", (("route", "/a"),), 150.5),
     ]
-    with pytest.raises(ValueError, match=r"has labels: call \.labels"):
+    with pytest.raises(ValueError, match=r"has labels .*: call \.labels"):
         sizes.observe(1)
     with pytest.raises(ValueError, match="cannot observe NaN"):
         sizes.labels("/a").observe(float("nan"))

@@ -12,12 +12,13 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
-from observabilipy.core.models import MetricFamily, Sample
+from observabilipy.core.models import Exemplar, MetricFamily, Sample
 
 Labels = tuple[tuple[str, str], ...]
 #: family, sample name, labels, value, last change time, pid (gauges; 0 for sums)
 RemoteRow = tuple[str, str, Labels, float, float, int]
 Meta = tuple[str, str, str]  # kind, help, aggregate
+Exemplars = dict[tuple[str, Labels], Exemplar]
 
 _SUFFIX_ORDER: Final = {"_bucket": 0, "_count": 1, "_sum": 2}
 
@@ -41,8 +42,12 @@ def combine(
     # Gauges: every process's value, for their aggregate to choose from.
     gauges: dict[str, dict[tuple[str, Labels], list[tuple[float, float, int]]]] = {}
     changed_at = changed_at or {}
+    # Exemplars are this process's own: the latest it saw for each sample.
+    exemplars: dict[str, Exemplars] = {}
     for family in local:
         meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
+        if family.exemplars:
+            exemplars[family.name] = family.exemplars
         if family.kind != "gauge":
             totals = sums.setdefault(family.name, {})
             for sample, labels, value in family.samples:
@@ -66,7 +71,10 @@ def combine(
         else:
             series = gauges.setdefault(family_name, {})
             series.setdefault((sample, labels), []).append((value, updated, row_pid))
-    return [_family(name, meta[name], sums.get(name, {}), gauges.get(name, {})) for name in meta]
+    return [
+        _family(name, meta[name], sums.get(name, {}), gauges.get(name, {}), exemplars.get(name))
+        for name in meta
+    ]
 
 
 def _family(
@@ -74,6 +82,7 @@ def _family(
     meta: Meta,
     sums: dict[tuple[str, Labels], float],
     gauges: dict[tuple[str, Labels], list[tuple[float, float, int]]],
+    exemplars: Exemplars | None,
 ) -> MetricFamily:
     kind, help_text, aggregate = meta
     samples: list[Sample] = []
@@ -88,7 +97,7 @@ def _family(
         ]
     if kind in ("histogram", "summary"):  # each label set's samples together
         samples.sort(key=lambda s: _histogram_order(name, s))
-    return MetricFamily(name, kind, help_text, samples)
+    return MetricFamily(name, kind, help_text, samples, exemplars or {})
 
 
 def _gauge(aggregate: str, values: list[tuple[float, float, int]]) -> float:

@@ -1,7 +1,8 @@
 """Counters, gauges and histograms with Prometheus semantics, exact under threads.
 
 Each metric is a family; a labelled family hands out one child per label set through
-``labels()``, an unlabelled one is its own single child (the cells are in ``values``).
+``labels()``, an unlabelled one is its own single child (the series objects are in
+``series``, the cells holding their values in ``cells``).
 
 A family holds at most ``max_series`` label sets (2,000 unless set, as OpenTelemetry's
 SDK does): further ones share one overflow series labelled ``otel_metric_overflow="true"``,
@@ -15,16 +16,26 @@ import itertools
 import math
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import Any, Final, Generic, NoReturn, TypeVar, cast
 
-from observabilipy.core.encoding.floats import format_le
-from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
-from observabilipy.core.values import (
-    CounterValue,
-    GaugeValue,
-    HistogramValue,
+from observabilipy.core.cells import (
     LabelKey,
     LabelPairs,
+    new_counter_cell,
+    new_gauge_cell,
+    new_histogram_cell,
+)
+from observabilipy.core.encoding.floats import format_le
+from observabilipy.core.exemplars import ExemplarLabels
+from observabilipy.core.models import Exemplar
+from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
+from observabilipy.core.series import (
+    CounterChild,
+    CounterUse,
+    GaugeChild,
+    GaugeUse,
+    HistogramChild,
+    ObserveUse,
 )
 
 MAX_SERIES: Final = 2000
@@ -36,7 +47,7 @@ DEFAULT_BUCKETS: Final = (
 )  # fmt: skip
 
 
-V = TypeVar("V")  # the cell type of a family's children
+C = TypeVar("C")  # the series type a family hands out
 
 #: ``registry=`` left out: the default registry (``core.registry.DEFAULT_REGISTRY``).
 DEFAULT: Final = object()
@@ -44,8 +55,14 @@ DEFAULT: Final = object()
 IN_REGISTRY: Final = object()
 
 
-class Family(Generic[V]):
-    """What every metric family shares: its definition and its children by label values."""
+class Family(Generic[C]):
+    """What every metric family shares: its definition, and its series by label values
+    (each a cell, and the series object ``labels()`` hands out for it).
+
+    A labelled family's own ``inc``/``set``/``observe``... refuse: the series are its
+    children. An unlabelled family is its one series: that series' methods are bound
+    onto the family, in place of the refusing ones.
+    """
 
     kind: str = ""
 
@@ -57,7 +74,7 @@ class Family(Generic[V]):
         if not isinstance(max_series, int) or isinstance(max_series, bool) or max_series < 1:
             raise ValueError(f"max_series of {name!r} must be a positive int, got {max_series!r}")
         self.max_series = max_series
-        self._overflow: V | None = None
+        self._overflow: C | None = None
         #: Label sets sent to the overflow series (calls with a label set not yet held).
         self.overflowed = 0
         #: Called once, with the family, when its first label set overflows.
@@ -65,12 +82,21 @@ class Family(Generic[V]):
         self.name = name
         self.documentation = check_text(f"help of {name!r}", documentation)
         self.labelnames = check_label_names(name, self.kind, labelnames)
-        self._children: dict[LabelKey, V] = {}
+        self._children: dict[LabelKey, C] = {}
         # Every child's label pairs and cell, in the children's order: a snapshot copies
         # these lists, several times faster than listing a dict's values.
         self._pairs: list[LabelPairs] = []
-        self._cells: list[V] = []
+        self._cells: list[Any] = []
         self._children_lock = threading.Lock()
+
+    def _finish(self, registry: object) -> None:
+        """Bind an unlabelled family's one series onto it, then join ``registry``."""
+        if not self.labelnames:
+            self._single_cell = self._new_cell()
+            self._single = self._child(self._single_cell)
+            for method in type(self._single).__slots__:  # type: ignore[attr-defined]
+                self.__dict__[method] = getattr(self._single, method)
+        self._register(registry)
 
     def _register(self, registry: object) -> None:
         """Join ``registry`` (built directly, as prometheus_client's metrics are): a
@@ -89,7 +115,7 @@ class Family(Generic[V]):
             )
         registry.adopt(cast("Counter", self))  # whichever kind: adopt takes them all
 
-    def labels(self, *values: Any, **by_name: Any) -> V:
+    def labels(self, *values: Any, **by_name: Any) -> C:
         """The child for one set of label values, given by position or by name."""
         if by_name:
             if values or len(by_name) != len(self.labelnames):
@@ -103,50 +129,55 @@ class Family(Generic[V]):
             child = self._add_child(values)
         return child
 
-    def _add_child(self, values: tuple[Any, ...]) -> V:
-        if len(values) != len(self.labelnames):
-            self._wrong_labels(values, {})
-        key = tuple(
+    def _key(self, values: tuple[Any, ...]) -> LabelKey:
+        return tuple(
             label_value(self.name, label, value)
             for label, value in zip(self.labelnames, values, strict=True)
         )
+
+    def _add_child(self, values: tuple[Any, ...]) -> C:
+        if len(values) != len(self.labelnames):
+            self._wrong_labels(values, {})
+        key = self._key(values)
         with self._children_lock:
             child = self._children.get(key)
             if child is None:
                 if len(self._children) >= self.max_series:
                     return self._overflowing()
-                child = self._children[key] = self._new_value()
+                cell = self._new_cell()
+                child = self._children[key] = self._child(cell)
                 self._pairs.append(tuple(zip(self.labelnames, key, strict=True)))
-                self._cells.append(child)
+                self._cells.append(cell)
         return child
 
-    def _overflowing(self) -> V:
+    def _overflowing(self) -> C:
         """The overflow series (made on first use; the children lock is held)."""
         self.overflowed += 1
         if self._overflow is None:
-            self._overflow = self._new_value()
+            cell = self._new_cell()
+            self._overflow = self._child(cell)
             self._pairs.append(OVERFLOW_LABELS)
-            self._cells.append(self._overflow)
+            self._cells.append(cell)
             if self.on_overflow is not None:
                 self.on_overflow(self)
         return self._overflow
 
-    def _wrong_labels(self, values: tuple[Any, ...], by_name: dict[str, Any]) -> None:
+    def _wrong_labels(self, values: tuple[Any, ...], by_name: dict[str, Any]) -> NoReturn:
         given = list(by_name) if by_name else list(values)
         if not self.labelnames:
             raise ValueError(f"{self.name!r} has no labels, got {given}")
         raise ValueError(f"{self.name!r} takes labels {list(self.labelnames)}, got {given}")
 
+    def _refuse(self) -> NoReturn:
+        labels = list(self.labelnames)
+        raise ValueError(f"{self.name!r} has labels {labels}: call .labels(...) first")
+
     def remove(self, *values: Any) -> None:
         """Forget one child, as prometheus_client's ``remove`` does."""
-        key = tuple(
-            label_value(self.name, label, value)
-            for label, value in zip(self.labelnames, values, strict=True)
-        )
+        key = self._key(values)
         with self._children_lock:
-            removed = self._children.pop(key, None)
-            if removed is not None:
-                at = next(i for i, cell in enumerate(self._cells) if cell is removed)
+            if self._children.pop(key, None) is not None:
+                at = self._pairs.index(tuple(zip(self.labelnames, key, strict=True)))
                 del self._pairs[at], self._cells[at]
 
     def clear(self) -> None:
@@ -156,36 +187,31 @@ class Family(Generic[V]):
             del self._pairs[:], self._cells[:]
             self._overflow = None
 
-    def children(self) -> list[tuple[LabelKey, V]]:
+    def children(self) -> list[tuple[LabelKey, C]]:
         """Every child with its label values, in the order they were first used."""
         if not self.labelnames:
-            return [((), self._self_value())]
+            return [((), self._single)]
         with self._children_lock:
             return list(self._children.items())
 
-    def cells(self) -> tuple[list[LabelPairs], list[V]]:
-        """Every child's ``(label, value)`` pairs and its cell, in matching order: what a
+    def cells(self) -> tuple[list[LabelPairs], list[Any]]:
+        """Every series' ``(label, value)`` pairs and its cell, in matching order: what a
         snapshot reads (the Rust cells a family at a time)."""
         if not self.labelnames:
-            return [()], [self._self_value()]
+            return [()], [self._single_cell]
         with self._children_lock:  # both lists gain and lose children together
             return self._pairs.copy(), self._cells.copy()
 
     def reset_after_fork(self) -> None:
         """In a forked child: tallies restart from zero (the parent reports its own)."""
         self._children_lock = threading.Lock()
-        values: list[Any] = list(self._children.values())
-        if self._overflow is not None:
-            values.append(self._overflow)
-        if not self.labelnames:
-            values.append(self._self_value())
-        for value in values:
-            value._reset_after_fork()
+        for cell in self.cells()[1]:
+            cell.reset()
 
-    def _new_value(self) -> V:
+    def _new_cell(self) -> Any:
         raise NotImplementedError
 
-    def _self_value(self) -> V:
+    def _child(self, cell: Any) -> C:
         raise NotImplementedError
 
     def signature(self) -> str:
@@ -193,7 +219,7 @@ class Family(Generic[V]):
         return f"{self.kind} {self.name!r} with labels {list(self.labelnames)}"
 
 
-class Counter(Family[CounterValue], CounterValue):
+class Counter(Family[CounterChild], CounterUse):
     """A cumulative counter family."""
 
     kind = "counter"
@@ -209,27 +235,30 @@ class Counter(Family[CounterValue], CounterValue):
     ) -> None:
         check_metric_name(name)
         self._init_family(name.removesuffix("_total"), documentation, labelnames, max_series)
-        CounterValue.__init__(self, self.name)
-        if self.labelnames:
-            self._set_refusing()
-        self._register(registry)
+        self._finish(registry)
 
-    def _new_value(self) -> CounterValue:
-        return CounterValue(self.name)
+    def _new_cell(self) -> Any:
+        return new_counter_cell(self.name)
 
-    def _self_value(self) -> CounterValue:
-        return self
+    def _child(self, cell: Any) -> CounterChild:
+        return CounterChild(cell)
 
-    def _refuse(self) -> None:
-        labels = list(self.labelnames)
-        raise ValueError(f"{self.name!r} has labels {labels}: call .labels(...) first")
+    # The single series' methods replace these on an unlabelled family.
+    def inc(self, amount: float = 1, exemplar: ExemplarLabels | None = None) -> None:
+        """Add ``amount`` (default 1), a finite number >= 0, with an optional exemplar
+        (a dict of labels, such as ``{"trace_id": ...}``)."""
+        self._refuse()
+
+    def get(self) -> float:
+        """The current total."""
+        self._refuse()
 
 
 #: How a gauge's values from several processes combine into the one exposed.
 AGGREGATES: Final = ("sum", "max", "min", "latest", "per_process")
 
 
-class Gauge(Family[GaugeValue], GaugeValue):
+class Gauge(Family[GaugeChild], GaugeUse):
     """A gauge family; ``aggregate`` says how values from several processes combine."""
 
     kind = "gauge"
@@ -253,22 +282,36 @@ class Gauge(Family[GaugeValue], GaugeValue):
         self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         if aggregate == "per_process" and "pid" in self.labelnames:
             raise ValueError(f"gauge {name!r} aggregates per_process, which adds the 'pid' label")
-        GaugeValue.__init__(self, self.name)
-        if self.labelnames:
-            self._set_refusing()
-        self._register(registry)
+        self._finish(registry)
 
-    def _new_value(self) -> GaugeValue:
-        return GaugeValue(self.name)
+    def _new_cell(self) -> Any:
+        return new_gauge_cell(self.name)
+
+    def _child(self, cell: Any) -> GaugeChild:
+        return GaugeChild(cell)
 
     def signature(self) -> str:
         return f"{super().signature()} aggregated by {self.aggregate}"
 
-    def _self_value(self) -> GaugeValue:
-        return self
+    # The single series' methods replace these on an unlabelled family.
+    def set(self, value: float) -> None:
+        """Set the gauge to ``value``."""
+        self._refuse()
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount`` (default 1)."""
+        self._refuse()
+
+    def dec(self, amount: float = 1) -> None:
+        """Subtract ``amount`` (default 1)."""
+        self._refuse()
+
+    def get(self) -> float:
+        """The current value."""
+        self._refuse()
 
 
-class Histogram(Family[HistogramValue], HistogramValue):
+class Histogram(Family[HistogramChild], ObserveUse):
     """A histogram family with cumulative buckets, sum and count."""
 
     kind = "histogram"
@@ -286,13 +329,13 @@ class Histogram(Family[HistogramValue], HistogramValue):
         self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         self.buckets = check_buckets(self.name, buckets)
         self._bucket_labels: dict[LabelPairs, list[LabelPairs]] = {}
-        HistogramValue.__init__(self, self.name, list(self.buckets))
-        if self.labelnames:
-            self._set_refusing()
-        self._register(registry)
+        self._finish(registry)
 
-    def _new_value(self) -> HistogramValue:
-        return HistogramValue(self.name, list(self.buckets))
+    def _new_cell(self) -> Any:
+        return new_histogram_cell(self.name, list(self.buckets))
+
+    def _child(self, cell: Any) -> HistogramChild:
+        return HistogramChild(cell)
 
     def remove(self, *values: Any) -> None:
         super().remove(*values)
@@ -312,11 +355,21 @@ class Histogram(Family[HistogramValue], HistogramValue):
             kept = self._bucket_labels[labels] = [(*labels, ("le", le)) for le in bounds]
         return kept
 
-    def _self_value(self) -> HistogramValue:
-        return self
-
     def signature(self) -> str:
         return f"{super().signature()} and buckets {list(self.buckets)}"
+
+    # The single series' methods replace these on an unlabelled family.
+    def observe(self, value: float, exemplar: ExemplarLabels | None = None) -> None:
+        """Record one observation (a number, not NaN), with an optional exemplar."""
+        self._refuse()
+
+    def state(self) -> tuple[list[int], float]:
+        """Cumulative bucket counts (the last is +Inf, equal to the count) and the sum."""
+        self._refuse()
+
+    def exemplars(self) -> list[Exemplar | None]:
+        """Each bucket's latest exemplar, or None."""
+        self._refuse()
 
 
 def check_buckets(name: str, buckets: Sequence[float]) -> tuple[float, ...]:

@@ -51,17 +51,24 @@ class MetricSample(msgspec.Struct, frozen=True):
 
 #: One sample of a family: full sample name, label pairs in order, value.
 Sample = tuple[str, tuple[tuple[str, str], ...], float]
+#: An exemplar: label pairs, value, timestamp (seconds since the epoch).
+Exemplar = tuple[tuple[tuple[str, str], ...], float, float]
 
 
 class MetricFamily(msgspec.Struct, frozen=True):
     """A metric family as the encoders take it: plain data, no live state.
 
     ``name`` is the family name (a counter's without ``_total``); ``kind`` is
-    ``counter``, ``gauge`` or ``histogram``; samples carry their full names
+    ``counter``, ``gauge``, ``histogram`` or ``summary``; samples carry their full names
     (``orders_total``, ``latency_bucket``) and histogram samples their ``le`` label.
+    ``exemplars`` maps a sample's ``(name, labels)`` to its exemplar, ``(labels, value,
+    timestamp)``; only OpenMetrics writes them.
     """
 
     name: str
     kind: str
     help: str
     samples: list[Sample]
+    exemplars: dict[tuple[str, tuple[tuple[str, str], ...]], Exemplar] = msgspec.field(
+        default_factory=dict
+    )

@@ -7,6 +7,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar, Unpack, cast
 
+from observabilipy.core.cells import (
+    counter_samples,
+    counter_series,
+    gauge_samples,
+    histogram_samples,
+)
+from observabilipy.core.exemplars import Exemplars
 from observabilipy.core.instruments import (
     DEFAULT_BUCKETS,
     IN_REGISTRY,
@@ -19,12 +26,6 @@ from observabilipy.core.models import MetricFamily, MetricSample, Sample
 from observabilipy.core.names import Naming, check_metric_name, named
 from observabilipy.core.states import Enum, Info, check_states
 from observabilipy.core.summary import Summary, summary_samples
-from observabilipy.core.values import (
-    counter_samples,
-    counter_series,
-    gauge_samples,
-    histogram_samples,
-)
 
 Instrument = Counter | Gauge | Histogram | Summary
 AnyInstrument = TypeVar("AnyInstrument", Counter, Gauge, Histogram, Summary)
@@ -250,19 +251,21 @@ def _same_definition(existing: Instrument, new: Instrument) -> bool:
 def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     """Turn one family's live state into the plain data the encoders take."""
     samples: list[Sample] = []
+    exemplars: Exemplars = {}
     if isinstance(family, Histogram):
         histogram_sets, histograms = family.cells()
         buckets = [family.bucket_labels(labels) for labels in histogram_sets]
-        samples = histogram_samples(family.name, histogram_sets, buckets, histograms)
+        samples = histogram_samples(family.name, histogram_sets, buckets, histograms, exemplars)
     elif isinstance(family, Summary):
         samples = summary_samples(family.name, *family.cells())
     elif isinstance(family, Counter):
         # One call for the family: a scrape of many series spends most of its time here.
         sample, (label_sets, cells) = f"{family.name}_total", family.cells()
         if exposition and counter_series is not None:
+            # The Rust encoder reads values and exemplars from the cells as it writes.
             samples = cast("list[Sample]", counter_series(sample, label_sets, cells))
         else:
-            samples = counter_samples(sample, label_sets, cells)
+            samples = counter_samples(sample, label_sets, cells, exemplars)
     else:
         samples = gauge_samples(family.name, *family.cells())
-    return MetricFamily(family.name, family.kind, family.documentation, samples)
+    return MetricFamily(family.name, family.kind, family.documentation, samples, exemplars)

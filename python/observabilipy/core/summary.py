@@ -9,56 +9,57 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from observabilipy.core.cells import LabelPairs, number
 from observabilipy.core.instruments import DEFAULT, MAX_SERIES, Family
 from observabilipy.core.models import Sample
 from observabilipy.core.names import check_metric_name
-from observabilipy.core.timer import Timer
-from observabilipy.core.values import LabelPairs
+from observabilipy.core.series import ObserveUse
 
 
-class SummaryValue:
+class SummaryCell:
     """One series: how many observations, and their sum."""
 
-    __slots__ = ("_count", "_lock", "_name", "_refusing", "_sum")
+    __slots__ = ("_count", "_lock", "_name", "_sum")
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._count = 0
         self._sum = 0.0
         self._lock = threading.Lock()
-        self._refusing = False
 
-    def observe(self, amount: float) -> None:
-        """Record one observation; NaN and non-numbers raise."""
-        if self._refusing:
-            raise ValueError(f"{self._name!r} has labels: call .labels(...) first")
-        if not isinstance(amount, (int, float)):
-            raise TypeError(
-                f"{self._name!r} observe() needs a number, got {type(amount).__name__} {amount!r}"
-            )
-        if math.isnan(amount):
+    def observe(self, value: float) -> None:
+        """Record one observation (a number, not NaN)."""
+        if type(value) is not float:
+            value = number(self._name, "observe()", value)
+        if math.isnan(value):
             raise ValueError(f"summary {self._name!r} cannot observe NaN")
         with self._lock:
             self._count += 1
-            self._sum += amount
+            self._sum += value
 
     def get(self) -> tuple[int, float]:
         """(count, sum), read together."""
         with self._lock:
             return self._count, self._sum
 
-    def time(self) -> Timer:
-        """Observe the duration of a block or call, in seconds, even when it raises."""
-        return Timer(self.observe)
-
-    def _reset_after_fork(self) -> None:
+    def reset(self) -> None:
         self._lock = threading.Lock()
         self._count, self._sum = 0, 0.0
 
 
-class Summary(Family[SummaryValue], SummaryValue):
+class SummaryChild(ObserveUse):
+    """One summary series: ``observe(value)`` and ``get()`` (count, sum)."""
+
+    __slots__ = ("get", "observe")
+
+    def __init__(self, cell: SummaryCell) -> None:
+        self.observe = cell.observe  # type: ignore[assignment]  # takes no exemplar
+        self.get: Callable[[], tuple[int, float]] = cell.get
+
+
+class Summary(Family[SummaryChild], ObserveUse):
     """A summary family: ``_count`` and ``_sum`` per series (no quantiles)."""
 
     kind = "summary"
@@ -73,19 +74,26 @@ class Summary(Family[SummaryValue], SummaryValue):
         registry: object = DEFAULT,
     ) -> None:
         self._init_family(check_metric_name(name), documentation, labelnames, max_series)
-        SummaryValue.__init__(self, self.name)
-        self._refusing = bool(self.labelnames)
-        self._register(registry)
+        self._finish(registry)
 
-    def _new_value(self) -> SummaryValue:
-        return SummaryValue(self.name)
+    def _new_cell(self) -> SummaryCell:
+        return SummaryCell(self.name)
 
-    def _self_value(self) -> SummaryValue:
-        return self
+    def _child(self, cell: SummaryCell) -> SummaryChild:
+        return SummaryChild(cell)
+
+    # The single series' methods replace these on an unlabelled family.
+    def observe(self, value: float) -> None:  # type: ignore[override]
+        """Record one observation (a number, not NaN)."""
+        self._refuse()
+
+    def get(self) -> tuple[int, float]:
+        """(count, sum), read together."""
+        self._refuse()
 
 
 def summary_samples(
-    name: str, label_sets: list[LabelPairs], cells: list[SummaryValue]
+    name: str, label_sets: list[LabelPairs], cells: list[SummaryCell]
 ) -> list[Sample]:
     """Each series' ``_count`` then ``_sum``."""
     samples: list[Sample] = []

@@ -17,14 +17,11 @@ says so once on stderr, naming how to change the policy), or still waiting.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from typing import Final, Generic, Literal, TypeVar
 
-from observabilipy.core.counting import peek
 from observabilipy.runtime.stderr import say
 
 Policy = Literal["backpressure", "block", "drop_newest", "drop_oldest"]
@@ -54,7 +51,8 @@ class Buffer(Generic[T]):
     def reset(self) -> None:
         """Empty, with fresh counts and locks (a forked child starts from here)."""
         self._items: deque[T] = deque()
-        self._dropped: Iterator[int] = itertools.count()
+        self._dropped = 0  # under _drop_lock: drops are off the fast path
+        self._drop_lock = threading.Lock()
         self._taken = 0  # only the single consumer changes it
         self._space = threading.Condition(threading.Lock())
         self.wakeup = threading.Event()  # set when a batch's worth is waiting
@@ -109,7 +107,8 @@ class Buffer(Generic[T]):
         return False
 
     def _drop(self) -> None:
-        next(self._dropped)
+        with self._drop_lock:
+            self._dropped += 1
         self.last_drop = time.monotonic()
         if not self._drop_reported:
             self._drop_reported = True
@@ -145,7 +144,8 @@ class Buffer(Generic[T]):
     def count_dropped(self) -> None:
         """Account for a taken entry the consumer could not keep: dropped, no longer taken."""
         self._taken -= 1
-        next(self._dropped)
+        with self._drop_lock:
+            self._dropped += 1
         self.last_drop = time.monotonic()
 
     def __len__(self) -> int:
@@ -158,12 +158,12 @@ class Buffer(Generic[T]):
         Derived rather than counted: the hot path saves a tick, and the identity
         ``appended == taken + dropped + waiting`` cannot drift.
         """
-        return self._taken + peek(self._dropped) + len(self._items)
+        return self._taken + self._dropped + len(self._items)
 
     @property
     def dropped(self) -> int:
         """Entries dropped by the policy."""
-        return peek(self._dropped)
+        return self._dropped
 
     @property
     def taken(self) -> int:

@@ -1,20 +1,19 @@
-//! Counter, gauge and histogram cells: one series' state in Rust.
+//! Counter and gauge cells: one series' value in Rust (the histogram's is in
+//! `histogram`).
 //!
 //! `inc()` is one atomic add (exact under any number of threads, with or without the
 //! GIL), and a scrape reads a whole family's series in one call instead of one Python
-//! call per series. `observabilipy.core.values`' `CounterValue`, `GaugeValue` and
-//! `HistogramValue` subclass the cells (the histogram's is in `histogram`) and keep the rules that need words: converting
-//! or refusing odd values and unlabelled use of a labelled family, which the cells hand
-//! back to them (`_add`, `_number`, `_observation`, `_refuse`). The hooks are declared
-//! here too (a bare cell's raise `NotImplementedError`), so `_native.pyi` states them and
-//! stubtest checks it.
+//! call per series. A cell is the whole series: it converts or refuses odd values
+//! itself, naming its metric, as `core.cells`' pure-Python cells do; the families hold
+//! cells, they do not subclass them.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use pyo3::exceptions::{PyNotImplementedError, PyValueError};
-use pyo3::intern;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
+
+use super::exemplars::Slot;
 
 /// `inc()`'s argument: left out (one), or whatever was given, `None` included.
 pub enum Amount<'py> {
@@ -30,14 +29,40 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Amount<'py> {
     }
 }
 
+/// `value` as a float, as `core.cells.number` converts it: plain `float` and `int`
+/// as they are, `str` and `bytes` refused, anything else through `float()`'s protocol.
+pub fn number(metric: &str, what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if let Ok(float) = value.cast_exact::<PyFloat>() {
+        return Ok(float.value());
+    }
+    let refused = || -> PyResult<PyErr> {
+        let (type_name, repr) = (value.get_type().name()?, value.repr()?);
+        Ok(PyTypeError::new_err(format!(
+            "'{metric}' {what} needs a number, got {type_name} {repr}"
+        )))
+    };
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+        return Err(refused()?);
+    }
+    // An int beyond the float range raises OverflowError, as float(int) does.
+    value.extract::<f64>().or_else(|error| {
+        let py = value.py();
+        if error.is_instance_of::<PyTypeError>(py) || error.is_instance_of::<PyValueError>(py) {
+            Err(refused()?)
+        } else {
+            Err(error)
+        }
+    })
+}
+
 /// A counter series' value: whole increments of one, plus every other amount.
-#[pyclass(module = "observabilipy._native", subclass, frozen)]
+#[pyclass(module = "observabilipy._native", frozen)]
 pub struct CounterCell {
+    name: String,
     ones: AtomicU64,
     /// The `f64` bits of the sum of amounts other than 1 (updated by compare-and-swap).
     extra: AtomicU64,
-    /// Set on a labelled family's own cell: every use goes to `_refuse()`.
-    refusing: AtomicBool,
+    pub exemplar: Slot,
 }
 
 impl CounterCell {
@@ -51,115 +76,117 @@ impl CounterCell {
             });
     }
 
-    fn value(&self) -> f64 {
+    pub fn value(&self) -> f64 {
         // Python's `int + float`: the count is converted first (exactly, below 2**53).
         #[allow(clippy::cast_precision_loss)]
         let ones = self.ones.load(Ordering::Relaxed) as f64;
         ones + f64::from_bits(self.extra.load(Ordering::Relaxed))
     }
-}
 
-#[pymethods]
-impl CounterCell {
-    /// Zero; any arguments are the subclass's own (`__init__` reads them).
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        Self {
-            ones: AtomicU64::new(0),
-            extra: AtomicU64::new(0.0_f64.to_bits()),
-            refusing: AtomicBool::new(false),
-        }
-    }
-
-    /// Add `amount` (default 1). Amounts other than finite non-negative `int`/`float`
-    /// go to the subclass's `_add`, which converts or refuses them.
-    #[pyo3(signature = (amount = Amount::One))]
-    fn inc(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
-        let cell = slf.get();
-        if cell.refusing.load(Ordering::Relaxed) {
-            return slf.call_method0(intern!(slf.py(), "_refuse")).map(drop);
-        }
-        let Amount::Given(amount) = amount else {
-            cell.ones.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        };
-        let number = if let Ok(float) = amount.cast_exact::<PyFloat>() {
-            Some(float.value())
-        } else if amount.is_exact_instance_of::<PyInt>() {
-            // Python's float(int), rounding half to even; beyond u64 Python decides.
+    /// `amount` as the number to add, or the error for it.
+    fn amount(&self, amount: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let plain = if amount.is_exact_instance_of::<PyInt>() {
+            // Python's float(int), rounding half to even; beyond u64, `number` decides.
             #[allow(clippy::cast_precision_loss)]
             amount.extract::<u64>().ok().map(|n| n as f64)
         } else {
             None
         };
-        match number {
-            // Exactly one, as Python's `amount == 1`.
-            Some(1.0) => {
-                cell.ones.fetch_add(1, Ordering::Relaxed);
-            }
-            Some(number) if number >= 0.0 && number.is_finite() => cell.add(number),
-            _ => {
-                slf.call_method1(intern!(slf.py(), "_add"), (amount,))?;
-            }
+        let number = match plain {
+            Some(number) => number,
+            None => number(&self.name, "inc()", amount)?,
+        };
+        if number >= 0.0 && number.is_finite() {
+            return Ok(number);
+        }
+        let repr = amount.repr()?;
+        Err(PyValueError::new_err(format!(
+            "counter '{}' can only grow by a finite amount >= 0, got {repr}",
+            self.name
+        )))
+    }
+}
+
+#[pymethods]
+impl CounterCell {
+    /// Zero, for the counter named `name` (its errors name it).
+    #[new]
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            ones: AtomicU64::new(0),
+            extra: AtomicU64::new(0.0_f64.to_bits()),
+            exemplar: Slot::default(),
+        }
+    }
+
+    /// Add `amount` (default 1), a finite number >= 0, with an optional exemplar.
+    #[pyo3(signature = (amount = Amount::One, exemplar = None))]
+    fn inc(
+        &self,
+        py: Python<'_>,
+        amount: Amount<'_>,
+        exemplar: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let number = match amount {
+            Amount::One => 1.0,
+            Amount::Given(amount) => match amount.cast_exact::<PyFloat>() {
+                Ok(float) if float.value() >= 0.0 && float.value().is_finite() => float.value(),
+                _ => self.amount(&amount)?,
+            },
+        };
+        let labels = self.exemplar.labels(&self.name, exemplar, py)?;
+        // Exactly one, as Python's `amount == 1`.
+        #[allow(clippy::float_cmp)]
+        if number == 1.0 {
+            self.ones.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.add(number);
+        }
+        if let Some(labels) = labels {
+            self.exemplar.keep(0, 1, labels, number);
         }
         Ok(())
     }
 
-    /// Add an amount the subclass has already checked.
-    fn _add_checked(&self, amount: f64) {
-        self.add(amount);
-    }
-
     /// The current total.
-    fn get(slf: &Bound<'_, Self>) -> PyResult<f64> {
-        let cell = slf.get();
-        if cell.refusing.load(Ordering::Relaxed) {
-            slf.call_method0(intern!(slf.py(), "_refuse"))?;
-        }
-        Ok(cell.value())
+    fn get(&self) -> f64 {
+        self.value()
     }
 
-    /// Back to zero (a forked child's counters restart).
-    fn _reset(&self) {
+    /// The latest exemplar as `(labels, value, timestamp)`, or None.
+    fn exemplar<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.exemplar.latest(py, 0)
+    }
+
+    /// Back to zero, without exemplar (a forked child's counters restart).
+    fn reset(&self) {
         self.ones.store(0, Ordering::Relaxed);
         self.extra.store(0.0_f64.to_bits(), Ordering::Relaxed);
+        self.exemplar.clear();
     }
-
-    /// Make every use call `_refuse()` (a labelled family's own cell).
-    fn _set_refusing(&self) {
-        self.refusing.store(true, Ordering::Relaxed);
-    }
-
-    /// The subclass's: convert an amount `inc` does not take as it is, or refuse it.
-    #[allow(clippy::unused_self)] // a method: the subclass overrides it
-    fn _add(&self, amount: &Bound<'_, PyAny>) -> PyResult<()> {
-        let _ = amount; // named as the subclass's parameter is
-        Err(subclass_defines("CounterCell", "_add"))
-    }
-
-    /// The subclass's: raise the error for a labelled family's own cell.
-    #[allow(clippy::unused_self)] // a method: the subclass overrides it
-    fn _refuse(&self) -> PyResult<()> {
-        Err(subclass_defines("CounterCell", "_refuse"))
-    }
-}
-
-/// The error of a hook the Python subclass defines, called on the bare cell.
-pub(crate) fn subclass_defines(cell: &str, hook: &str) -> PyErr {
-    PyNotImplementedError::new_err(format!("a subclass of {cell} defines {hook}()"))
 }
 
 /// `[(sample, labels, value), ...]` for a counter family's series: their label pairs
 /// and their cells, in matching order. One call for the whole family.
+/// Each series' exemplar goes into `exemplars` (when given) by `(sample, labels)`.
 #[pyfunction]
+#[pyo3(signature = (sample, labels, cells, exemplars = None))]
 pub fn counter_samples<'py>(
     sample: &Bound<'py, PyString>,
     labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
+    exemplars: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    family_samples(sample, labels, cells, |cell| {
-        Ok(cell.cast::<CounterCell>()?.get().value())
+    let py = sample.py();
+    family_samples(sample, labels, cells, |pairs, cell| {
+        let cell = cell.cast::<CounterCell>()?.get();
+        if let Some(exemplars) = exemplars {
+            if let Some(exemplar) = cell.exemplar.latest(py, 0)? {
+                exemplars.set_item((sample, pairs), exemplar)?;
+            }
+        }
+        Ok(cell.value())
     })
 }
 
@@ -169,7 +196,7 @@ fn family_samples<'py>(
     sample: &Bound<'py, PyString>,
     labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
-    read: impl Fn(&Bound<'py, PyAny>) -> PyResult<f64>,
+    read: impl Fn(&Bound<'py, PyAny>, &Bound<'py, PyAny>) -> PyResult<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
     check_lengths(labels, cells)?;
     let py = sample.py();
@@ -177,7 +204,7 @@ fn family_samples<'py>(
         .iter()
         .zip(cells.iter())
         .map(|(labels, cell)| {
-            let value = PyFloat::new(py, read(&cell)?);
+            let value = PyFloat::new(py, read(&labels, &cell)?);
             PyTuple::new(py, [sample.as_any(), &labels, value.as_any()])
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -235,22 +262,22 @@ impl CounterSeries {
             self.sample.bind(py),
             self.labels.bind(py),
             self.cells.bind(py),
+            None,
         )
     }
 }
 
-/// A cell's current value, for the encoder.
-pub fn cell_value(cell: &Bound<'_, PyAny>) -> PyResult<f64> {
-    Ok(cell.cast::<CounterCell>()?.get().value())
+/// A cell, for the encoder to read its value and exemplar.
+pub fn counter_cell<'a>(cell: &'a Bound<'_, PyAny>) -> PyResult<&'a CounterCell> {
+    Ok(cell.cast::<CounterCell>()?.get())
 }
 
 /// A gauge series' value: an `f64` in an atomic, set outright or moved by
 /// compare-and-swap.
-#[pyclass(module = "observabilipy._native", subclass, frozen)]
+#[pyclass(module = "observabilipy._native", frozen)]
 pub struct GaugeCell {
+    name: String,
     bits: AtomicU64,
-    /// Set on a labelled family's own cell: every use goes to `_refuse()`.
-    refusing: AtomicBool,
 }
 
 impl GaugeCell {
@@ -265,96 +292,55 @@ impl GaugeCell {
     fn value(&self) -> f64 {
         f64::from_bits(self.bits.load(Ordering::Relaxed))
     }
-}
 
-/// A plain `float` or `int` as Python's `float()` reads it; anything else goes to the
-/// subclass's `_number(what, value)`, which converts it or raises naming the gauge.
-fn gauge_number(slf: &Bound<'_, GaugeCell>, what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
-    if let Ok(float) = value.cast_exact::<PyFloat>() {
-        return Ok(float.value());
+    fn amount(&self, what: &str, amount: Amount<'_>) -> PyResult<f64> {
+        match amount {
+            Amount::One => Ok(1.0),
+            Amount::Given(amount) => number(&self.name, what, &amount),
+        }
     }
-    if value.is_exact_instance_of::<PyInt>() {
-        // OverflowError beyond the float range, as float(int) raises.
-        return value.extract::<f64>();
-    }
-    slf.call_method1(intern!(slf.py(), "_number"), (what, value))?
-        .extract::<f64>()
-}
-
-fn refuse_if_labelled(slf: &Bound<'_, GaugeCell>) -> PyResult<()> {
-    if slf.get().refusing.load(Ordering::Relaxed) {
-        slf.call_method0(intern!(slf.py(), "_refuse"))?;
-    }
-    Ok(())
 }
 
 #[pymethods]
 impl GaugeCell {
-    /// Zero; any arguments are the subclass's own (`__init__` reads them).
+    /// Zero, for the gauge named `name` (its errors name it).
     #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+    fn new(name: String) -> Self {
         Self {
+            name,
             bits: AtomicU64::new(0.0_f64.to_bits()),
-            refusing: AtomicBool::new(false),
         }
     }
 
     /// Set the gauge to `value`.
-    fn set(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        refuse_if_labelled(slf)?;
-        let number = gauge_number(slf, "set()", value)?;
-        slf.get().bits.store(number.to_bits(), Ordering::Relaxed);
+    fn set(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let number = number(&self.name, "set()", value)?;
+        self.bits.store(number.to_bits(), Ordering::Relaxed);
         Ok(())
     }
 
     /// Add `amount` (default 1).
     #[pyo3(signature = (amount = Amount::One))]
-    fn inc(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
-        refuse_if_labelled(slf)?;
-        let number = match amount {
-            Amount::One => 1.0,
-            Amount::Given(amount) => gauge_number(slf, "inc()", &amount)?,
-        };
-        slf.get().add(number);
+    fn inc(&self, amount: Amount<'_>) -> PyResult<()> {
+        self.add(self.amount("inc()", amount)?);
         Ok(())
     }
 
     /// Subtract `amount` (default 1).
     #[pyo3(signature = (amount = Amount::One))]
-    fn dec(slf: &Bound<'_, Self>, amount: Amount<'_>) -> PyResult<()> {
-        refuse_if_labelled(slf)?;
-        let number = match amount {
-            Amount::One => 1.0,
-            Amount::Given(amount) => gauge_number(slf, "dec()", &amount)?,
-        };
-        slf.get().add(-number);
+    fn dec(&self, amount: Amount<'_>) -> PyResult<()> {
+        self.add(-self.amount("dec()", amount)?);
         Ok(())
     }
 
     /// The current value.
-    fn get(slf: &Bound<'_, Self>) -> PyResult<f64> {
-        refuse_if_labelled(slf)?;
-        Ok(slf.get().value())
+    fn get(&self) -> f64 {
+        self.value()
     }
 
-    /// Make every use call `_refuse()` (a labelled family's own cell).
-    fn _set_refusing(&self) {
-        self.refusing.store(true, Ordering::Relaxed);
-    }
-
-    /// The subclass's: a value other than a plain number as a float, or its error.
-    #[allow(clippy::unused_self)] // a method: the subclass overrides it
-    fn _number(&self, what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
-        let _ = (what, value); // named as the subclass's parameters are
-        Err(subclass_defines("GaugeCell", "_number"))
-    }
-
-    /// The subclass's: raise the error for a labelled family's own cell.
-    #[allow(clippy::unused_self)] // a method: the subclass overrides it
-    fn _refuse(&self) -> PyResult<()> {
-        Err(subclass_defines("GaugeCell", "_refuse"))
-    }
+    /// Nothing to do: a gauge is a state, not a tally, so a forked child keeps it.
+    #[allow(clippy::unused_self)] // a method: every cell has `reset`
+    fn reset(&self) {}
 }
 
 /// `[(sample, labels, value), ...]` for a gauge family's series: their label pairs and
@@ -365,7 +351,7 @@ pub fn gauge_samples<'py>(
     labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
 ) -> PyResult<Bound<'py, PyList>> {
-    family_samples(sample, labels, cells, |cell| {
+    family_samples(sample, labels, cells, |_, cell| {
         Ok(cell.cast::<GaugeCell>()?.get().value())
     })
 }

@@ -4,23 +4,30 @@
 use std::borrow::Cow;
 use std::sync::MutexGuard;
 
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::cells::{cell_value, CounterSeries};
+use super::cells::{counter_cell, CounterSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, type_name, unpack};
 use crate::errors::Error;
-use crate::prometheus::{is_label_name, is_metric_name, Exposition, Kind};
+use crate::prometheus::{is_label_name, is_metric_name, Exposition, Format, Kind};
 
 /// Read `families` into `exposition`, checking them as `prometheus.py` does, in its
-/// order. Returns whether some text holds lone surrogates.
-pub fn read_families(families: &Bound<'_, PyAny>, exposition: &mut Exposition) -> PyResult<bool> {
+/// order; exemplars only for OpenMetrics, the one format that has them. Returns
+/// whether some text holds lone surrogates.
+pub fn read_families(
+    families: &Bound<'_, PyAny>,
+    exposition: &mut Exposition,
+    format: Format,
+) -> PyResult<bool> {
     let mut reader = Reader {
         exposition,
         surrogates: false,
         replay: LabelReplay::lock(),
+        exemplars: format == Format::OpenMetrics,
     };
     let read = families
         .try_iter()
@@ -35,6 +42,8 @@ struct Reader<'a> {
     exposition: &'a mut Exposition,
     surrogates: bool,
     replay: Option<MutexGuard<'static, LabelReplay>>,
+    /// Whether to read exemplars (OpenMetrics).
+    exemplars: bool,
 }
 
 impl Reader<'_> {
@@ -73,13 +82,19 @@ impl Reader<'_> {
         if let Ok(series) = samples.cast_exact::<CounterSeries>() {
             return self.counter_series(series.get(), (&name_object, name, kind));
         }
+        let exemplars = if self.exemplars {
+            exemplars_of(family)?
+        } else {
+            None
+        };
+        let exemplars = exemplars.as_ref();
         if let Ok(list) = samples.cast_exact::<PyList>() {
             for sample in list.iter() {
-                self.sample(&sample, (&name_object, name, kind))?;
+                self.sample(&sample, (&name_object, name, kind), exemplars)?;
             }
         } else {
             for sample in samples.try_iter()? {
-                self.sample(&sample?, (&name_object, name, kind))?;
+                self.sample(&sample?, (&name_object, name, kind), exemplars)?;
             }
         }
         Ok(())
@@ -106,8 +121,11 @@ impl Reader<'_> {
         let cells = series.cells.bind(py);
         for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
             let labelled = self.sample_labels(&labels, name_object)?;
-            self.exposition
-                .push_sample(&name, labelled, cell_value(&cell)?);
+            let cell = counter_cell(&cell)?;
+            self.exposition.push_sample(&name, labelled, cell.value());
+            if let Some(exemplar) = cell.exemplar.latest(py, 0)?.filter(|_| self.exemplars) {
+                self.exemplar(&exemplar, name_object)?;
+            }
         }
         Ok(())
     }
@@ -144,6 +162,7 @@ impl Reader<'_> {
         &mut self,
         sample: &Bound<'_, PyAny>,
         family: (&Bound<'_, PyAny>, &str, Kind),
+        exemplars: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let py = sample.py();
         let (family_name, prefix, kind) = family;
@@ -179,6 +198,55 @@ impl Reader<'_> {
             return Err(Error::ValueNotFloat { sample, value }.into());
         };
         self.exposition.push_sample(&name, labelled, value);
+        if let Some(exemplars) = exemplars {
+            let key = PyTuple::new(py, [name_object.as_any(), labels.as_any()])?;
+            if let Some(exemplar) = exemplars.get_item(key)? {
+                self.exemplar(&exemplar, &name_object)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Check and push the exemplar `(labels, value, timestamp)` of the sample pushed
+    /// last, as `prometheus._render_exemplar` does.
+    fn exemplar(&mut self, exemplar: &Bound<'_, PyAny>, sample: &Bound<'_, PyAny>) -> PyResult<()> {
+        let parts = unpack(exemplar, 3)?;
+        let mut texts = Vec::new();
+        for pair in parts.get_borrowed_item(0)?.try_iter()? {
+            let pair = unpack(&pair?, 2)?;
+            let (label, text) = (pair.get_item(0)?, pair.get_item(1)?);
+            let name = label.cast::<PyString>().ok().and_then(|l| l.to_str().ok());
+            if !name.is_some_and(|name| is_label_name(name.as_bytes())) {
+                let (label, sample) = (repr(&label)?, repr(sample)?);
+                return Err(PyValueError::new_err(format!(
+                    "invalid exemplar label name {label} on {sample}"
+                )));
+            }
+            let Ok(text) = text.cast::<PyString>() else {
+                let (label, sample, type_name) = (repr(&label)?, repr(sample)?, type_name(&text)?);
+                return Err(PyTypeError::new_err(format!(
+                    "exemplar label {label} of {sample} must be a str, got {type_name}"
+                )));
+            };
+            texts.push((
+                label.cast::<PyString>()?.to_str()?.to_owned(),
+                self.text(text)?.into_owned(),
+            ));
+        }
+        let value = exemplar_number(&parts.get_item(1)?, "value", sample)?;
+        let timestamp_object = parts.get_item(2)?;
+        let timestamp = exemplar_number(&timestamp_object, "timestamp", sample)?;
+        if !timestamp.is_finite() {
+            let (sample, timestamp) = (repr(sample)?, repr(&timestamp_object)?);
+            return Err(PyValueError::new_err(format!(
+                "exemplar timestamp of {sample} must be finite, got {timestamp}"
+            )));
+        }
+        let pairs: Vec<(&[u8], &[u8])> = texts
+            .iter()
+            .map(|(n, t)| (n.as_bytes(), t.as_slice()))
+            .collect();
+        self.exposition.push_exemplar(&pairs, value, timestamp);
         Ok(())
     }
 
@@ -270,4 +338,37 @@ impl Reader<'_> {
             bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
         ))
     }
+}
+
+/// A family's exemplars by `(sample, labels)`, when it has any (family-like objects
+/// without the attribute have none).
+fn exemplars_of<'py>(family: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let py = family.py();
+    if !family.hasattr(intern!(py, "exemplars"))? {
+        return Ok(None);
+    }
+    let exemplars = family.getattr(intern!(py, "exemplars"))?;
+    if exemplars.is_none() {
+        return Ok(None);
+    }
+    let exemplars = exemplars.cast_into::<PyDict>()?;
+    Ok((!exemplars.is_empty()).then_some(exemplars))
+}
+
+/// An exemplar's value or timestamp: a plain `float` or `int`.
+fn exemplar_number(
+    number: &Bound<'_, PyAny>,
+    what: &str,
+    sample: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
+    if let Ok(float) = number.cast_exact::<PyFloat>() {
+        return Ok(float.value());
+    }
+    if number.is_exact_instance_of::<PyInt>() {
+        return number.extract::<f64>();
+    }
+    let (sample, number) = (repr(sample)?, repr(number)?);
+    Err(PyTypeError::new_err(format!(
+        "exemplar {what} of {sample} must be a float, got {number}"
+    )))
 }

@@ -1,46 +1,45 @@
 //! The histogram cell, and a histogram family's samples read in one call.
 //!
-//! `observabilipy.core.values.HistogramValue` subclasses the cell and keeps the rules
-//! that need words (odd values, a labelled family's own cell), as in `cells`.
+//! The cell is the whole series, as the counter's in `cells` is: it converts or
+//! refuses odd values itself, naming its metric.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::exceptions::PyValueError;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::cells::check_lengths;
+use super::cells::{check_lengths, number};
+use super::exemplars::Slot;
 
 /// A histogram series: per-bucket counts and the sum, changed together under one short
 /// lock so a scrape never sees a count without its sum.
-#[pyclass(module = "observabilipy._native", subclass, frozen)]
+#[pyclass(module = "observabilipy._native", frozen)]
 pub struct HistogramCell {
+    name: String,
     /// Finite upper bounds, ascending; the last count is the +Inf bucket.
-    upper: OnceLock<Vec<f64>>,
+    upper: Vec<f64>,
     state: Mutex<(Vec<u64>, f64)>,
-    /// Set on a labelled family's own cell: every use goes to the subclass.
-    refusing: AtomicBool,
+    exemplars: Slot,
 }
 
 impl HistogramCell {
     /// The bucket of `value`: the first bound >= it (bounds are inclusive), as Python's
     /// `bisect_left` finds it.
     fn bucket(&self, value: f64) -> usize {
-        let upper = self.upper.get().map_or(&[][..], Vec::as_slice);
-        upper.partition_point(|&bound| bound < value)
+        self.upper.partition_point(|&bound| bound < value)
     }
 
     /// Cumulative bucket counts (the last is +Inf, equal to the count) and the sum, read
     /// together under the lock.
     fn cumulative(&self) -> (Vec<u64>, f64) {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let buckets = self.upper.get().map_or(0, Vec::len) + 1;
         let mut running = 0;
-        let cumulative = (0..buckets)
-            .map(|index| {
-                running += state.0.get(index).copied().unwrap_or(0);
+        let cumulative = state
+            .0
+            .iter()
+            .map(|count| {
+                running += count;
                 running
             })
             .collect();
@@ -55,33 +54,13 @@ impl HistogramCell {
             *sum += value;
         }
     }
-}
 
-#[pymethods]
-impl HistogramCell {
-    /// Empty; the subclass gives the bounds with `_set_bounds`.
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        Self {
-            upper: OnceLock::new(),
-            state: Mutex::new((Vec::new(), 0.0)),
-            refusing: AtomicBool::new(false),
-        }
-    }
-
-    /// Record one observation. Anything but a plain non-NaN `float` or `int`, or any use
-    /// of a labelled family's own cell, goes to the subclass's `_observation`, which
-    /// returns the bucket and the number to record, or raises.
-    fn observe(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let cell = slf.get();
-        let plain = if cell.refusing.load(Ordering::Relaxed) {
-            None
-        } else if let Ok(float) = value.cast_exact::<PyFloat>() {
-            Some(float.value()).filter(|number| !number.is_nan())
+    /// `value` as the number to record: plain non-NaN floats and ints a float holds
+    /// exactly as they are, anything else through `number`; NaN refused.
+    fn number(&self, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let plain = if let Ok(float) = value.cast_exact::<PyFloat>() {
+            Some(float.value())
         } else if value.is_exact_instance_of::<PyInt>() {
-            // Only ints a float holds exactly: Python compares larger ones with the
-            // bounds exactly, not rounded.
             #[allow(clippy::cast_precision_loss)]
             value
                 .extract::<i64>()
@@ -91,69 +70,88 @@ impl HistogramCell {
         } else {
             None
         };
-        let (index, number) = match plain {
-            Some(number) => (cell.bucket(number), number),
-            None => slf
-                .call_method1(intern!(slf.py(), "_observation"), (value,))?
-                .extract::<(usize, f64)>()?,
+        let number = match plain {
+            Some(number) => number,
+            None => number(&self.name, "observe()", value)?,
         };
-        cell.record(index, number);
-        Ok(())
+        if number.is_nan() {
+            return Err(PyValueError::new_err(format!(
+                "histogram '{}' cannot observe NaN",
+                self.name
+            )));
+        }
+        Ok(number)
     }
+}
 
-    /// The subclass's: the bucket and number for a value `observe` does not take as
-    /// it is, or its error.
-    #[allow(clippy::unused_self)] // a method: the subclass overrides it
-    fn _observation(&self, value: &Bound<'_, PyAny>) -> PyResult<(usize, f64)> {
-        let _ = value; // named as the subclass's parameter is
-        Err(super::cells::subclass_defines(
-            "HistogramCell",
-            "_observation",
-        ))
-    }
-
-    /// Cumulative bucket counts (the last is +Inf, equal to the count) and the sum.
-    fn _state(&self) -> (Vec<u64>, f64) {
-        self.cumulative()
-    }
-
-    /// The finite upper bounds, ascending (once; later calls are ignored).
-    fn _set_bounds(&self, upper: Vec<f64>) {
+#[pymethods]
+impl HistogramCell {
+    /// Empty, for the histogram named `name` with finite upper bounds `upper`
+    /// (ascending; the caller has checked them).
+    #[new]
+    fn new(name: String, upper: Vec<f64>) -> Self {
         let buckets = upper.len() + 1;
-        if self.upper.set(upper).is_ok() {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.0 = vec![0; buckets];
+        Self {
+            name,
+            upper,
+            state: Mutex::new((vec![0; buckets], 0.0)),
+            exemplars: Slot::default(),
         }
     }
 
-    /// Back to empty (a forked child's histograms restart).
-    fn _reset(&self) {
+    /// Record one observation (a number, not NaN), with an optional exemplar.
+    #[pyo3(signature = (value, exemplar = None))]
+    fn observe(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        exemplar: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let number = self.number(value)?;
+        let labels = self.exemplars.labels(&self.name, exemplar, py)?;
+        let index = self.bucket(number);
+        self.record(index, number);
+        if let Some(labels) = labels {
+            self.exemplars
+                .keep(index, self.upper.len() + 1, labels, number);
+        }
+        Ok(())
+    }
+
+    /// Cumulative bucket counts (the last is +Inf, equal to the count) and the sum.
+    fn state(&self) -> (Vec<u64>, f64) {
+        self.cumulative()
+    }
+
+    /// Each bucket's latest exemplar as `(labels, value, timestamp)`, or None.
+    fn exemplars<'py>(&self, py: Python<'py>) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
+        (0..=self.upper.len())
+            .map(|index| self.exemplars.latest(py, index))
+            .collect()
+    }
+
+    /// Back to empty, without exemplars (a forked child's histograms restart).
+    fn reset(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0.iter_mut().for_each(|count| *count = 0);
         state.1 = 0.0;
-    }
-
-    /// Make every use go to the subclass (a labelled family's own cell).
-    fn _set_refusing(&self) {
-        self.refusing.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether this is a labelled family's own cell.
-    fn _is_refusing(&self) -> bool {
-        self.refusing.load(Ordering::Relaxed)
+        self.exemplars.clear();
     }
 }
 
 /// A histogram family's samples, series by series: each bucket (with its label pairs
 /// from `bucket_labels`, `le` last) as `<name>_bucket`, then `<name>_count` and
 /// `<name>_sum` with the series' own pairs. The same tuples as the pure-Python snapshot,
-/// in one call for the family.
+/// in one call for the family. Each bucket's exemplar goes into `exemplars` (when given)
+/// by `(sample, labels)`.
 #[pyfunction]
+#[pyo3(signature = (name, labels, bucket_labels, cells, exemplars = None))]
 pub fn histogram_samples<'py>(
     name: &Bound<'py, PyString>,
     labels: &Bound<'py, PyList>,
     bucket_labels: &Bound<'py, PyList>,
     cells: &Bound<'py, PyList>,
+    exemplars: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyList>> {
     check_lengths(labels, cells)?;
     check_lengths(bucket_labels, cells)?;
@@ -164,12 +162,8 @@ pub fn histogram_samples<'py>(
     let mut samples = Vec::with_capacity(cells.len() * 16);
     let series = labels.iter().zip(bucket_labels.iter()).zip(cells.iter());
     for ((labels, buckets), cell) in series {
-        let histogram = cell.cast::<HistogramCell>()?;
-        if histogram.get().refusing.load(Ordering::Relaxed) {
-            // A labelled family's own cell has no series: its `state()` says so.
-            histogram.call_method0(intern!(py, "state"))?;
-        }
-        let (cumulative, total) = histogram.get().cumulative();
+        let histogram = cell.cast::<HistogramCell>()?.get();
+        let (cumulative, total) = histogram.cumulative();
         let buckets = buckets.cast::<PyList>()?;
         if buckets.len() != cumulative.len() {
             return Err(PyValueError::new_err(format!(
@@ -180,8 +174,13 @@ pub fn histogram_samples<'py>(
         }
         // Python's float(int): exact below 2**53, rounded to nearest above, as `as` does.
         #[allow(clippy::cast_precision_loss)]
-        for (pairs, running) in buckets.iter().zip(&cumulative) {
+        for (index, (pairs, running)) in buckets.iter().zip(&cumulative).enumerate() {
             let value = PyFloat::new(py, *running as f64).into_any();
+            if let Some(exemplars) = exemplars.filter(|_| histogram.exemplars.holds()) {
+                if let Some(exemplar) = histogram.exemplars.latest(py, index)? {
+                    exemplars.set_item((&bucket, &pairs), exemplar)?;
+                }
+            }
             samples.push(PyTuple::new(py, [&bucket, &pairs, &value])?);
         }
         #[allow(clippy::cast_precision_loss)]

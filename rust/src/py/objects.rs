@@ -1,49 +1,37 @@
-//! Reading Python objects as Python itself does, for error messages that match.
+//! Reading Python objects: unpacking, `repr`, type names.
 
-use std::ffi::CStr;
-
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 
-/// Python's own unpacking of a value into 2, 3 or 6 names.
-const UNPACK: &CStr = c"
-def unpack2(value):
-    a, b = value
-    return a, b
-
-def unpack3(value):
-    a, b, c = value
-    return a, b, c
-
-def unpack6(value):
-    a, b, c, d, e, f = value
-    return a, b, c, d, e, f
-";
-static UNPACKERS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
-
-/// `value` as a tuple of `n` (2, 3 or 6) items. Anything but such a tuple goes through
-/// Python's own unpacking, so a wrong shape fails with its exact error, whose wording
-/// varies between Python versions.
+/// `value` as a tuple of `n` items, unpacked as Python unpacks it: any iterable of
+/// exactly `n` items (a `ValueError` for another count, a `TypeError` when it is not
+/// iterable). The wording of those errors is ours, not the interpreter's.
 pub fn unpack<'py>(value: &Bound<'py, PyAny>, n: usize) -> PyResult<Bound<'py, PyTuple>> {
     if let Ok(tuple) = value.cast_exact::<PyTuple>() {
         if tuple.len() == n {
             return Ok(tuple.clone());
         }
     }
-    let py = value.py();
-    let unpackers = UNPACKERS.get_or_try_init(py, || -> PyResult<_> {
-        let namespace = PyDict::new(py);
-        py.run(UNPACK, Some(&namespace), None)?;
-        Ok(namespace.unbind())
-    })?;
-    let name = match n {
-        2 => "unpack2",
-        3 => "unpack3",
-        _ => "unpack6",
+    let Ok(items) = value.try_iter() else {
+        let type_name = type_name(value)?;
+        return Err(PyTypeError::new_err(format!(
+            "cannot unpack {type_name} into {n} values: not iterable"
+        )));
     };
-    let unpacker = unpackers.bind(py).as_any().get_item(name)?;
-    Ok(unpacker.call1((value,))?.cast_into()?)
+    // One more than needed tells "too many" without reading an endless iterator.
+    let items = items.take(n + 1).collect::<PyResult<Vec<_>>>()?;
+    if items.len() != n {
+        let found = if items.len() > n {
+            "more".to_owned()
+        } else {
+            items.len().to_string()
+        };
+        return Err(PyValueError::new_err(format!(
+            "expected {n} values to unpack, got {found}"
+        )));
+    }
+    PyTuple::new(value.py(), items)
 }
 
 /// `repr(value)`.

@@ -6,12 +6,10 @@ writers never take a lock; reads copy a snapshot first.
 
 from __future__ import annotations
 
-import itertools
+import threading
 from collections import deque
-from collections.abc import Iterator
 from typing import Generic, Protocol, TypeVar
 
-from observabilipy.core.counting import peek
 from observabilipy.core.models import LogEntry, MetricSample
 
 
@@ -52,12 +50,14 @@ class RingBufferStorage(Generic[T]):
             raise ValueError(f"ring buffer capacity must be a positive int, got {capacity!r}")
         self.capacity = capacity
         self._items: deque[T] = deque(maxlen=capacity)
-        self._written: Iterator[int] = itertools.count()
+        self._written = 0
+        self._lock = threading.Lock()
 
     def write(self, item: T) -> None:
         """Keep one item, evicting the oldest when full."""
-        self._items.append(item)
-        next(self._written)
+        with self._lock:  # the count and the items move together
+            self._items.append(item)
+            self._written += 1
 
     def read(self, since: float = 0) -> list[T]:
         """Items at or after ``since``, oldest first."""
@@ -69,7 +69,8 @@ class RingBufferStorage(Generic[T]):
     @property
     def evicted(self) -> int:
         """How many items were overwritten by newer ones so far."""
-        return max(0, peek(self._written) - len(self._items))
+        with self._lock:
+            return self._written - len(self._items)
 
     def __len__(self) -> int:
         return len(self._items)

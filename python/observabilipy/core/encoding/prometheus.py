@@ -1,17 +1,21 @@
 """Prometheus text exposition 0.0.4 and OpenMetrics 1.0.0, from metric families.
 
 Both formats share the sample lines; they differ in the family name a counter's
-``# HELP``/``# TYPE`` carry, in HELP escaping, and in OpenMetrics' closing ``# EOF``.
+``# HELP``/``# TYPE`` carry, in HELP escaping, in OpenMetrics' closing ``# EOF``, and in
+exemplars, which only OpenMetrics writes.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Final
 
 from observabilipy.core.encoding.floats import format_value
-from observabilipy.core.models import MetricFamily
+from observabilipy.core.models import Exemplar, MetricFamily
+
+LabelPairs = tuple[tuple[str, str], ...]
 
 KINDS: Final = frozenset({"counter", "gauge", "histogram", "summary"})
 #: The sample names each kind may expose, after the family name.
@@ -47,17 +51,23 @@ _RENDERED: dict[tuple[tuple[str, str], ...], str] = {}
 _RENDERED_MAX: Final = 100_000
 
 
-def _render_labels(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+def _pairs(sample: str, labels: LabelPairs, what: str = "label") -> str:
+    """``a="x",b="y"``, each name checked and each value escaped; ``what`` names the
+    pairs in errors (sample labels, exemplar labels)."""
     parts = []
     for label, text in labels:
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
-            raise ValueError(f"invalid label name {label!r} on {sample!r}")
+            raise ValueError(f"invalid {what} name {label!r} on {sample!r}")
         if type(text) is not str:
             raise TypeError(
-                f"label {label!r} of {sample!r} must be a str, got {type(text).__name__}"
+                f"{what} {label!r} of {sample!r} must be a str, got {type(text).__name__}"
             )
         parts.append(f'{label}="{escape_label_value(text)}"')
-    rendered = "{" + ",".join(parts) + "}"
+    return ",".join(parts)
+
+
+def _render_labels(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+    rendered = "{" + _pairs(sample, labels) + "}"
     if len(_RENDERED) >= _RENDERED_MAX:
         _RENDERED.clear()
     _RENDERED[labels] = rendered
@@ -109,13 +119,44 @@ def encode_text(families: Iterable[MetricFamily]) -> bytes:
 
 
 def encode_openmetrics(families: Iterable[MetricFamily]) -> bytes:
-    """OpenMetrics 1.0.0 text, ending with ``# EOF``."""
+    """OpenMetrics 1.0.0 text, ending with ``# EOF``; samples with an exemplar in
+    their family's ``exemplars`` carry it."""
     out: list[str] = []
     for family in families:
         _check_header(family)
         if family.help:
             out.append(f"# HELP {family.name} {_escape_help_openmetrics(family.help)}\n")
         out.append(f"# TYPE {family.name} {family.kind}\n")
-        _write_samples(family, out)
+        exemplars = getattr(family, "exemplars", None)
+        if exemplars:
+            _write_samples_with_exemplars(family, exemplars, out)
+        else:
+            _write_samples(family, out)
     out.append("# EOF\n")
     return "".join(out).encode()
+
+
+def _write_samples_with_exemplars(
+    family: MetricFamily, exemplars: dict[tuple[str, LabelPairs], Exemplar], out: list[str]
+) -> None:
+    for sample in family.samples:
+        start = len(out)
+        _write_samples(MetricFamily(family.name, family.kind, family.help, [sample]), out)
+        name, labels = sample[0], sample[1]
+        exemplar = exemplars.get((name, labels))
+        if exemplar is not None:
+            out[start] = out[start][:-1] + _render_exemplar(name, exemplar) + "\n"
+
+
+def _render_exemplar(sample: str, exemplar: Exemplar) -> str:
+    """`` # {a="x"} value timestamp``, checked as the Rust encoder checks it."""
+    labels, value, timestamp = exemplar
+    pairs = _pairs(sample, labels, "exemplar label")
+    numbers = []
+    for what, number in (("value", value), ("timestamp", timestamp)):
+        if type(number) is not float and type(number) is not int:
+            raise TypeError(f"exemplar {what} of {sample!r} must be a float, got {number!r}")
+        numbers.append(float(number))
+    if not math.isfinite(numbers[1]):
+        raise ValueError(f"exemplar timestamp of {sample!r} must be finite, got {timestamp!r}")
+    return f" # {{{pairs}}} {format_value(numbers[0])} {numbers[1]:.3f}"
