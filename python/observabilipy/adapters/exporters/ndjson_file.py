@@ -16,7 +16,6 @@ batch is sent again whole.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from typing import Final
@@ -108,9 +107,11 @@ class FileExporter:
         """app.ndjson.<keep-1> -> .<keep> (the oldest goes), ..., app.ndjson -> .1; each
         a rename, so no line is copied, lost or written twice."""
         self.close()
-        for number in range(self.keep, 1, -1):
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(self.rotated(number - 1), self.rotated(number))
+        held = 0  # rotated files there now, .1 up (one look each, not ``keep``)
+        while held < self.keep and os.path.exists(self.rotated(held + 1)):
+            held += 1
+        for number in range(min(held + 1, self.keep), 1, -1):
+            os.replace(self.rotated(number - 1), self.rotated(number))
         os.replace(self.path, self.rotated(1))
         _sync_directory(os.path.dirname(self.path))
 
