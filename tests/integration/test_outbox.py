@@ -238,3 +238,23 @@ def test_an_exporter_registered_holds_rows_even_from_another_process_view(tmp_pa
     removed = apply(storage.connection, Retention(max_rows=1000), time.time())
     assert removed.rows == 3000
     assert removed.unshipped == 0
+
+
+def test_serve_workers_ship_to_the_file_given(tmp_path, monkeypatch):
+    """``serve --ship-file`` reaches each worker's engine: entries POSTed to /logs are
+    in the file, as GET /logs lines."""
+    from observabilipy.cli import ENV_DB, ENV_SHIP_FILE, build_parser, serve_app
+
+    out = tmp_path / "app.ndjson"
+    args = build_parser().parse_args(["serve", "--ship-file", str(out)])
+    assert args.ship_file == str(out)
+    monkeypatch.setenv(ENV_DB, str(tmp_path / "a.db"))
+    monkeypatch.setenv(ENV_SHIP_FILE, str(out))
+    app = serve_app()
+    try:
+        body = b'{"message": "pushed", "level": "warning"}\n'
+        assert call(app, "POST", "/logs", body=body).status == 200
+        assert app.engine.ship(10)
+    finally:
+        app.engine.close()
+    assert json.loads(out.read_text())["message"] == "pushed"
