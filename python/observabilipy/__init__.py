@@ -2,6 +2,7 @@
 
 # First: refuses to import on a free-threaded Python with the GIL off (see _gil).
 import observabilipy._gil  # noqa: F401 (imported for its check)
+from observabilipy.adapters.exporters.ndjson_file import FileExporter
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
@@ -21,7 +22,7 @@ from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Hist
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily, MetricSample
-from observabilipy.core.ports import LogStoragePort, MetricsStoragePort
+from observabilipy.core.ports import Batch, Exporter, LogStoragePort, MetricsStoragePort
 from observabilipy.core.registry import Registry
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
@@ -39,6 +40,7 @@ from observabilipy.runtime.default import (
     summary,
 )
 from observabilipy.runtime.engine import Engine
+from observabilipy.runtime.outbox import Shipping
 from observabilipy.runtime.retention import Retention
 
 # Exemplars from the active OpenTelemetry span when opentelemetry-api is importable.
@@ -49,9 +51,12 @@ __all__ = [
     "LEVELS",
     "REGISTRY",
     "ASGIMiddleware",
+    "Batch",
     "Counter",
     "Engine",
     "Enum",
+    "Exporter",
+    "FileExporter",
     "Gauge",
     "Histogram",
     "InMemoryLogStorage",
@@ -71,6 +76,7 @@ __all__ = [
     "RingBufferMetricsStorage",
     "SQLiteLogStorage",
     "SQLiteMetricsStorage",
+    "Shipping",
     "StorageError",
     "StructlogProcessor",
     "Summary",

@@ -20,6 +20,7 @@ from typing import Any, Final, TextIO
 
 import apsw
 
+from observabilipy.adapters.exporters.ndjson_file import FileExporter
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.console import format_row
@@ -33,6 +34,7 @@ DEFAULT_DB: Final = "observabilipy.db"
 #: user running ``granian --factory observabilipy.cli:serve_app`` directly sets them).
 ENV_DB: Final = "OBSERVABILIPY_DB"
 ENV_TOKEN: Final = "OBSERVABILIPY_TOKEN"
+ENV_SHIP_FILE: Final = "OBSERVABILIPY_SHIP_FILE"
 #: The factory Granian imports in each worker.
 APP_FACTORY: Final = "observabilipy.cli:serve_app"
 POLL_INTERVAL: Final = 0.5
@@ -123,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         "which keeps the token out of the process list)",
     )
     serve.add_argument(
+        "--ship-file",
+        default=os.environ.get(ENV_SHIP_FILE) or None,
+        metavar="PATH",
+        help="also append every stored entry to PATH as NDJSON (GET /logs lines), rotated "
+        f"at 100 MB or daily, 5 kept, for a log agent to tail (default: ${ENV_SHIP_FILE})",
+    )
+    serve.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
         default="info",
@@ -194,7 +203,10 @@ def serve_app() -> Any:
     ``os._exit``, so for them the lifespan shutdown is what counts.
     """
     return_large_allocations()
-    engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB)
+    ship_file = os.environ.get(ENV_SHIP_FILE)
+    # Every worker has the exporter; its lease in the file lets one ship at a time.
+    exporters = [FileExporter(ship_file)] if ship_file else []
+    engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB, exporters=exporters)
     engine.check_integrity()  # in the background: /healthz says what it finds
     token = os.environ.get(ENV_TOKEN) or None
     return engine.asgi_app(token=token, close_engine_on_shutdown=True)
@@ -238,6 +250,13 @@ def _serve(args: argparse.Namespace) -> int:
     except apsw.Error as error:
         return _fail(f"cannot use {path}: {error}")
     os.environ[ENV_DB] = path
+    if args.ship_file:
+        try:  # the options' errors here, once, not in every worker
+            os.environ[ENV_SHIP_FILE] = FileExporter(args.ship_file).path
+        except ValueError as error:
+            return _fail(str(error))
+    else:
+        os.environ.pop(ENV_SHIP_FILE, None)
     if args.token:
         os.environ[ENV_TOKEN] = args.token
     else:

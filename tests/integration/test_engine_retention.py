@@ -119,11 +119,11 @@ def test_health_says_503_while_retention_falls_behind_not_when_catching_up(tmp_p
         storage.write_many(LogEntry(float(i), "info", "m") for i in range(start, start + 1000))
     registry = Registry()
     runs = RetentionRuns(retention, registry)
-    assert runs.problem() is None
+    assert runs.problems() == []
     runs.drop(storage.connection)  # 8 beyond the rule, up from none
-    assert "8 log segments beyond the rules" in (runs.problem() or "")
+    assert "8 log segments beyond the rules" in " ".join(runs.problems())
     runs.drop(storage.connection)  # 7: coming down
-    assert runs.problem() is None
+    assert runs.problems() == []
     values = {name: value for family in registry.collect() for name, _, value in family.samples}
     assert values["observabilipy_retention_rows_removed_total"] == 2000
     assert values["observabilipy_retention_segments_dropped_total"] == 2

@@ -17,7 +17,11 @@ import orjson
 from observabilipy import Engine, LogEntry, Retention, SQLiteMetricsStorage
 from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
-from observabilipy.adapters.storage.sqlite_schema import APPLICATION_ID, apply_migration
+from observabilipy.adapters.storage.sqlite_schema import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    apply_migration,
+)
 from observabilipy.core.encoding.prometheus import encode_text
 from observabilipy.runtime.retention import apply
 
@@ -127,7 +131,7 @@ def test_a_version_2_file_migrates_with_logs_metrics_and_history_kept(tmp_path):
         text = engine.logs.connection.execute("PRAGMA user_version").fetchall()
         assert [(r.id, r.message) for r in rows] == [(1, "first"), (2, "second"), (4, "third")]
         assert rows[0].attributes == {"k": 1}
-        assert text == [(3,)]
+        assert text == [(SCHEMA_VERSION,)]
         numbers = [s.number for s in segments.segments(engine.logs.connection)]
         assert numbers == [1, 2]
         assert b"jobs_total 42" in encode_text(engine.collect())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from observabilipy.core.models import LogEntry, MetricSample
 
@@ -30,3 +30,30 @@ class MetricsStoragePort(Protocol):
     def read(self, since: float = 0) -> Iterable[MetricSample]:
         """Samples whose timestamp is at or after ``since``, oldest first."""
         ...
+
+
+class Batch(NamedTuple):
+    """Log rows to ship: ids in (``after``, ``cursor``], as ``GET /logs`` NDJSON lines."""
+
+    after: int  # the cursor before this batch
+    cursor: int  # the cursor once the receiver has it (gaps in ids included)
+    rows: int
+    ndjson: bytes  # one line per row, exactly as GET /logs serves it
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """Somewhere stored log rows ship to. ``name`` keys its cursor in the database
+    file: keep it stable across restarts.
+
+    ``send`` returns once the receiver has the batch for good (written and synced, or
+    acknowledged) and raises on any failure: the batch is then sent again later. It
+    runs on the engine's shipping thread, never on the application's.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def send(self, batch: Batch) -> None: ...
+
+    def close(self) -> None: ...

@@ -49,6 +49,7 @@ from observabilipy.core.instruments import (
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily
 from observabilipy.core.names import Naming
+from observabilipy.core.ports import Exporter
 from observabilipy.core.registry import Instrument, Registry
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
@@ -61,7 +62,9 @@ from observabilipy.runtime.health import (
     reasons,
 )
 from observabilipy.runtime.metrics_sync import MetricsSync
+from observabilipy.runtime.outbox import Shipping
 from observabilipy.runtime.retention import Retention, RetentionRuns
+from observabilipy.runtime.shipper import Shipper, check_exporters
 from observabilipy.runtime.stderr import say
 from observabilipy.runtime.writer import PeriodicTask, Writer, WriterStats
 
@@ -92,7 +95,10 @@ class Engine:
         max_entry_bytes: int = MAX_ENTRY_BYTES,
         max_series: int = MAX_SERIES,
         registry: Registry | None = None,
+        exporters: Sequence[Exporter] = (),
+        shipping: Shipping | None = None,
     ) -> None:
+        check_exporters(exporters)
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
         for name, value in (
@@ -156,6 +162,8 @@ class Engine:
         self._restarts = 0
         self._last_restart = 0.0
         self._writer = self._start_writer()
+        self._exporters, self.shipping = tuple(exporters), shipping or Shipping()
+        self._shipper = self._start_shipper()
         _ENGINES.add(self)
         atexit.register(self.close)
 
@@ -188,6 +196,31 @@ class Engine:
         writer.after_batch = self._retention.drop
         writer.start()
         return writer
+
+    def _start_shipper(self) -> Shipper | None:
+        """The shipping thread, when there are exporters (see ``runtime.shipper``)."""
+        if not self._exporters:
+            return None
+        shipper = Shipper(
+            self._exporters,
+            self.shipping,
+            self.registry,
+            lambda: open_connection(self._database, busy_ms=self._busy_ms),
+            self.read_ndjson_ids,
+            lambda: self.logs.newest_id(),
+        )
+        shipper.start()
+        return shipper
+
+    def ship(self, timeout: float | None = None) -> bool:
+        """Flush, then wait until every exporter has shipped what was stored (from this
+        process or another holding its lease). False on timeout, or without exporters
+        when storage is failing; True at once when there are none."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.flush(timeout) or self._shipper is None:
+            return self._shipper is None and not self._writer.failing
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._shipper.wait_for(self.logs.last_id(), left)
 
     def _retain(self, connection: Any) -> None:
         self._retention.run(connection)
@@ -372,8 +405,9 @@ class Engine:
             integrity=self._integrity,
         )
         problems = reasons(facts)
-        if (behind := self._retention.problem()) is not None:
-            problems.append(behind)
+        problems += self._retention.problems()
+        if self._shipper is not None:
+            problems += self._shipper.problems()
         if self._restarts and now - self._last_restart < RECENT:
             problems.append(f"the writer thread died and was restarted ({self._restarts} in all)")
         state = "stopped" if self._closed or not writer.alive else "running"
@@ -397,6 +431,7 @@ class Engine:
                 "integrity": self._integrity.state,
             },
             "entries": counts,
+            "exporters": {} if self._shipper is None else self._shipper.cursors(),
         }
 
     def capture_logging(self, level: str | int = "INFO", logger: str = "") -> LoggingHandler:
@@ -476,6 +511,8 @@ class Engine:
         release_logging(self)
         self.registry.remove_collector(self._buffer_families)  # a registry may outlive us
         self._writer.stop()
+        if self._shipper is not None:  # after the writer: it ships what was committed
+            self._shipper.stop()
         self.logs.close()
         self.metrics.close()
         self._sync.close()
@@ -511,6 +548,7 @@ class Engine:
         )
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
+        self._shipper = self._start_shipper()  # the parent's thread did not come along
 
 
 def _decoded(attributes: str) -> dict[str, Any]:

@@ -13,17 +13,19 @@ the writer is never away from its buffer for long.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 import apsw
 
+from observabilipy.adapters.storage import sqlite_outbox
 from observabilipy.adapters.storage import sqlite_segments as segments
-from observabilipy.adapters.storage.sqlite_schema import scalar
+from observabilipy.adapters.storage.sqlite_schema import immediate, scalar
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.registry import Registry
+from observabilipy.runtime.health import RECENT
+from observabilipy.runtime.stderr import say
 
 #: Segments a rule spans: the file holds at most a quarter of the rule beyond it.
 SEGMENTS_PER_RULE: Final = 4
@@ -48,6 +50,10 @@ class Retention:
     interval: float = 10.0
     step_rows: int = 5000
     budget: float = 0.2
+    #: Rows an exporter has not shipped stay past the rules until the file holds more
+    #: than this many bytes of data; then the oldest expired segments go anyway, their
+    #: unshipped rows counted. None: they stay however large the file grows.
+    hard_cap_bytes: int | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("max_age", self.max_age), ("history_max_age", self.history_max_age)):
@@ -59,6 +65,9 @@ class Retention:
             parse_level(level)
             if not age > 0:
                 raise ValueError(f"retention for level {level!r} must be > 0 seconds, got {age!r}")
+        cap = self.hard_cap_bytes
+        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+            raise ValueError(f"retention hard_cap_bytes must be a positive int, got {cap!r}")
         if not self.interval > 0 or self.step_rows < 1 or not self.budget > 0:
             raise ValueError("retention interval, step_rows and budget must be positive")
 
@@ -82,6 +91,7 @@ class Removed(NamedTuple):
     bytes: int = 0  # pages freed, in bytes (handed back to the file system or reused)
     seconds: float = 0.0
     behind: int = 0  # segments still beyond the rules when the run stopped
+    unshipped: int = 0  # rows dropped before every exporter had shipped them
 
 
 def drop_expired(
@@ -94,18 +104,20 @@ def drop_expired(
         return Removed()
     start = time.monotonic()
     deadline = start + (retention.budget if budget is None else budget)
-    rows = dropped = pages = 0
+    rows = dropped = pages = unshipped = 0
     while (segment := _expired(connection, retention, now)) is not None:
         if dropped and time.monotonic() >= deadline:
             break
         free = _free_pages(connection)
-        with _immediate(connection):
+        with immediate(connection):
             if _expired(connection, retention, now) == segment:  # still, after the lock
+                unshipped += _owed(connection, segment, count=True)
                 rows += segments.drop_segment(connection, segment, now)
                 dropped += 1
         pages += max(0, _free_pages(connection) - free)
     behind = _count_expired(connection, retention, now) if dropped else 0
-    return Removed(rows, dropped, pages * _page_size(connection), time.monotonic() - start, behind)
+    seconds = time.monotonic() - start
+    return Removed(rows, dropped, pages * _page_size(connection), seconds, behind, unshipped)
 
 
 def apply(connection: apsw.Connection, retention: Retention, now: float) -> Removed:
@@ -129,7 +141,8 @@ def apply(connection: apsw.Connection, retention: Retention, now: float) -> Remo
             )
     freed = dropped.bytes + max(0, _free_pages(connection) - free) * _page_size(connection)
     _vacuum(connection)
-    return Removed(rows, dropped.segments, freed, time.monotonic() - start, dropped.behind)
+    seconds = time.monotonic() - start
+    return Removed(rows, dropped.segments, freed, seconds, dropped.behind, dropped.unshipped)
 
 
 def _delete_rows(
@@ -165,15 +178,44 @@ def _expired(
 ) -> segments.Segment | None:
     """The oldest segment if every row in it is beyond the rules, else None."""
     found = segments.segments(connection)
-    return found[0] if _beyond(connection, retention, now, found, 0) else None
+    if _beyond(connection, retention, now, found, 0) and _may_drop(connection, retention, found[0]):
+        return found[0]
+    return None
 
 
 def _count_expired(connection: apsw.Connection, retention: Retention, now: float) -> int:
     found = segments.segments(connection)
     count = 0
     while count < len(found) and _beyond(connection, retention, now, found, count):
+        if not _may_drop(connection, retention, found[count]):
+            break
         count += 1
     return count
+
+
+def _may_drop(connection: apsw.Connection, retention: Retention, segment: segments.Segment) -> bool:
+    """Whether a segment beyond the rules may go: every exporter shipped it, or the file
+    is over its hard cap."""
+    return not _owed(connection, segment) or _over_cap(connection, retention)
+
+
+def _owed(connection: apsw.Connection, segment: segments.Segment, count: bool = False) -> int:
+    """Whether (or with ``count``, how many) rows of ``segment`` an exporter has not
+    shipped yet: one look at the exporters' table, one index probe of the segment."""
+    after = sqlite_outbox.oldest_cursor(connection)
+    if after is None:
+        return 0
+    name = segments.table(segment.number)
+    what = "count(*)" if count else "1"
+    return int(scalar(connection, f"SELECT {what} FROM {name} WHERE id > ? LIMIT 1", (after,)) or 0)
+
+
+def _over_cap(connection: apsw.Connection, retention: Retention) -> bool:
+    cap = retention.hard_cap_bytes
+    if cap is None:
+        return False
+    used = int(scalar(connection, "PRAGMA page_count")) - _free_pages(connection)
+    return used * _page_size(connection) > cap
 
 
 def _beyond(
@@ -196,19 +238,6 @@ def _beyond(
     if newest is None:  # emptied by per-level rules: nothing in it to keep
         return not last
     return retention.max_age is not None and newest < now - retention.max_age
-
-
-@contextmanager
-def _immediate(connection: apsw.Connection) -> Iterator[None]:
-    """A write transaction that takes the file's write lock first, so what it read
-    cannot change under it (another process's retention)."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def _free_pages(connection: apsw.Connection) -> int:
@@ -250,8 +279,14 @@ class RetentionRuns:
             "observabilipy_retention_segments_behind",
             "Log segments beyond the rules when retention last stopped",
         )
+        self._unshipped = registry.counter(
+            "observabilipy_export_dropped_unshipped_total",
+            "Log rows retention dropped before every exporter shipped them (file over "
+            "its hard cap)",
+        )
         #: Segments beyond the rules after the last two runs that dropped any.
         self.behind: tuple[int, int] = (0, 0)
+        self.last_unshipped = 0.0  # time.monotonic() of the last unshipped drop
 
     def drop(self, connection: apsw.Connection) -> None:
         self._record(drop_expired(connection, self.retention, time.time()))
@@ -267,10 +302,29 @@ class RetentionRuns:
         if removed.segments:
             self.behind = (self.behind[1], removed.behind)
             self._behind.set(removed.behind)
+        if removed.unshipped:
+            if not self.last_unshipped:
+                say(
+                    f"retention dropped {removed.unshipped} log rows an exporter had not "
+                    f"shipped: the file is over its hard cap ({self.retention.hard_cap_bytes} "
+                    "bytes); further losses are counted in "
+                    "observabilipy_export_dropped_unshipped_total"
+                )
+            self.last_unshipped = time.monotonic()
+            self._unshipped.inc(removed.unshipped)
 
-    def problem(self) -> str | None:
-        """Why ``/healthz`` should say 503: the file beyond its rules, not coming down."""
+    def problems(self) -> list[str]:
+        """Why ``/healthz`` should say 503: the file beyond its rules, not coming down;
+        rows dropped unshipped in the last minute."""
+        found = []
         before, now = self.behind
         if now and now >= before:
-            return f"retention is behind: {now} log segments beyond the rules, not coming down"
-        return None
+            found.append(
+                f"retention is behind: {now} log segments beyond the rules, not coming down"
+            )
+        if self.last_unshipped and time.monotonic() - self.last_unshipped < RECENT:
+            found.append(
+                "log rows were dropped before being shipped in the last minute "
+                f"({int(self._unshipped.get())} in all): the file is over its hard cap"
+            )
+        return found

@@ -27,7 +27,7 @@ from observabilipy.adapters.storage.sqlite_ndjson import (
     read_range,
 )
 from observabilipy.adapters.storage.sqlite_schema import (
-    SCHEMA_VERSION,
+    SEGMENTED_VERSION,
     SELECT_ROWS,
     StorageError,
     check,
@@ -59,7 +59,7 @@ def open_connection(
             version = check(connection, path)
             if version == 0:
                 raise StorageError(f"{path} holds no observabilipy data (no Engine wrote it)")
-            if version < SCHEMA_VERSION:
+            if version < SEGMENTED_VERSION:
                 segments.read_unsegmented(connection)
         except apsw.CantOpenError as error:  # e.g. no -shm file and no right to create one
             connection.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import apsw
@@ -96,9 +97,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     """,
     # Version 3: the log table in segments (see sqlite_segments).
     lambda connection: _to_segments(connection),
+    # Version 4: exporters' cursors and leases (see sqlite_outbox).
+    lambda connection: _to_outbox(connection),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+#: The first version with the log table in segments; read-only readers of older files
+#: read its one table as it is (``sqlite_segments.read_unsegmented``).
+SEGMENTED_VERSION: Final = 3
 
 #: Stored log rows as readers take them: id, timestamp, level name, message, logger,
 #: attributes JSON (levels named as the Rust extension names them).
@@ -170,6 +176,19 @@ def apply_migration(connection: apsw.Connection, step: int) -> None:
         migration(connection)
 
 
+@contextmanager
+def immediate(connection: apsw.Connection) -> Iterator[None]:
+    """A write transaction that takes the file's write lock first, so what it reads
+    cannot change under it (another process's retention or shipper)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def _migrate(connection: apsw.Connection, version: int) -> None:
     # IMMEDIATE takes the write lock first, so two processes opening a new file at
     # once queue up (busy timeout) instead of deadlocking on a read-to-write upgrade.
@@ -210,3 +229,10 @@ def _to_segments(connection: apsw.Connection) -> None:
     if segments.last_id(connection):  # rows come in a segment of their own from now on
         segment = segments.current(connection)
         segments.add_segment(connection, 2, segments.last_id(connection) + 1, segment.created)
+
+
+def _to_outbox(connection: apsw.Connection) -> None:
+    """Version 4: the table where each exporter keeps its cursor and lease."""
+    from observabilipy.adapters.storage import sqlite_outbox
+
+    connection.execute(sqlite_outbox.DDL)

@@ -1,0 +1,1 @@
+"""Exporters: where stored rows ship to (see ``runtime.outbox``)."""
