@@ -2,6 +2,7 @@
 
 # First: refuses to import on a free-threaded Python with the GIL off (see _gil).
 import observabilipy._gil  # noqa: F401 (imported for its check)
+from observabilipy.adapters.exporters.loki import LokiExporter
 from observabilipy.adapters.exporters.ndjson_file import FileExporter
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
@@ -22,7 +23,14 @@ from observabilipy.core.instruments import DEFAULT_BUCKETS, Counter, Gauge, Hist
 from observabilipy.core.levels import LEVELS, parse_level
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily, MetricSample
-from observabilipy.core.ports import Batch, Exporter, LogStoragePort, MetricsStoragePort
+from observabilipy.core.ports import (
+    Batch,
+    Exporter,
+    LogStoragePort,
+    MetricsStoragePort,
+    Rejected,
+    RetryLater,
+)
 from observabilipy.core.registry import Registry
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
@@ -67,11 +75,14 @@ __all__ = [
     "LogStoragePort",
     "Logger",
     "LoggingHandler",
+    "LokiExporter",
     "MetricFamily",
     "MetricSample",
     "MetricsStoragePort",
     "Registry",
+    "Rejected",
     "Retention",
+    "RetryLater",
     "RingBufferLogStorage",
     "RingBufferMetricsStorage",
     "SQLiteLogStorage",

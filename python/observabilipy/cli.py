@@ -20,6 +20,7 @@ from typing import Any, Final, TextIO
 
 import apsw
 
+from observabilipy.adapters.exporters.loki import LokiExporter
 from observabilipy.adapters.exporters.ndjson_file import FileExporter
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
@@ -27,6 +28,7 @@ from observabilipy.core.encoding.console import format_row
 from observabilipy.core.ingest import InputError
 from observabilipy.core.ingest import parse_when as parse_when_in
 from observabilipy.core.levels import LEVELS, parse_level
+from observabilipy.core.ports import Exporter
 from observabilipy.runtime.engine import Engine
 
 DEFAULT_DB: Final = "observabilipy.db"
@@ -35,6 +37,26 @@ DEFAULT_DB: Final = "observabilipy.db"
 ENV_DB: Final = "OBSERVABILIPY_DB"
 ENV_TOKEN: Final = "OBSERVABILIPY_TOKEN"
 ENV_SHIP_FILE: Final = "OBSERVABILIPY_SHIP_FILE"
+ENV_SHIP_LOKI: Final = "OBSERVABILIPY_SHIP_LOKI"
+ENV_LOKI_TENANT: Final = "OBSERVABILIPY_LOKI_TENANT"
+#: serve's shipping options: flag, environment variable, metavar, help.
+SHIPPING_OPTIONS: Final = (
+    (
+        "--ship-file",
+        ENV_SHIP_FILE,
+        "PATH",
+        "also append every stored entry to PATH as NDJSON (GET /logs lines), rotated at "
+        "100 MB or daily, 5 kept, for a log agent to tail",
+    ),
+    (
+        "--ship-loki",
+        ENV_SHIP_LOKI,
+        "URL",
+        "also push every stored entry to Loki's push API at URL, e.g. "
+        "http://loki:3100/loki/api/v1/push",
+    ),
+    ("--loki-tenant", ENV_LOKI_TENANT, "ID", "the X-Scope-OrgID sent to Loki"),
+)
 #: The factory Granian imports in each worker.
 APP_FACTORY: Final = "observabilipy.cli:serve_app"
 POLL_INTERVAL: Final = 0.5
@@ -124,13 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"require 'Authorization: Bearer T' on every endpoint (default: ${ENV_TOKEN}, "
         "which keeps the token out of the process list)",
     )
-    serve.add_argument(
-        "--ship-file",
-        default=os.environ.get(ENV_SHIP_FILE) or None,
-        metavar="PATH",
-        help="also append every stored entry to PATH as NDJSON (GET /logs lines), rotated "
-        f"at 100 MB or daily, 5 kept, for a log agent to tail (default: ${ENV_SHIP_FILE})",
-    )
+    for flag, variable, metavar, text in SHIPPING_OPTIONS:
+        serve.add_argument(
+            flag,
+            default=os.environ.get(variable) or None,
+            metavar=metavar,
+            help=f"{text} (default: ${variable})",
+        )
     serve.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -190,6 +212,17 @@ def _fail(message: str) -> int:
 
 
 # -- serve -------------------------------------------------------------------------------
+def exporters_from_environment() -> list[Exporter]:
+    """The exporters ``serve``'s options set, read back from the environment (each
+    Granian worker builds its own)."""
+    exporters: list[Exporter] = []
+    if ship_file := os.environ.get(ENV_SHIP_FILE):
+        exporters.append(FileExporter(ship_file))
+    if ship_loki := os.environ.get(ENV_SHIP_LOKI):
+        exporters.append(LokiExporter(ship_loki, tenant=os.environ.get(ENV_LOKI_TENANT) or None))
+    return exporters
+
+
 def serve_app() -> Any:
     """The app of one Granian worker: a fresh Engine on the database ``serve`` chose.
 
@@ -203,10 +236,8 @@ def serve_app() -> Any:
     ``os._exit``, so for them the lifespan shutdown is what counts.
     """
     return_large_allocations()
-    ship_file = os.environ.get(ENV_SHIP_FILE)
-    # Every worker has the exporter; its lease in the file lets one ship at a time.
-    exporters = [FileExporter(ship_file)] if ship_file else []
-    engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB, exporters=exporters)
+    # Every worker has the exporters; their leases in the file let one ship at a time.
+    engine = Engine(os.environ.get(ENV_DB) or DEFAULT_DB, exporters=exporters_from_environment())
     engine.check_integrity()  # in the background: /healthz says what it finds
     token = os.environ.get(ENV_TOKEN) or None
     return engine.asgi_app(token=token, close_engine_on_shutdown=True)
@@ -250,13 +281,19 @@ def _serve(args: argparse.Namespace) -> int:
     except apsw.Error as error:
         return _fail(f"cannot use {path}: {error}")
     os.environ[ENV_DB] = path
-    if args.ship_file:
-        try:  # the options' errors here, once, not in every worker
-            os.environ[ENV_SHIP_FILE] = FileExporter(args.ship_file).path
-        except ValueError as error:
-            return _fail(str(error))
-    else:
-        os.environ.pop(ENV_SHIP_FILE, None)
+    for name, value in (
+        (ENV_SHIP_FILE, args.ship_file and os.path.abspath(args.ship_file)),
+        (ENV_SHIP_LOKI, args.ship_loki),
+        (ENV_LOKI_TENANT, args.loki_tenant),
+    ):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    try:  # the options' errors here, once, not in every worker
+        exporters_from_environment()
+    except ValueError as error:
+        return _fail(str(error))
     if args.token:
         os.environ[ENV_TOKEN] = args.token
     else:

@@ -69,8 +69,8 @@ def granian_app(tmp_path: Path, factory: str, workers: int = 1):
 class Server:
     """One `observabilipy serve` subprocess; its output goes to a file for diagnosis."""
 
-    def __init__(self, tmp_path, *args, cwd=None):
-        self.port = free_port()
+    def __init__(self, tmp_path, *args, cwd=None, port=None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = tmp_path / f"serve-{self.port}.out"
         # The CLI's own settings come from the arguments only (the backend choice stays).
@@ -124,8 +124,8 @@ def serve(tmp_path):
     """Start servers with the given arguments; every one is stopped after the test."""
     started = []
 
-    def start(*args, cwd=None, headers=None):
-        server = Server(tmp_path, *args, cwd=cwd)
+    def start(*args, cwd=None, headers=None, port=None):
+        server = Server(tmp_path, *args, cwd=cwd, port=port)
         started.append(server)
         server.wait_ready(headers)
         return server

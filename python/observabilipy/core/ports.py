@@ -41,14 +41,30 @@ class Batch(NamedTuple):
     ndjson: bytes  # one line per row, exactly as GET /logs serves it
 
 
+class Rejected(Exception):  # noqa: N818 - a receiver's answer, not a fault of ours
+    """Raised by ``send`` when the receiver refuses a batch for good (a 4xx other than
+    429): the rows are counted as rejected and skipped, never retried."""
+
+
+class RetryLater(Exception):  # noqa: N818 - a receiver's answer, not a fault of ours
+    """Raised by ``send`` when the receiver asks for a pause (429, ``Retry-After``):
+    the batch is sent again after ``seconds``."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 @runtime_checkable
 class Exporter(Protocol):
     """Somewhere stored log rows ship to. ``name`` keys its cursor in the database
     file: keep it stable across restarts.
 
     ``send`` returns once the receiver has the batch for good (written and synced, or
-    acknowledged) and raises on any failure: the batch is then sent again later. It
-    runs on the engine's shipping thread, never on the application's.
+    acknowledged) and raises on any failure: the batch is then sent again later
+    (``RetryLater``: after the pause the receiver asked for), unless it raises
+    ``Rejected``, which skips it. It runs on the engine's shipping thread, never on the
+    application's.
     """
 
     @property

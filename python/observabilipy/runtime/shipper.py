@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import apsw
 
-from observabilipy.core.ports import Exporter
+from observabilipy.core.ports import Batch, Exporter, Rejected, RetryLater
 from observabilipy.core.registry import Registry
 from observabilipy.runtime.outbox import Outbox, ReadIds, Shipping
 from observabilipy.runtime.stderr import say
@@ -48,6 +48,7 @@ class _Lane:
         self.failing_since = 0.0  # time.monotonic() of the first failure in a row
         self.next_try = 0.0
         self.said = False
+        self.said_rejected = False
 
 
 class Shipper:
@@ -78,6 +79,11 @@ class Shipper:
         )
         self._failures = registry.counter(
             "observabilipy_export_failed_total", "Failed attempts to ship a batch", labels
+        )
+        self._rejected = registry.counter(
+            "observabilipy_export_rejected_total",
+            "Log rows a receiver refused for good (a 4xx answer), skipped",
+            labels,
         )
         self._lag = registry.gauge(
             "observabilipy_export_lag_entries",
@@ -168,16 +174,19 @@ class Shipper:
         try:
             if outbox.claim():
                 while (batch := outbox.next_batch()) is not None:
-                    if batch.rows:
-                        lane.exporter.send(batch)
+                    sent = self._send(lane, batch)
                     if not outbox.acknowledge(batch):
                         break  # another shipper took over: it goes on from the file
-                    self._sent.labels(name).inc(batch.rows)
+                    self._sent.labels(name).inc(sent)
                     self._success.labels(name).set(time.time())
                     self._succeeded(lane)
                     if time.monotonic() >= until:
                         more = True  # a backlog: the other exporters' turn, then on
                         break
+        except RetryLater as pause:
+            self._failed(lane, pause)
+            lane.next_try = time.monotonic() + pause.seconds  # the receiver's own pause
+            return
         except Exception as error:  # whatever the exporter or the file raised
             self._failed(lane, error)
             return
@@ -185,6 +194,25 @@ class Shipper:
             with contextlib.suppress(apsw.Error):
                 self._lag.labels(name).set(max(0, self._newest() - outbox.cursor))
         lane.next_try = time.monotonic() + (0.0 if more else self.shipping.interval)
+
+    def _send(self, lane: _Lane, batch: Batch) -> int:
+        """Send one batch; the rows the receiver took (none when it refused them for
+        good: counted, said once, and skipped, since sending them again cannot help)."""
+        if not batch.rows:
+            return 0
+        try:
+            lane.exporter.send(batch)
+        except Rejected as refusal:
+            self._rejected.labels(lane.exporter.name).inc(batch.rows)
+            if not lane.said_rejected:
+                lane.said_rejected = True
+                say(
+                    f"exporter {lane.exporter.name!r}: the receiver refused {batch.rows} rows "
+                    f"for good ({refusal}); they are skipped and counted in "
+                    "observabilipy_export_rejected_total"
+                )
+            return 0
+        return batch.rows
 
     def _succeeded(self, lane: _Lane) -> None:
         if lane.failing is not None:
