@@ -3,6 +3,8 @@ Django tests, ``-m "not e2e"`` leaves out the ones that start servers."""
 
 import pytest
 
+from tests.receiver import receiver  # noqa: F401 - the real HTTP receiver fixture
+
 #: Test file name (or folder) -> the components it tests.
 COMPONENTS = {
     "e2e": ("e2e",),

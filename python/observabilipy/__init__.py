@@ -4,6 +4,8 @@
 import observabilipy._gil  # noqa: F401 (imported for its check)
 from observabilipy.adapters.exporters.loki import LokiExporter
 from observabilipy.adapters.exporters.ndjson_file import FileExporter
+from observabilipy.adapters.exporters.otlp import OtlpLogExporter, OtlpMetricExporter
+from observabilipy.adapters.exporters.remote_write import RemoteWriteExporter
 from observabilipy.adapters.frameworks.asgi_middleware import ASGIMiddleware
 from observabilipy.adapters.frameworks.wsgi import WSGIMiddleware
 from observabilipy.adapters.logging import LoggingHandler, StructlogProcessor
@@ -27,6 +29,7 @@ from observabilipy.core.ports import (
     Batch,
     Exporter,
     LogStoragePort,
+    MetricsExporter,
     MetricsStoragePort,
     Rejected,
     RetryLater,
@@ -78,9 +81,13 @@ __all__ = [
     "LokiExporter",
     "MetricFamily",
     "MetricSample",
+    "MetricsExporter",
     "MetricsStoragePort",
+    "OtlpLogExporter",
+    "OtlpMetricExporter",
     "Registry",
     "Rejected",
+    "RemoteWriteExporter",
     "Retention",
     "RetryLater",
     "RingBufferLogStorage",

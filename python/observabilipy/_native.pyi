@@ -21,6 +21,9 @@ __all__ = [
     "encode_log_rows",
     "encode_openmetrics",
     "encode_openmetrics_gzip",
+    "encode_otlp_logs",
+    "encode_otlp_metrics",
+    "encode_remote_write",
     "encode_text",
     "encode_text_gzip",
     "gauge_samples",
@@ -141,3 +144,27 @@ def counter_samples(
 def set_exemplar_source(source: Callable[[], Any] | None, interval: float = 1.0) -> None:
     """Ask ``source`` for exemplar labels when a call gives none, at most once every
     ``interval`` seconds per series; None stops."""
+
+def encode_remote_write(
+    series: list[tuple[list[tuple[str, str]], float, int]],
+    metadata: list[tuple[str, str, str]],
+) -> bytes:
+    """A snappy-compressed remote write ``WriteRequest``: series as ``(labels, value,
+    timestamp_ms)``, metadata as ``(family, kind, help)``."""
+
+def encode_otlp_logs(
+    resource: list[tuple[str, str]],
+    logs: list[tuple[int, int, str, str, str, dict[str, Any]]],
+) -> bytes:
+    """An OTLP ``ExportLogsServiceRequest``: logs as ``(time_ns, severity_number, level,
+    message, logger, attributes)``."""
+
+def encode_otlp_metrics(
+    resource: list[tuple[str, str]],
+    scope: str,
+    start_ns: int,
+    time_ns: int,
+    families: list[tuple[str, str, str, list[Any]]],
+) -> bytes:
+    """An OTLP ``ExportMetricsServiceRequest``: families as ``(name, help, kind,
+    points)``."""

@@ -22,13 +22,15 @@ import apsw
 
 from observabilipy.adapters.exporters.loki import LokiExporter
 from observabilipy.adapters.exporters.ndjson_file import FileExporter
+from observabilipy.adapters.exporters.otlp import OtlpLogExporter, OtlpMetricExporter
+from observabilipy.adapters.exporters.remote_write import RemoteWriteExporter
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, open_connection
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.console import format_row
 from observabilipy.core.ingest import InputError
 from observabilipy.core.ingest import parse_when as parse_when_in
 from observabilipy.core.levels import LEVELS, parse_level
-from observabilipy.core.ports import Exporter
+from observabilipy.core.ports import Exporter, MetricsExporter
 from observabilipy.runtime.engine import Engine
 
 DEFAULT_DB: Final = "observabilipy.db"
@@ -39,6 +41,8 @@ ENV_TOKEN: Final = "OBSERVABILIPY_TOKEN"
 ENV_SHIP_FILE: Final = "OBSERVABILIPY_SHIP_FILE"
 ENV_SHIP_LOKI: Final = "OBSERVABILIPY_SHIP_LOKI"
 ENV_LOKI_TENANT: Final = "OBSERVABILIPY_LOKI_TENANT"
+ENV_SHIP_REMOTE_WRITE: Final = "OBSERVABILIPY_SHIP_REMOTE_WRITE"
+ENV_SHIP_OTLP: Final = "OBSERVABILIPY_SHIP_OTLP"
 #: serve's shipping options: flag, environment variable, metavar, help.
 SHIPPING_OPTIONS: Final = (
     (
@@ -56,6 +60,20 @@ SHIPPING_OPTIONS: Final = (
         "http://loki:3100/loki/api/v1/push",
     ),
     ("--loki-tenant", ENV_LOKI_TENANT, "ID", "the X-Scope-OrgID sent to Loki"),
+    (
+        "--ship-remote-write",
+        ENV_SHIP_REMOTE_WRITE,
+        "URL",
+        "also push the metric totals every 15 s by Prometheus remote write to URL, e.g. "
+        "http://prometheus:9090/api/v1/write",
+    ),
+    (
+        "--ship-otlp",
+        ENV_SHIP_OTLP,
+        "URL",
+        "also ship entries and metric totals by OTLP/HTTP to the collector at URL, e.g. "
+        "http://collector:4318",
+    ),
 )
 #: The factory Granian imports in each worker.
 APP_FACTORY: Final = "observabilipy.cli:serve_app"
@@ -212,14 +230,18 @@ def _fail(message: str) -> int:
 
 
 # -- serve -------------------------------------------------------------------------------
-def exporters_from_environment() -> list[Exporter]:
+def exporters_from_environment() -> list[Exporter | MetricsExporter]:
     """The exporters ``serve``'s options set, read back from the environment (each
     Granian worker builds its own)."""
-    exporters: list[Exporter] = []
+    exporters: list[Exporter | MetricsExporter] = []
     if ship_file := os.environ.get(ENV_SHIP_FILE):
         exporters.append(FileExporter(ship_file))
     if ship_loki := os.environ.get(ENV_SHIP_LOKI):
         exporters.append(LokiExporter(ship_loki, tenant=os.environ.get(ENV_LOKI_TENANT) or None))
+    if remote_write := os.environ.get(ENV_SHIP_REMOTE_WRITE):
+        exporters.append(RemoteWriteExporter(remote_write))
+    if otlp := os.environ.get(ENV_SHIP_OTLP):
+        exporters += [OtlpLogExporter(otlp), OtlpMetricExporter(otlp)]
     return exporters
 
 
@@ -285,6 +307,8 @@ def _serve(args: argparse.Namespace) -> int:
         (ENV_SHIP_FILE, args.ship_file and os.path.abspath(args.ship_file)),
         (ENV_SHIP_LOKI, args.ship_loki),
         (ENV_LOKI_TENANT, args.loki_tenant),
+        (ENV_SHIP_REMOTE_WRITE, args.ship_remote_write),
+        (ENV_SHIP_OTLP, args.ship_otlp),
     ):
         if value:
             os.environ[name] = value
@@ -292,7 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ.pop(name, None)
     try:  # the options' errors here, once, not in every worker
         exporters_from_environment()
-    except ValueError as error:
+    except (ValueError, RuntimeError) as error:
         return _fail(str(error))
     if args.token:
         os.environ[ENV_TOKEN] = args.token

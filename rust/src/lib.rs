@@ -12,8 +12,11 @@ pub mod fmt;
 pub mod gzip;
 pub mod json_scan;
 pub mod ndjson;
+pub mod otlp;
 pub mod prometheus;
+pub mod proto;
 mod py;
+pub mod remote_write;
 // The one module that speaks C: SQLite's extension interface (and one libc clock call
 // in `py::exemplars`).
 #[allow(unsafe_code)]

@@ -25,6 +25,7 @@ mod histogram;
 mod labels;
 mod logs;
 mod objects;
+mod wire;
 
 /// Inputs with at least this many samples or rows are written with the GIL released:
 /// below it, releasing and taking it back costs more than it frees.
@@ -47,6 +48,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     m.add_function(wrap_pyfunction!(json_needs_care, m)?)?;
     m.add_function(wrap_pyfunction!(exemplars::set_exemplar_source, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::encode_remote_write, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::encode_otlp_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
     Ok(())
 }
 

@@ -3,9 +3,6 @@ and headers it sends, a 429's Retry-After honoured, a 400 counted and skipped wi
 receiver's words said once, a 5xx retried."""
 
 import gzip
-import http.server
-import threading
-import time
 from typing import Any
 
 import orjson
@@ -13,52 +10,11 @@ import pytest
 
 from observabilipy import Engine, LokiExporter, Shipping
 from observabilipy.adapters.exporters.http import retry_after
-from observabilipy.adapters.exporters.loki import nanoseconds, structured
+from observabilipy.adapters.exporters.lines import nanoseconds
+from observabilipy.adapters.exporters.loki import structured
 from observabilipy.core.encoding.prometheus import encode_text
 
 FAST = Shipping(interval=0.02, max_rows=100, max_backoff=0.05)
-
-
-class Receiver(http.server.ThreadingHTTPServer):
-    """Answers each push with the next scripted (status, headers, body), then 204."""
-
-    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]) -> None:
-        self.script = list(script)
-        self.pushes: list[tuple[float, Any, bytes]] = []
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/loki/api/v1/push"
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.pushes.append((time.monotonic(), self.headers, body))  # any case
-        status, headers, answer = (
-            self.server.script.pop(0) if self.server.script else (204, {}, b"")
-        )
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver(request):
-    server = Receiver(getattr(request, "param", []))
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def metric(engine: Engine, name: str) -> float:

@@ -124,3 +124,51 @@ def test_environment_supplies_database_and_token(monkeypatch):
     serve = build_parser().parse_args(["serve"])
     logs = build_parser().parse_args(["logs"])
     assert (serve.db, serve.token, logs.db) == ("/var/lib/obs.db", "s3cret", "/var/lib/obs.db")
+
+
+def test_the_shipping_options_reach_each_worker_as_exporters(monkeypatch):
+    from observabilipy import (
+        FileExporter,
+        LokiExporter,
+        OtlpLogExporter,
+        OtlpMetricExporter,
+        RemoteWriteExporter,
+    )
+    from observabilipy.cli import (
+        ENV_LOKI_TENANT,
+        ENV_SHIP_FILE,
+        ENV_SHIP_LOKI,
+        ENV_SHIP_OTLP,
+        ENV_SHIP_REMOTE_WRITE,
+        exporters_from_environment,
+    )
+    from observabilipy.core.backend import native
+
+    monkeypatch.setenv(ENV_SHIP_FILE, "/tmp/app.ndjson")
+    monkeypatch.setenv(ENV_SHIP_LOKI, "http://loki:3100/loki/api/v1/push")
+    monkeypatch.setenv(ENV_LOKI_TENANT, "team-a")
+    if native is not None:
+        monkeypatch.setenv(ENV_SHIP_REMOTE_WRITE, "http://prometheus:9090/api/v1/write")
+        monkeypatch.setenv(ENV_SHIP_OTLP, "http://collector:4318")
+    exporters = exporters_from_environment()
+    kinds = [type(exporter) for exporter in exporters]
+    expected = [FileExporter, LokiExporter]
+    if native is not None:
+        expected += [RemoteWriteExporter, OtlpLogExporter, OtlpMetricExporter]
+    assert kinds == expected
+    loki = exporters[1]
+    assert isinstance(loki, LokiExporter)
+    assert loki.headers["X-Scope-OrgID"] == "team-a"
+
+
+def test_protobuf_exporters_say_so_when_the_rust_codecs_are_not_in_use(tmp_path):
+    """With the pure-Python backend, remote write and OTLP are refused by name (the
+    Python CI leg runs this; `serve` reports it as a bad option)."""
+    from observabilipy import OtlpLogExporter, RemoteWriteExporter
+    from observabilipy.core.backend import native
+
+    if native is not None:
+        pytest.skip("the Rust extension is in use")
+    for make in (lambda: RemoteWriteExporter("http://p:9090/api/v1/write"), OtlpLogExporter):
+        with pytest.raises(RuntimeError, match="needs the Rust extension's protobuf codecs"):
+            make()

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from observabilipy.core.backend import native
+
 ROOT = Path(__file__).resolve().parents[2]
+#: A block whose first lines say this runs only with the Rust extension in use.
+RUST_ONLY = "# needs the Rust extension"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
@@ -24,6 +28,8 @@ BLOCKS = [
 def test_example_runs_on_its_own(path, index, block):
     """The block runs in a fresh namespace, as a reader pasting it alone would, its
     asserts holding."""
+    if RUST_ONLY in block and native is None:
+        pytest.skip("the example needs the Rust extension, and the Python backend is in use")
     namespace: dict[str, object] = {"__name__": f"example_{path.stem}_{index}"}
     exec(compile(block, f"{path}:block {index + 1}", "exec"), namespace)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from observabilipy.core.models import LogEntry, MetricSample
+from observabilipy.core.models import LogEntry, MetricFamily, MetricSample
 
 
 class LogStoragePort(Protocol):
@@ -71,5 +71,22 @@ class Exporter(Protocol):
     def name(self) -> str: ...
 
     def send(self, batch: Batch) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class MetricsExporter(Protocol):
+    """Somewhere the engine's metric totals are pushed, every ``interval`` seconds, by
+    one process of those sharing the database (the holder of its lease). ``push``
+    raises as ``Exporter.send`` does; an exporter may be both."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def interval(self) -> float: ...
+
+    def push(self, families: list[MetricFamily]) -> None: ...
 
     def close(self) -> None: ...

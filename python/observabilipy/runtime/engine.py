@@ -49,7 +49,7 @@ from observabilipy.core.instruments import (
 from observabilipy.core.logger import Logger
 from observabilipy.core.models import LogEntry, LogRecord, MetricFamily
 from observabilipy.core.names import Naming
-from observabilipy.core.ports import Exporter
+from observabilipy.core.ports import Exporter, MetricsExporter
 from observabilipy.core.registry import Instrument, Registry
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
@@ -95,7 +95,7 @@ class Engine:
         max_entry_bytes: int = MAX_ENTRY_BYTES,
         max_series: int = MAX_SERIES,
         registry: Registry | None = None,
-        exporters: Sequence[Exporter] = (),
+        exporters: Sequence[Exporter | MetricsExporter] = (),
         shipping: Shipping | None = None,
     ) -> None:
         check_exporters(exporters)
@@ -208,6 +208,7 @@ class Engine:
             lambda: open_connection(self._database, busy_ms=self._busy_ms),
             self.read_ndjson_ids,
             lambda: self.logs.newest_id(),
+            self.collect,
         )
         shipper.start()
         return shipper

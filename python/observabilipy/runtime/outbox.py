@@ -131,16 +131,19 @@ class Outbox:
         *,
         clock: Callable[[], float],
         alive: Callable[[int], bool] = pid_alive,
+        rows: bool = True,
     ) -> None:
         self.name = name
+        # A lease without rows to ship (a metrics exporter's) holds no rows back.
+        self._start = 0 if rows else table.NO_ROWS
         self.holder = Holder(uuid.uuid4().hex, os.getpid(), host_identity())
         self._connection, self._read, self._shipping = connection, read, shipping
         self._clock, self._alive = clock, alive
         with connection:
-            table.register(connection, name)
+            table.register(connection, name, self._start)
         lease = table.read(connection, name)
         #: The cursor as last seen in the file (by this shipper or its holder).
-        self.cursor = 0 if lease is None else lease.cursor
+        self.cursor = self._start if lease is None else lease.cursor
         self.holding = False
 
     def claim(self) -> bool:
@@ -153,6 +156,7 @@ class Outbox:
             now + self._shipping.lease_seconds,
             now,
             lambda lease: may_take(lease, self.holder, now, self._alive),
+            self._start,
         )
         self.cursor, self.holding = lease.cursor, held
         return held

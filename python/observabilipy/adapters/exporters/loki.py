@@ -14,15 +14,14 @@ import gzip
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import orjson
 
 from observabilipy.adapters.exporters.http import auth_headers, check_url, post, tls_context
+from observabilipy.adapters.exporters.lines import nanoseconds
 from observabilipy.core.ports import Batch
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_LABEL: Final = re.compile(r"[^a-zA-Z0-9_]")
 _LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 #: What Loki itself calls a stream without a service.
@@ -104,12 +103,6 @@ class LokiExporter:
 
     def close(self) -> None:
         """Nothing held between batches."""
-
-
-def nanoseconds(timestamp: str) -> int:
-    """A ``GET /logs`` timestamp (RFC 3339, UTC, microseconds) as Unix nanoseconds."""
-    elapsed = datetime.fromisoformat(timestamp) - _EPOCH
-    return (elapsed.days * 86_400 + elapsed.seconds) * 1_000_000_000 + elapsed.microseconds * 1000
 
 
 def structured(attributes: Mapping[str, Any]) -> dict[str, str]:

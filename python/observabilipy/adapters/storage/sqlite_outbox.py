@@ -43,10 +43,16 @@ class Lease(NamedTuple):
     until: float
 
 
-def register(connection: apsw.Connection, name: str) -> None:
-    """Add ``name`` with a cursor before every row, unless it is there already: from
-    then on retention keeps the rows it has not shipped."""
-    connection.execute("INSERT OR IGNORE INTO exporters (name) VALUES (?)", (name,))
+#: The cursor of a lease that ships no rows (a metrics exporter's): retention ignores it.
+NO_ROWS: Final = -1
+
+
+def register(connection: apsw.Connection, name: str, cursor: int = 0) -> None:
+    """Add ``name`` with a cursor before every row (or ``NO_ROWS``), unless it is there
+    already: from then on retention keeps the rows it has not shipped."""
+    connection.execute(
+        "INSERT OR IGNORE INTO exporters (name, cursor) VALUES (?, ?)", (name, cursor)
+    )
 
 
 def read(connection: apsw.Connection, name: str) -> Lease | None:
@@ -67,6 +73,7 @@ def claim(
     until: float,
     now: float,
     may_take: Callable[[Lease], bool],
+    start: int = 0,
 ) -> tuple[bool, Lease]:
     """Take or renew the lease for ``holder`` until ``until`` when ``may_take`` allows
     it, deciding on the row as it is under the file's write lock: (whether ``holder``
@@ -74,8 +81,8 @@ def claim(
     with immediate(connection):
         lease = read(connection, name)
         if lease is None:
-            register(connection, name)
-            lease = Lease(0, Holder("", 0, ""), 0.0)
+            register(connection, name, start)
+            lease = Lease(start, Holder("", 0, ""), 0.0)
         if not may_take(lease):
             return False, lease
         connection.execute(
@@ -118,14 +125,15 @@ def release(connection: apsw.Connection, name: str, token: str) -> None:
 
 
 def oldest_cursor(connection: apsw.Connection) -> int | None:
-    """The lowest cursor of every exporter of the file (None without exporters): rows
-    after it are owed to someone."""
-    found = scalar(connection, "SELECT min(cursor) FROM exporters")
+    """The lowest cursor of every exporter of the file that ships rows (None without
+    one): rows after it are owed to someone."""
+    found = scalar(connection, "SELECT min(cursor) FROM exporters WHERE cursor >= 0")
     return None if found is None else int(found)
 
 
 __all__ = [
     "DDL",
+    "NO_ROWS",
     "Holder",
     "Lease",
     "advance",
