@@ -19,6 +19,7 @@ __all__ = [
     "__version__",
     "counter_samples",
     "encode_log_rows",
+    "encode_loki_push",
     "encode_openmetrics",
     "encode_openmetrics_gzip",
     "encode_otlp_logs",
@@ -153,11 +154,9 @@ def encode_remote_write(
     timestamp_ms)``, metadata as ``(family, kind, help)``."""
 
 def encode_otlp_logs(
-    resource: list[tuple[str, str]],
-    logs: list[tuple[int, int, str, str, str, dict[str, Any]]],
+    resource: list[tuple[str, str]], ndjson: bytes, severities: Mapping[str, int]
 ) -> bytes:
-    """An OTLP ``ExportLogsServiceRequest``: logs as ``(time_ns, severity_number, level,
-    message, logger, attributes)``."""
+    """An OTLP ``ExportLogsServiceRequest`` for ``GET /logs`` lines, built without the GIL."""
 
 def encode_otlp_metrics(
     resource: list[tuple[str, str]],
@@ -168,3 +167,6 @@ def encode_otlp_metrics(
 ) -> bytes:
     """An OTLP ``ExportMetricsServiceRequest``: families as ``(name, help, kind,
     points)``."""
+
+def encode_loki_push(ndjson: bytes, labels: list[tuple[str, str]], whole_line: bool) -> bytes:
+    """Loki's push request (JSON, gzipped) for ``GET /logs`` lines, built without the GIL."""

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod fmt;
 pub mod gzip;
 pub mod json_scan;
+pub mod loki;
 pub mod ndjson;
 pub mod otlp;
 pub mod prometheus;

@@ -2,7 +2,11 @@
 //! `ExportMetricsServiceRequest` for metric totals (counters as cumulative monotonic
 //! sums, gauges, histograms with explicit bounds, summaries without quantiles).
 
+use std::collections::HashMap;
+
 use prost::Message;
+
+use crate::loki::nanoseconds;
 
 use crate::proto::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -28,6 +32,30 @@ pub enum Value {
 }
 
 impl Value {
+    /// A JSON value as it is stored (integers beyond 64 bits are text already).
+    fn from_json(value: &serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Self::Null,
+            serde_json::Value::Bool(flag) => Self::Bool(*flag),
+            serde_json::Value::Number(number) => number.as_i64().map_or_else(
+                || match number.as_u64() {
+                    Some(big) => Self::Text(big.to_string()),
+                    None => Self::Double(number.as_f64().unwrap_or(f64::NAN)),
+                },
+                Self::Int,
+            ),
+            serde_json::Value::String(text) => Self::Text(text.clone()),
+            serde_json::Value::Array(items) => {
+                Self::Array(items.iter().map(Self::from_json).collect())
+            }
+            serde_json::Value::Object(map) => Self::Map(
+                map.iter()
+                    .map(|(key, value)| (key.clone(), Self::from_json(value)))
+                    .collect(),
+            ),
+        }
+    }
+
     fn any(self) -> AnyValue {
         let value = match self {
             Self::Null => None,
@@ -83,6 +111,52 @@ pub struct Log {
     pub message: String,
     pub logger: String,
     pub attributes: Vec<(String, Value)>,
+}
+
+/// The logs request for `GET /logs` lines, each level's severity number from
+/// `severities`.
+///
+/// # Errors
+/// A line that is not a `GET /logs` object, named by its position.
+pub fn logs_from_ndjson(
+    resource_attributes: Vec<(String, String)>,
+    ndjson: &[u8],
+    severities: &HashMap<String, i32, impl std::hash::BuildHasher>,
+) -> Result<Vec<u8>, String> {
+    let mut rows = Vec::new();
+    let lines = ndjson
+        .split(|byte| *byte == b'\n')
+        .filter(|l| !l.is_empty());
+    for (number, line) in lines.enumerate() {
+        let row: serde_json::Value =
+            serde_json::from_slice(line).map_err(|e| format!("line {number}: {e}"))?;
+        let text = |field: &str| {
+            row.get(field)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("line {number}: no text {field:?}"))
+        };
+        let level = text("level")?;
+        let time_ns = nanoseconds(&text("timestamp")?)
+            .and_then(|nanos| u64::try_from(nanos).ok())
+            .unwrap_or(0); // before 1970: OTLP's "unknown" rather than a wrapped time
+        let attributes = match row.get("attributes") {
+            Some(serde_json::Value::Object(map)) => map
+                .iter()
+                .map(|(key, value)| (key.clone(), Value::from_json(value)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        rows.push(Log {
+            time_ns,
+            severity: severities.get(&level).copied().unwrap_or(0),
+            level,
+            message: text("message")?,
+            logger: text("logger")?,
+            attributes,
+        });
+    }
+    Ok(logs(resource_attributes, rows))
 }
 
 /// The logs request: one scope per logger name, in the order loggers first appear.

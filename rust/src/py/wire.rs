@@ -2,9 +2,13 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::collections::HashMap;
 
-use crate::otlp::{self, Family, Log, Point, Value};
+use pyo3::types::{PyBytes, PyList};
+
+use crate::gzip;
+use crate::loki;
+use crate::otlp::{self, Family, Point};
 use crate::remote_write::{self, Metadata, Series};
 
 type Labels = Vec<(String, String)>;
@@ -32,28 +36,40 @@ pub fn encode_remote_write(
     PyBytes::new(py, &remote_write::encode(series, metadata))
 }
 
-/// An OTLP `ExportLogsServiceRequest`: `logs` as `(time_ns, severity_number, level,
-/// message, logger, attributes)`, attributes a dict of JSON values.
+/// Loki's push request for a batch's `GET /logs` lines, gzipped: streams labelled with
+/// `labels` plus `level` and `logger`; `whole_line` sends each line as it is instead of
+/// the message with the attributes as structured metadata. Built without the GIL.
 #[pyfunction]
+#[allow(clippy::needless_pass_by_value)] // PyO3 extracts arguments by value
+pub fn encode_loki_push<'py>(
+    py: Python<'py>,
+    ndjson: &[u8],
+    labels: Labels,
+    whole_line: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let body = py.detach(|| {
+        loki::push_json(ndjson, &labels, whole_line).map(|json| gzip::compress_on(&json, 1))
+    });
+    let body =
+        body.map_err(|error| PyValueError::new_err(format!("not GET /logs lines: {error}")))?;
+    Ok(PyBytes::new(py, &body))
+}
+
+/// An OTLP `ExportLogsServiceRequest` for a batch's `GET /logs` lines: each level's
+/// severity number from `severities` (the one rule is `core.levels`'), attributes
+/// typed as JSON has them. Built without the GIL.
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)] // PyO3 extracts arguments by value
 pub fn encode_otlp_logs<'py>(
     py: Python<'py>,
     resource: Labels,
-    logs: Vec<(u64, i32, String, String, String, Bound<'py, PyDict>)>,
+    ndjson: &[u8],
+    severities: HashMap<String, i32>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let logs = logs
-        .into_iter()
-        .map(|(time_ns, severity, level, message, logger, attributes)| {
-            Ok(Log {
-                time_ns,
-                severity,
-                level,
-                message,
-                logger,
-                attributes: pairs(&attributes)?,
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(PyBytes::new(py, &otlp::logs(resource, logs)))
+    let body = py.detach(|| otlp::logs_from_ndjson(resource, ndjson, &severities));
+    let body =
+        body.map_err(|error| PyValueError::new_err(format!("not GET /logs lines: {error}")))?;
+    Ok(PyBytes::new(py, &body))
 }
 
 /// An OTLP `ExportMetricsServiceRequest`: `families` as `(name, help, kind, points)`, a
@@ -123,41 +139,5 @@ fn point(kind: &str, point: &Bound<'_, PyAny>) -> PyResult<(Labels, Point)> {
                 "unknown metric kind {kind:?}"
             )))
         }
-    })
-}
-
-fn pairs(map: &Bound<'_, PyDict>) -> PyResult<Vec<(String, Value)>> {
-    map.iter()
-        .map(|(key, value)| Ok((key.str()?.to_string(), json_value(&value)?)))
-        .collect()
-}
-
-/// A JSON value (as `orjson.loads` gives it) as an OTLP attribute value; anything else
-/// as its `str()`.
-fn json_value(value: &Bound<'_, PyAny>) -> PyResult<Value> {
-    Ok(if value.is_none() {
-        Value::Null
-    } else if let Ok(flag) = value.cast::<PyBool>() {
-        Value::Bool(flag.is_true())
-    } else if value.is_instance_of::<PyInt>() {
-        // Integers beyond 64 bits keep every digit as text.
-        value
-            .extract::<i64>()
-            .map_or_else(|_| Value::Text(value.to_string()), Value::Int)
-    } else if let Ok(float) = value.cast::<PyFloat>() {
-        Value::Double(float.value())
-    } else if let Ok(text) = value.cast::<PyString>() {
-        Value::Text(text.to_string_lossy().into_owned())
-    } else if let Ok(map) = value.cast::<PyDict>() {
-        Value::Map(pairs(map)?)
-    } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
-        Value::Array(
-            value
-                .try_iter()?
-                .map(|item| json_value(&item?))
-                .collect::<PyResult<_>>()?,
-        )
-    } else {
-        Value::Text(value.str()?.to_string())
     })
 }

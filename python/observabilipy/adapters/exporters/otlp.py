@@ -2,8 +2,9 @@
 log rows to ``<endpoint>/v1/logs``, metric totals to ``<endpoint>/v1/metrics``, as the
 OpenTelemetry SDK's two exporters split them.
 
-Log rows keep their time, level (as severity number and text), message (the body),
-logger (the instrumentation scope) and attributes (typed, nested ones included).
+Log rows keep their time (0, OTLP's "unknown", before 1970), level (as severity number
+and text), message (the body), logger (the instrumentation scope) and attributes
+(typed, nested ones included).
 Totals are cumulative from when the exporter was made: counters as monotonic sums,
 gauges, histograms with explicit bounds, summaries as count and sum. The codecs are
 the Rust extension's (prost, generated from OpenTelemetry's own .proto files).
@@ -16,10 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final, TypedDict, Unpack
 
-import orjson
-
 from observabilipy.adapters.exporters.http import auth_headers, check_url, post, tls_context
-from observabilipy.adapters.exporters.lines import nanoseconds
 from observabilipy.adapters.exporters.remote_write import needs_native
 from observabilipy.core.backend import native
 from observabilipy.core.levels import OTEL_SEVERITY
@@ -91,23 +89,11 @@ class OtlpLogExporter(_Otlp):
         self._post(self.body(batch.ndjson))
 
     def body(self, ndjson: bytes) -> bytes:
-        """The ``ExportLogsServiceRequest`` for a batch's ``GET /logs`` lines."""
+        """The ``ExportLogsServiceRequest`` for a batch's ``GET /logs`` lines (built by
+        the Rust extension without the GIL)."""
         assert native is not None  # checked at construction
-        logs = []
-        for line in ndjson.splitlines():
-            row = orjson.loads(line)
-            level = row["level"]
-            logs.append(
-                (
-                    nanoseconds(row["timestamp"]),
-                    OTEL_SEVERITY[level],
-                    level,
-                    row["message"],
-                    row["logger"],
-                    row["attributes"],
-                )
-            )
-        body: bytes = native.encode_otlp_logs(list(self.resource.items()), logs)
+        resource = list(self.resource.items())
+        body: bytes = native.encode_otlp_logs(resource, ndjson, OTEL_SEVERITY)
         return body
 
 
