@@ -18,6 +18,7 @@ __all__ = [
     "HistogramCell",
     "__version__",
     "counter_samples",
+    "decode_loki_push",
     "encode_log_rows",
     "encode_loki_push",
     "encode_openmetrics",
@@ -168,5 +169,14 @@ def encode_otlp_metrics(
     """An OTLP ``ExportMetricsServiceRequest``: families as ``(name, help, kind,
     points)``."""
 
-def encode_loki_push(ndjson: bytes, labels: list[tuple[str, str]], whole_line: bool) -> bytes:
-    """Loki's push request (JSON, gzipped) for ``GET /logs`` lines, built without the GIL."""
+def encode_loki_push(
+    ndjson: bytes, labels: list[tuple[str, str]], whole_line: bool, protobuf: bool
+) -> bytes:
+    """Loki's push request (snappy protobuf, or gzipped JSON) for ``GET /logs`` lines,
+    built without the GIL."""
+
+def decode_loki_push(
+    body: bytes, limit: int
+) -> list[tuple[str, list[tuple[int, str, list[tuple[str, str]]]]]]:
+    """A snappy protobuf Loki push as ``(labels text, [(nanoseconds, line, metadata)])``
+    per stream; ValueError saying what is wrong."""

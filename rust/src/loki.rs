@@ -1,9 +1,148 @@
-//! Loki's JSON push body from `GET /logs` lines, as `adapters/exporters/loki.py` builds
-//! it in Python: streams keyed by the fixed labels plus `level` and `logger`, in the
-//! order they first appear; each entry `[nanoseconds, line, structured metadata]`.
-//! Run without the GIL, so a busy exporter costs the application's threads nothing.
+//! Loki's push API both ways. Out: the JSON push body (as `adapters/exporters/loki.py`
+//! builds it in Python) and the snappy protobuf one (what Alloy's `loki.write` sends)
+//! from `GET /logs` lines: streams keyed by the fixed labels plus `level` and `logger`,
+//! in the order they first appear. In: a protobuf push decoded for `POST
+//! /loki/api/v1/push`. The work runs without the GIL.
+//!
+//! Loki publishes its `push.proto` in no package we can build from, so its four
+//! messages are declared here for prost, field for field as Loki's wire format has
+//! them (`logproto.PushRequest`, `StreamAdapter`, `EntryAdapter`, `LabelPairAdapter`).
 
+use prost::Message;
 use serde_json::{Map, Value};
+
+use crate::remote_write::compress;
+
+/// `logproto.PushRequest`.
+#[derive(Clone, PartialEq, Message)]
+pub struct PushRequest {
+    #[prost(message, repeated, tag = "1")]
+    pub streams: Vec<Stream>,
+}
+
+/// `logproto.StreamAdapter`: labels as text, `{name="value", ...}`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Stream {
+    #[prost(string, tag = "1")]
+    pub labels: String,
+    #[prost(message, repeated, tag = "2")]
+    pub entries: Vec<Entry>,
+    #[prost(uint64, tag = "3")]
+    pub hash: u64,
+}
+
+/// `logproto.EntryAdapter`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Entry {
+    #[prost(message, optional, tag = "1")]
+    pub timestamp: Option<Timestamp>,
+    #[prost(string, tag = "2")]
+    pub line: String,
+    #[prost(message, repeated, tag = "3")]
+    pub structured_metadata: Vec<LabelPair>,
+}
+
+/// `logproto.LabelPairAdapter`.
+#[derive(Clone, PartialEq, Message)]
+pub struct LabelPair {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+/// `google.protobuf.Timestamp`.
+#[derive(Clone, Copy, PartialEq, Eq, Message)]
+pub struct Timestamp {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+/// The snappy-compressed protobuf push for `ndjson`, streams as [`push_json`] makes them.
+///
+/// # Errors
+/// A line that is not a `GET /logs` object, named by its position.
+pub fn push_protobuf(
+    ndjson: &[u8],
+    labels: &[(String, String)],
+    whole_line: bool,
+) -> Result<Vec<u8>, String> {
+    let json: Value = serde_json::from_slice(&push_json(ndjson, labels, whole_line)?)
+        .map_err(|e| e.to_string())?;
+    let streams = json["streams"].as_array().map_or(&[][..], Vec::as_slice);
+    let streams = streams
+        .iter()
+        .map(|stream| {
+            let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+            let labels = stream["stream"]
+                .as_object()
+                .map_or_else(String::new, |map| {
+                    let pairs: Vec<String> = map
+                        .iter()
+                        .map(|(name, value)| format!("{name}=\"{}\"", escape(&text(value))))
+                        .collect();
+                    format!("{{{}}}", pairs.join(", "))
+                });
+            let entries = stream["values"].as_array().map_or(&[][..], Vec::as_slice);
+            let entries = entries
+                .iter()
+                .map(|value| {
+                    let nanos: i128 = value[0].as_str().unwrap_or("0").parse().unwrap_or(0);
+                    let metadata = value[2].as_object().map_or_else(Vec::new, |map| {
+                        map.iter()
+                            .map(|(name, value)| LabelPair {
+                                name: name.clone(),
+                                value: text(value),
+                            })
+                            .collect()
+                    });
+                    #[allow(clippy::cast_possible_truncation)] // within years 1-9999
+                    let timestamp = Timestamp {
+                        seconds: nanos.div_euclid(1_000_000_000) as i64,
+                        nanos: nanos.rem_euclid(1_000_000_000) as i32,
+                    };
+                    Entry {
+                        timestamp: Some(timestamp),
+                        line: text(&value[1]),
+                        structured_metadata: metadata,
+                    }
+                })
+                .collect();
+            Stream {
+                labels,
+                entries,
+                hash: 0,
+            }
+        })
+        .collect();
+    Ok(compress(&PushRequest { streams }.encode_to_vec()))
+}
+
+/// A label value inside `{name="value"}`: backslash, double quote and newline escaped.
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A snappy protobuf push, decoded: no more than `limit` bytes once inflated.
+///
+/// # Errors
+/// What is wrong with the body, in words.
+pub fn decode_push(body: &[u8], limit: usize) -> Result<PushRequest, String> {
+    let size = snap::raw::decompress_len(body).map_err(|_| "snappy body is malformed")?;
+    if size > limit {
+        return Err(format!(
+            "snappy body inflates to {size} bytes, over the {limit}-byte limit"
+        ));
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| format!("snappy body is malformed: {e}"))?;
+    PushRequest::decode(raw.as_slice()).map_err(|e| format!("protobuf body is malformed: {e}"))
+}
 
 /// The push request (JSON, not compressed) for `ndjson`, every stream labelled with
 /// `labels` first; `whole_line` sends each `GET /logs` line as the log line instead of
@@ -129,6 +268,32 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_protobuf_push_decodes_back_to_its_streams() {
+        let lines = b"{\"id\":1,\"timestamp\":\"1969-12-31T23:59:59.500000Z\",\"level\":\"info\",\
+            \"message\":\"m\",\"logger\":\"a\\\"b\",\"attributes\":{\"k\":1}}\n";
+        let labels = [("service_name".to_owned(), "x".to_owned())];
+        let body = push_protobuf(lines, &labels, false).unwrap();
+        let push = decode_push(&body, 1 << 20).unwrap();
+        assert_eq!(
+            push.streams[0].labels,
+            "{service_name=\"x\", level=\"info\", logger=\"a\\\"b\"}"
+        );
+        let entry = &push.streams[0].entries[0];
+        assert_eq!(
+            entry.timestamp,
+            Some(Timestamp {
+                seconds: -1,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(entry.structured_metadata[0].value, "1");
+        assert!(decode_push(&body, 10)
+            .unwrap_err()
+            .contains("over the 10-byte limit"));
+        assert!(decode_push(b"\xff\xff\xff", 100).is_err());
+    }
 
     #[test]
     fn timestamps_become_nanoseconds_across_the_whole_range() {

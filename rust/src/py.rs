@@ -50,6 +50,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exemplars::set_exemplar_source, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_remote_write, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_loki_push, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::decode_loki_push, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_logs, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
     Ok(())

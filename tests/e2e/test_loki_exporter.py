@@ -9,8 +9,10 @@ import time
 
 import httpx
 import orjson
+import pytest
 
 from observabilipy import Engine, LokiExporter, Shipping
+from observabilipy.core.backend import native
 
 FAST = Shipping(interval=0.05, max_rows=500, max_backoff=0.2)
 
@@ -20,9 +22,12 @@ def received(server) -> list[dict]:
     return [orjson.loads(line) for line in response.content.splitlines()]
 
 
-def test_every_row_arrives_in_order_with_its_attributes(serve, tmp_path):
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_every_row_arrives_in_order_with_its_attributes(serve, tmp_path, encoding):
+    if encoding == "protobuf" and native is None:
+        pytest.skip("protobuf pushes need the Rust extension")
     receiver = serve("--db", str(tmp_path / "receiver.db"))
-    loki = LokiExporter(f"{receiver.url}/loki/api/v1/push", service="checkout")
+    loki = LokiExporter(f"{receiver.url}/loki/api/v1/push", service="checkout", encoding=encoding)
     with Engine(tmp_path / "app.db", exporters=[loki], shipping=FAST) as engine:
         log = engine.logger("payments")
         for seq in range(2000):

@@ -31,7 +31,12 @@ def pushed(body: bytes) -> list[dict[str, Any]]:
 
 def test_the_push_is_gzipped_json_with_few_labels_tenant_and_auth(receiver, tmp_path):
     loki = LokiExporter(
-        receiver.url, service="shop", labels={"env": "prod"}, tenant="team-a", bearer_token="s3"
+        receiver.url,
+        service="shop",
+        labels={"env": "prod"},
+        tenant="team-a",
+        bearer_token="s3",
+        encoding="json",
     )
     with Engine(tmp_path / "a.db", exporters=[loki], shipping=FAST) as engine:
         odd: dict[str, Any] = {"odd key": True}
@@ -53,7 +58,9 @@ def test_the_push_is_gzipped_json_with_few_labels_tenant_and_auth(receiver, tmp_
 
 @pytest.mark.parametrize("receiver", [[(429, {"Retry-After": "1"}, b"slow down")]], indirect=True)
 def test_a_429_waits_the_pause_the_receiver_asked_for(receiver, tmp_path):
-    with Engine(tmp_path / "a.db", exporters=[LokiExporter(receiver.url)], shipping=FAST) as e:
+    with Engine(
+        tmp_path / "a.db", exporters=[LokiExporter(receiver.url, encoding="json")], shipping=FAST
+    ) as e:
         e.logger().info("x")
         assert e.ship(10)
         assert metric(e, "observabilipy_export_failed_total") == 1
@@ -66,7 +73,9 @@ def test_a_429_waits_the_pause_the_receiver_asked_for(receiver, tmp_path):
     "receiver", [[(400, {}, b"entry too far behind"), (500, {}, b"ingester down")]], indirect=True
 )
 def test_a_400_is_counted_skipped_and_said_once_a_500_retried(receiver, tmp_path, capsys):
-    with Engine(tmp_path / "a.db", exporters=[LokiExporter(receiver.url)], shipping=FAST) as e:
+    with Engine(
+        tmp_path / "a.db", exporters=[LokiExporter(receiver.url, encoding="json")], shipping=FAST
+    ) as e:
         for seq in range(3):
             e.logger().info("old", seq=seq)
         assert e.ship(10)  # the refused batch is skipped
@@ -80,6 +89,23 @@ def test_a_400_is_counted_skipped_and_said_once_a_500_retried(receiver, tmp_path
     assert err.count("refused 3 rows for good (400 entry too far behind)") == 1
 
 
+def test_the_default_push_is_snappy_protobuf_as_alloy_sends(receiver, tmp_path):
+    from observabilipy.core.backend import native
+    from observabilipy.core.loki_protobuf import parse_push_protobuf
+
+    if native is None:
+        pytest.skip("protobuf pushes need the Rust extension")
+    with Engine(tmp_path / "a.db", exporters=[LokiExporter(receiver.url)], shipping=FAST) as e:
+        e.logger("cart").info("added", sku="A-1")
+        assert e.ship(10)
+    ((_, headers, body),) = receiver.pushes
+    assert headers["Content-Type"] == "application/x-protobuf"
+    assert "Content-Encoding" not in headers  # snappy by definition, as Alloy sends it
+    (entry,) = parse_push_protobuf(body, 1 << 20)
+    assert (entry.message, entry.level, entry.logger) == ("added", "info", "cart")
+    assert entry.attributes["sku"] == "A-1"
+
+
 def test_bad_configuration_is_refused_by_name():
     cases: list[tuple[dict[str, Any], str]] = [
         ({"url": "loki:3100"}, "http:// or https:// URL"),
@@ -89,6 +115,7 @@ def test_bad_configuration_is_refused_by_name():
         ({"url": "http://x", "username": "u"}, "needs both username and password"),
         ({"url": "http://x", "username": "u", "password": "p", "bearer_token": "t"}, "not both"),
         ({"url": "http://x", "timeout": 0}, "timeout must be > 0"),
+        ({"url": "http://x", "encoding": "xml"}, "encoding must be 'protobuf' or 'json'"),
     ]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):

@@ -56,7 +56,7 @@ def test_rust_and_python_build_the_same_push(entries, whole_line):
     from observabilipy import _native
 
     lines = ndjson(entries)
-    got = decoded(_native.encode_loki_push(lines, list(FIXED.items()), whole_line))
+    got = decoded(_native.encode_loki_push(lines, list(FIXED.items()), whole_line, False))
     expected = decoded(python_body(lines, FIXED, "line" if whole_line else "structured"))
     assert got == expected
 
@@ -79,3 +79,25 @@ def test_a_known_push():
         ]
     }
     assert decoded(python_body(lines, FIXED, "structured")) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows, st.booleans())
+def test_a_protobuf_push_carries_what_the_json_one_does(entries, whole_line):
+    """Decoded by our own ingest (the same prost messages), the protobuf push holds the
+    JSON push's streams, lines, times and metadata."""
+    rust()
+    from observabilipy import _native
+
+    lines = ndjson(entries)
+    labels = list(FIXED.items())
+    json_push = decoded(_native.encode_loki_push(lines, labels, whole_line, False))
+    streams = _native.decode_loki_push(
+        _native.encode_loki_push(lines, labels, whole_line, True), 1 << 24
+    )
+    as_json = [
+        [[str(nanos), line, *([dict(metadata)] if metadata else [])] for nanos, line, metadata in e]
+        for _, e in streams
+    ]
+    assert as_json == [stream["values"] for stream in json_push["streams"]]
+    assert len(streams) == len(json_push["streams"])

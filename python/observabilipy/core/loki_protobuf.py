@@ -8,7 +8,9 @@ The body is a snappy block (not the framed format) holding a ``logproto.PushRequ
     Timestamp     { int64 seconds = 1; int32 nanos = 2; }
     Pair          { string name = 1; string value = 2; }
 
-Both decoders are small and pure Python: pushes are batches of log lines, not a hot path.
+With the Rust extension in use, the body is decoded there (prost and snap, without the
+GIL); the pure-Python decoders below are the Python backend's, with the same limits and
+the same exception (``InputError``, in their own words).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
+from observabilipy.core.backend import native
 from observabilipy.core.ingest import InputError, loki_entry
 from observabilipy.core.models import LogEntry
 
@@ -136,6 +139,8 @@ def _text(value: int | bytes, what: str) -> str:
 
 def parse_push_protobuf(body: bytes, limit: int) -> list[LogEntry]:
     """Entries from a snappy-compressed protobuf PushRequest."""
+    if native is not None:
+        return _decoded_natively(body, limit)
     request = snappy_decompress(body, limit)
     entries: list[LogEntry] = []
     try:
@@ -176,3 +181,18 @@ def _entry(labels: dict[str, str], raw: bytes, where: str) -> LogEntry:
                 pair.get(2, b""), "metadata value"
             )
     return loki_entry(labels, seconds * 1_000_000_000 + nanos, line, metadata, where)
+
+
+def _decoded_natively(body: bytes, limit: int) -> list[LogEntry]:
+    try:
+        streams = native.decode_loki_push(body, limit) if native is not None else []
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    entries: list[LogEntry] = []
+    for index, (labels_text, raw_entries) in enumerate(streams):
+        labels = parse_labels(labels_text) if raw_entries else {}
+        entries.extend(
+            loki_entry(labels, nanos, line, dict(metadata), f"streams[{index}].entries[{at}]")
+            for at, (nanos, line, metadata) in enumerate(raw_entries)
+        )
+    return entries

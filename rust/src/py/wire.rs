@@ -36,9 +36,10 @@ pub fn encode_remote_write(
     PyBytes::new(py, &remote_write::encode(series, metadata))
 }
 
-/// Loki's push request for a batch's `GET /logs` lines, gzipped: streams labelled with
-/// `labels` plus `level` and `logger`; `whole_line` sends each line as it is instead of
-/// the message with the attributes as structured metadata. Built without the GIL.
+/// Loki's push request for a batch's `GET /logs` lines: snappy protobuf when
+/// `protobuf`, else gzipped JSON; streams labelled with `labels` plus `level` and
+/// `logger`; `whole_line` sends each line as it is instead of the message with the
+/// attributes as structured metadata. Built without the GIL.
 #[pyfunction]
 #[allow(clippy::needless_pass_by_value)] // PyO3 extracts arguments by value
 pub fn encode_loki_push<'py>(
@@ -46,14 +47,52 @@ pub fn encode_loki_push<'py>(
     ndjson: &[u8],
     labels: Labels,
     whole_line: bool,
+    protobuf: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let body = py.detach(|| {
-        loki::push_json(ndjson, &labels, whole_line).map(|json| gzip::compress_on(&json, 1))
+        if protobuf {
+            loki::push_protobuf(ndjson, &labels, whole_line)
+        } else {
+            loki::push_json(ndjson, &labels, whole_line).map(|json| gzip::compress_on(&json, 1))
+        }
     });
     let body =
         body.map_err(|error| PyValueError::new_err(format!("not GET /logs lines: {error}")))?;
     Ok(PyBytes::new(py, &body))
 }
+
+/// Loki entries as `(stream labels text, [(nanoseconds, line, [(name, value), ...])])`,
+/// from a snappy protobuf push of at most `limit` bytes inflated; `ValueError` saying
+/// what is wrong otherwise.
+#[pyfunction]
+pub fn decode_loki_push(py: Python<'_>, body: &[u8], limit: usize) -> PyResult<Vec<LokiStream>> {
+    let push = py
+        .detach(|| loki::decode_push(body, limit))
+        .map_err(PyValueError::new_err)?;
+    Ok(push
+        .streams
+        .into_iter()
+        .map(|stream| {
+            let entries = stream
+                .entries
+                .into_iter()
+                .map(|entry| {
+                    let stamp = entry.timestamp.unwrap_or_default();
+                    let nanos = i128::from(stamp.seconds) * 1_000_000_000 + i128::from(stamp.nanos);
+                    let metadata = entry
+                        .structured_metadata
+                        .into_iter()
+                        .map(|pair| (pair.name, pair.value))
+                        .collect();
+                    (nanos, entry.line, metadata)
+                })
+                .collect();
+            (stream.labels, entries)
+        })
+        .collect())
+}
+
+type LokiStream = (String, Vec<(i128, String, Labels)>);
 
 /// An OTLP `ExportLogsServiceRequest` for a batch's `GET /logs` lines: each level's
 /// severity number from `severities` (the one rule is `core.levels`'), attributes

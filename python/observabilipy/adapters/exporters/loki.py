@@ -1,4 +1,5 @@
-"""Shipping log rows to Loki's push API (``/loki/api/v1/push``), as JSON with gzip.
+"""Shipping log rows to Loki's push API (``/loki/api/v1/push``): snappy protobuf (what
+Alloy's ``loki.write`` sends; the default with the Rust extension) or gzipped JSON.
 
 Streams are keyed by a few labels only (``service_name``, ``level``, ``logger``, plus
 any fixed ``labels`` given): Loki indexes labels, and a label per attribute would make
@@ -32,8 +33,10 @@ UNKNOWN_SERVICE: Final = "unknown_service"
 class LokiExporter:
     """Ships stored log rows to the Loki push API at ``url``.
 
-    ``service`` becomes the ``service_name`` label (default: ``$OTEL_SERVICE_NAME``,
-    else ``unknown_service``); ``labels`` are added to every stream. ``tenant`` sets
+    ``encoding`` is ``protobuf`` (snappy) or ``json`` (gzip); by default protobuf with
+    the Rust extension, JSON without. ``service`` becomes the ``service_name`` label
+    (default: ``$OTEL_SERVICE_NAME``, else ``unknown_service``); ``labels`` are added
+    to every stream. ``tenant`` sets
     ``X-Scope-OrgID``; ``username``/``password`` (basic) or ``bearer_token`` authenticate;
     ``ca_file`` trusts another CA for https. ``name`` keys the cursor in the database.
     """
@@ -45,6 +48,7 @@ class LokiExporter:
         service: str | None = None,
         labels: Mapping[str, str] | None = None,
         metadata: Literal["structured", "line"] = "structured",
+        encoding: Literal["protobuf", "json"] | None = None,
         tenant: str | None = None,
         username: str | None = None,
         password: str | None = None,
@@ -60,13 +64,29 @@ class LokiExporter:
             )
         if not isinstance(timeout, int | float) or not timeout > 0:
             raise ValueError(f"LokiExporter timeout must be > 0 seconds, got {timeout!r}")
+        encoding = encoding or ("json" if native is None else "protobuf")
+        if encoding not in ("protobuf", "json"):
+            raise ValueError(
+                f"LokiExporter encoding must be 'protobuf' or 'json', got {encoding!r}"
+            )
+        if encoding == "protobuf" and native is None:
+            raise RuntimeError(
+                "LokiExporter encoding='protobuf' needs the Rust extension's codecs, and the "
+                "pure-Python backend is in use: use encoding='json'"
+            )
+        self.encoding = encoding
         self.service = service or os.environ.get("OTEL_SERVICE_NAME") or UNKNOWN_SERVICE
         self.labels = {"service_name": self.service, **_check_labels(labels or {})}
         self.metadata = metadata
         self.timeout = float(timeout)
+        # Loki's protobuf pushes are snappy by definition, with no Content-Encoding
+        # (as Promtail and Alloy send them); JSON is gzipped and says so.
         self.headers = {
-            "Content-Type": "application/json",
-            "Content-Encoding": "gzip",
+            **(
+                {"Content-Type": "application/x-protobuf"}
+                if encoding == "protobuf"
+                else {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            ),
             **auth_headers("LokiExporter", username, password, bearer_token),
         }
         if tenant:
@@ -84,11 +104,12 @@ class LokiExporter:
         )
 
     def body(self, ndjson: bytes) -> bytes:
-        """The push request for a batch's ``GET /logs`` lines, gzipped (built by the
-        Rust extension without the GIL when it is in use)."""
+        """The push request for a batch's ``GET /logs`` lines (built by the Rust
+        extension without the GIL when it is in use)."""
         if native is not None:
             labels = list(self.labels.items())
-            body: bytes = native.encode_loki_push(ndjson, labels, self.metadata == "line")
+            whole_line, protobuf = self.metadata == "line", self.encoding == "protobuf"
+            body: bytes = native.encode_loki_push(ndjson, labels, whole_line, protobuf)
             return body
         return python_body(ndjson, self.labels, self.metadata)
 
