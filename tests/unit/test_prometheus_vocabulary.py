@@ -175,3 +175,19 @@ def test_enum_has_one_series_per_state_and_one_of_them_set():
         task.state("paused")
     with pytest.raises(ValueError, match="needs a list of distinct states"):
         registry.enum("other_state", "Other", states=["a", "a"])
+
+
+def test_helpers_on_a_labelled_family_are_refused_when_asked_for_not_when_the_block_ends():
+    """``time()``, ``count_exceptions()``, ``track_inprogress()`` on a labelled family
+    raise at once: at the block's end the refusal would hide the block's own error."""
+    registry = Registry()
+    families = [
+        registry.counter("c", "", labelnames=["a"]).count_exceptions,
+        registry.gauge("g", "", labelnames=["a"]).time,
+        registry.gauge("g2", "", labelnames=["a"]).track_inprogress,
+        registry.histogram("h", "", labelnames=["a"]).time,
+        registry.summary("s", "", labelnames=["a"]).time,
+    ]
+    for helper in families:
+        with pytest.raises(ValueError, match=r"has labels \['a'\]: call \.labels"):
+            helper()

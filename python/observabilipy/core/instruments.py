@@ -37,6 +37,7 @@ from observabilipy.core.series import (
     HistogramChild,
     ObserveUse,
 )
+from observabilipy.core.timer import ExceptionCounter, InProgress, Timer
 
 MAX_SERIES: Final = 2000
 #: The label pair of a family's overflow series (OpenTelemetry's name, Prometheus form).
@@ -168,6 +169,12 @@ class Family(Generic[C]):
             raise ValueError(f"{self.name!r} has no labels, got {given}")
         raise ValueError(f"{self.name!r} takes labels {list(self.labelnames)}, got {given}")
 
+    def _single_series(self) -> None:
+        """Refuse, at once, a helper (``time()``...) on a labelled family: it would
+        only fail when the block ends, in place of the block's own exception."""
+        if self.labelnames:
+            self._refuse()
+
     def _refuse(self) -> NoReturn:
         labels = list(self.labelnames)
         raise ValueError(f"{self.name!r} has labels {labels}: call .labels(...) first")
@@ -253,6 +260,12 @@ class Counter(Family[CounterChild], CounterUse):
         """The current total."""
         self._refuse()
 
+    def count_exceptions(
+        self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
+    ) -> ExceptionCounter:
+        self._single_series()
+        return super().count_exceptions(exception)
+
 
 #: How a gauge's values from several processes combine into the one exposed.
 AGGREGATES: Final = ("sum", "max", "min", "latest", "per_process")
@@ -309,6 +322,18 @@ class Gauge(Family[GaugeChild], GaugeUse):
     def get(self) -> float:
         """The current value."""
         self._refuse()
+
+    def set_to_current_time(self, now: Callable[[], float] | None = None) -> None:
+        self._single_series()
+        super().set_to_current_time(now)
+
+    def time(self) -> Timer:
+        self._single_series()
+        return super().time()
+
+    def track_inprogress(self) -> InProgress:
+        self._single_series()
+        return super().track_inprogress()
 
 
 class Histogram(Family[HistogramChild], ObserveUse):
@@ -370,6 +395,10 @@ class Histogram(Family[HistogramChild], ObserveUse):
     def exemplars(self) -> list[Exemplar | None]:
         """Each bucket's latest exemplar, or None."""
         self._refuse()
+
+    def time(self) -> Timer:
+        self._single_series()
+        return super().time()
 
 
 def check_buckets(name: str, buckets: Sequence[float]) -> tuple[float, ...]:

@@ -16,6 +16,7 @@ from observabilipy.core.instruments import DEFAULT, MAX_SERIES, Family
 from observabilipy.core.models import Sample
 from observabilipy.core.names import check_metric_name
 from observabilipy.core.series import ObserveUse
+from observabilipy.core.timer import Timer
 
 
 class SummaryCell:
@@ -90,6 +91,10 @@ class Summary(Family[SummaryChild], ObserveUse):
     def get(self) -> tuple[int, float]:
         """(count, sum), read together."""
         self._refuse()
+
+    def time(self) -> Timer:
+        self._single_series()
+        return super().time()
 
 
 def summary_samples(
