@@ -2,6 +2,7 @@
 count_exceptions(), track_inprogress(), clear()."""
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -181,7 +182,7 @@ def test_helpers_on_a_labelled_family_are_refused_when_asked_for_not_when_the_bl
     """``time()``, ``count_exceptions()``, ``track_inprogress()`` on a labelled family
     raise at once: at the block's end the refusal would hide the block's own error."""
     registry = Registry()
-    families = [
+    families: list[Callable[[], object]] = [
         registry.counter("c", "", labelnames=["a"]).count_exceptions,
         registry.gauge("g", "", labelnames=["a"]).time,
         registry.gauge("g2", "", labelnames=["a"]).track_inprogress,
