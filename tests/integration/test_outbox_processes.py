@@ -3,6 +3,7 @@ SIGKILL mid-way is taken over: every row arrives, at most one batch twice."""
 
 import collections
 import contextlib
+import gzip
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from observabilipy import Engine
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def shipper(db: Path, out: Path, max_rows: int) -> subprocess.Popen[str]:
+def shipper(db: Path, out: Path | str, max_rows: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.ship_worker", str(db), str(out), str(max_rows)],
         cwd=ROOT,
@@ -91,3 +92,29 @@ def test_a_shipper_killed_mid_way_is_taken_over_losing_nothing(tmp_path):
     twice = [i for i, n in counts.items() if n > 1]
     assert len(twice) <= 1000  # at most the batch in flight
     assert max(counts.values()) <= 2
+
+
+def test_a_loki_shipper_killed_mid_push_is_taken_over_losing_nothing(tmp_path, receiver):
+    """The same with a network exporter: SIGKILL while pushing 50,000 rows to a Loki
+    receiver in batches of 500, then a new process: every row arrives, at most one
+    batch twice."""
+    db = tmp_path / "a.db"
+    stored(db, 50_000)
+    target = f"loki={receiver.url}"
+    first = shipper(db, target, 500)
+    deadline = time.monotonic() + 60
+    while len(receiver.pushes) < 20:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    first.kill()
+    first.communicate()
+    assert len(receiver.pushes) < 100  # killed mid-way: 100 batches make the whole
+    assert report(shipper(db, target, 500))["shipped"]
+    counts = collections.Counter(
+        orjson.loads(value[1])["id"]
+        for _, _, body in receiver.pushes
+        for stream in orjson.loads(gzip.decompress(body))["streams"]
+        for value in stream["values"]
+    )
+    assert sorted(counts) == list(range(1, 50_001))  # none missing
+    assert len([i for i, n in counts.items() if n > 1]) <= 500  # at most the batch in flight
