@@ -287,6 +287,7 @@ class Endpoints:
         ranges = not request.filters
         cursor, sent, span = request.cursor, 0, CHUNK
         quiet_since = time.monotonic()
+        announced = False
         while request.limit is None or sent < request.limit:
             want = span if request.limit is None else min(span, request.limit - sent)
             start = int(cursor or 0)
@@ -310,6 +311,9 @@ class Endpoints:
                 continue
             if not request.follow:
                 return
+            if not announced:  # the server sends the status line: the follower is connected
+                announced = True
+                yield b""
             if time.monotonic() - quiet_since >= keepalive:
                 quiet_since = time.monotonic()
                 yield b"\n"  # also how a client that left is noticed
