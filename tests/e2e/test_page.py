@@ -38,7 +38,7 @@ def page(browser):
     """A fresh tab that records dialogs, page errors and CSP reports."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
-    tab.dialogs, tab.errors = [], []  # type: ignore[attr-defined]
+    tab.dialogs, tab.errors = [], []
     tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
     tab.on(
