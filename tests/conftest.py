@@ -10,6 +10,7 @@ COMPONENTS = {
     "e2e": ("e2e",),
     "test_asgi_app": ("asgi",),
     "test_asgi_hostile": ("asgi",),
+    "test_metric_history": ("asgi", "wsgi", "storage"),
     "test_asgi_middleware": ("asgi",),
     "test_wsgi": ("wsgi",),
     "test_django": ("django",),

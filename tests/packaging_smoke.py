@@ -42,6 +42,10 @@ def main() -> None:
         status, logs = asyncio.run(call(app, "GET", "/logs"))
         assert status == 200, logs
         assert json.loads(logs)["message"] == "installed", logs
+        for path in ("/", "/static/page.js", "/static/tail.js", "/static/chart.umd.min.js"):
+            status, body = asyncio.run(call(app, "GET", path))  # the page's files shipped
+            assert status == 200, (path, status)
+            assert body, path
     help_text = subprocess.run(
         [sys.executable, "-m", "observabilipy", "serve", "--help"],
         capture_output=True, text=True, check=True,

@@ -75,3 +75,50 @@ def flask_app() -> Any:
 
     instrument(app, engine)
     return app
+
+
+def fast_history() -> Any:
+    """``counting`` with history written every quarter second, and a histogram timing
+    each request: what the page's charts read, soon enough for a test. ``APP_SERIES``:
+    a gauge with that many series; ``APP_HISTORY_INTERVAL``: seconds between snapshots."""
+    interval = float(os.environ.get("APP_HISTORY_INTERVAL", "0.25"))
+    engine = Engine(
+        os.environ["OBSERVABILIPY_DB"], history_interval=interval, snapshot_interval=0.1
+    )
+    requests = engine.counter("app_requests_total", "Requests served", labels=["path"])
+    seconds = engine.histogram("app_request_seconds", "Request time", buckets=[0.001, 0.01, 0.1])
+    token = os.environ.get("OBSERVABILIPY_TOKEN") or None
+    observability = engine.asgi_app(close_engine_on_shutdown=True, token=token)
+    wide = engine.gauge("app_wide", "One series per key", labels=["key"])
+    for key in range(int(os.environ.get("APP_SERIES", "0"))):
+        wide.labels(key=f"k{key:05d}").set(key)
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" or scope["path"].startswith("/observability"):
+            await observability({**scope, "root_path": "/observability"}, receive, send)
+            return
+        with seconds.time():
+            requests.labels(scope["path"]).inc()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def fastapi_mounted() -> Any:
+    """A FastAPI app mounting the engine's app at /observability, as the README says,
+    with the token from ``OBSERVABILIPY_TOKEN``."""
+    from fastapi import FastAPI
+
+    engine = Engine(os.environ["OBSERVABILIPY_DB"], history_interval=0.25, snapshot_interval=0.1)
+    orders = engine.counter("shop_orders_total", "Orders placed", labels=["method"])
+    app = FastAPI()
+
+    @app.get("/order")
+    def order() -> dict[str, bool]:
+        orders.labels(method="card").inc()
+        return {"ok": True}
+
+    token = os.environ.get("OBSERVABILIPY_TOKEN") or None
+    app.mount("/observability", engine.asgi_app(token=token, close_engine_on_shutdown=True))
+    return app

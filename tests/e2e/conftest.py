@@ -38,10 +38,11 @@ def wait_until_up(url: str, timeout: float = STARTUP_TIMEOUT) -> None:
 
 
 @contextlib.contextmanager
-def running(tmp_path: Path, *command: str) -> Iterator[str]:
-    """The server ``command`` on a free port (``{port}`` in it), stopped afterwards."""
+def running(tmp_path: Path, *command: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The server ``command`` on a free port (``{port}`` in it), stopped afterwards;
+    ``env``: further environment variables."""
     port = free_port()
-    env = {**os.environ, "OBSERVABILIPY_DB": str(tmp_path / "app.db")}
+    env = {**os.environ, "OBSERVABILIPY_DB": str(tmp_path / "app.db"), **(env or {})}
     argv = [sys.executable, "-m", *(part.format(port=port) for part in command)]
     log = tmp_path / "server.out"
     with (
@@ -60,10 +61,10 @@ def running(tmp_path: Path, *command: str) -> Iterator[str]:
 GRANIAN = ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}")
 
 
-def granian_app(tmp_path: Path, factory: str, workers: int = 1):
+def granian_app(tmp_path: Path, factory: str, workers: int = 1, env: dict[str, str] | None = None):
     """``granian --factory tests.e2e.apps:<factory>`` with ``workers`` (see ``running``)."""
     factory = f"tests.e2e.apps:{factory}"
-    return running(tmp_path, *GRANIAN, "--workers", str(workers), "--factory", factory)
+    return running(tmp_path, *GRANIAN, "--workers", str(workers), "--factory", factory, env=env)
 
 
 class Server:

@@ -96,3 +96,21 @@ def test_a_views_exception_passes_through_and_is_logged_once():
     errors = [a for m, a in entries("http") if a["status"] == 500]
     assert len(errors) == 1
     assert errors[0]["error"] == "RuntimeError: the app's own failure"
+
+
+def test_the_page_and_its_json_reads_answer_under_include():
+    """/observability/ is the page (the slash added by Django's APPEND_SLASH), its files
+    and the JSON reads answer from the same rule as the other servers."""
+    client = Client()
+    assert client.get("/observability").status_code == 301
+    page = client.get("/observability/")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert client.get("/observability/static/page.js").status_code == 200
+    assert client.get("/observability/static/nope.js").status_code == 404
+    assert engine().flush(10)  # the families are in the file from the first snapshot
+    names = client.get("/observability/api/v1/names", {"match": "buffer_depth"})
+    assert names.status_code == 200
+    assert names.json()["names"][0]["name"] == "observabilipy_buffer_depth"
+    assert client.get("/observability/api/v1/series").status_code == 400

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import apsw
 
-from observabilipy import Engine, LogEntry
+from observabilipy import Engine, LogEntry, Retention
 from observabilipy.runtime import health
 from tests.asgi_client import call
 from tests.integration.engine_worker import holding
@@ -149,3 +149,20 @@ def test_health_never_waits_for_a_held_log_read_lock(tmp_path):
             assert time.monotonic() - start < 1
         assert state["status"] == "ok"
         assert isinstance(apsw.sqlite_lib_version(), str)
+
+
+def test_health_shows_rows_held_file_bytes_and_retention_rules(tmp_path):
+    """The page's self-health reads these: rows held grow with what is stored, the
+    file's bytes are the file's, the retention rules are the engine's."""
+    retention = Retention(max_rows=50_000, max_age_by_level={"debug": 60})
+    with Engine(tmp_path / "app.db", retention=retention) as engine:
+        log = engine.logger("t")
+        for index in range(100):
+            log.info("m", i=index)
+        assert engine.flush(10)
+        storage = engine.health()["storage"]
+        assert storage["rows"] == 100
+        assert storage["file_bytes"] >= (tmp_path / "app.db").stat().st_size > 0
+        assert storage["retention"]["max_rows"] == 50_000
+        assert storage["retention"]["max_age_by_level"] == {"debug": 60}
+        assert storage["retention"]["history_max_age"] == 7 * 24 * 3600.0

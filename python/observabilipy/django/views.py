@@ -5,13 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from observabilipy.adapters.frameworks.endpoints import (
-    NDJSON,
-    Answer,
-    Endpoints,
-    HTTPError,
-    LogsRequest,
-)
+from observabilipy.adapters.frameworks.endpoints import NDJSON, Endpoints, LogsRequest
+from observabilipy.adapters.frameworks.responses import Answer, HTTPError
 from observabilipy.django.engine import engine, options
 
 _endpoints: Endpoints | None = None
@@ -41,6 +36,11 @@ def endpoint(request: HttpRequest, name: str) -> HttpResponse | StreamingHttpRes
         bodies = endpoints.log_bodies(answer, 0.25, 15.0)
         return StreamingHttpResponse(bodies, content_type=NDJSON)
     return _response(answer, head=method == "HEAD")
+
+
+def page_file(request: HttpRequest, asset: str) -> HttpResponse | StreamingHttpResponse:
+    """One of the page's files (``static/<asset>``)."""
+    return endpoint(request, "static/" + asset)
 
 
 def _response(answer: Answer, *, head: bool) -> HttpResponse:

@@ -414,8 +414,9 @@ class Engine:
         state = "stopped" if self._closed or not writer.alive else "running"
         try:
             last_id: int | None = None if self._closed else self.logs.newest_id()
+            rows, size = (None, None) if self._closed else self.logs.footprint()
         except apsw.Error as error:
-            last_id = None
+            last_id = rows = size = None
             problems.append(f"storage cannot be read: {error}")
         return {
             "status": "degraded" if problems else "ok",
@@ -430,6 +431,9 @@ class Engine:
                 "write_errors": int(self._stats.write_errors.get()),
                 "last_id": last_id,
                 "integrity": self._integrity.state,
+                "rows": rows,
+                "file_bytes": size,
+                "retention": self.retention.rules(),
             },
             "entries": counts,
             "exporters": {} if self._shipper is None else self._shipper.cursors(),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import apsw
 
@@ -70,6 +70,16 @@ class Retention:
             raise ValueError(f"retention hard_cap_bytes must be a positive int, got {cap!r}")
         if not self.interval > 0 or self.step_rows < 1 or not self.budget > 0:
             raise ValueError("retention interval, step_rows and budget must be positive")
+
+    def rules(self) -> dict[str, Any]:
+        """What is kept, as ``GET /healthz`` shows it (None: no limit)."""
+        return {
+            "max_age": self.max_age,
+            "max_rows": self.max_rows,
+            "max_age_by_level": dict(self.max_age_by_level),
+            "history_max_age": self.history_max_age,
+            "hard_cap_bytes": self.hard_cap_bytes,
+        }
 
     @property
     def segmenting(self) -> segments.Segmenting:

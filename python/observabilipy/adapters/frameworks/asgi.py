@@ -22,13 +22,8 @@ from observabilipy.adapters.frameworks.asgi_http import (
     respond,
 )
 from observabilipy.adapters.frameworks.asgi_logs import Streamer
-from observabilipy.adapters.frameworks.endpoints import (
-    STORAGE_ERRORS,
-    Answer,
-    Endpoints,
-    HTTPError,
-    error_answer,
-)
+from observabilipy.adapters.frameworks.endpoints import READS, STORAGE_ERRORS, Endpoints
+from observabilipy.adapters.frameworks.responses import Answer, HTTPError, error_answer
 from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
 
 if TYPE_CHECKING:
@@ -43,7 +38,8 @@ INLINE_RENDER: Final = 0.005
 
 
 class ObservabilityApp:
-    """GET /metrics, GET and POST /logs, POST /loki/api/v1/push, GET /healthz."""
+    """GET /metrics, GET and POST /logs, POST /loki/api/v1/push, GET /healthz, the page
+    (GET /) and its JSON reads (GET /api/v1/names, GET /api/v1/series)."""
 
     def __init__(
         self,
@@ -98,11 +94,13 @@ class ObservabilityApp:
         try:
             authorization = (header(scope, b"authorization") or "").encode("latin-1")
             endpoint = endpoints.route(path, method, authorization)
-            if endpoint == "/logs" and method == "GET":
+            if endpoint in READS:
+                answer = await self._read(scope, endpoint, path, root)
+            elif endpoint == "/logs" and method == "GET":
                 request = endpoints.logs_request(scope.get("query_string", b"").decode("latin-1"))
                 await self._streamer.stream(request, receive, send)
                 return
-            if endpoint == "/metrics":
+            elif endpoint == "/metrics":
                 answer = await self._metrics(scope)
             elif endpoint == "/healthz":
                 answer = await asyncio.to_thread(endpoints.health)
@@ -113,6 +111,13 @@ class ObservabilityApp:
         body = b"" if method == "HEAD" else answer.body
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
         await respond(send, answer.status, body, answer.content_type.encode(), headers)
+
+    async def _read(self, scope: Scope, endpoint: str, path: str, root: str) -> Answer:
+        query = scope.get("query_string", b"").decode("latin-1")
+        args = (endpoint, path, root, query, header(scope, b"accept-encoding"))
+        if endpoint.startswith("/api/"):  # reads the file: on a thread
+            return await asyncio.to_thread(self.endpoints.read, *args)
+        return self.endpoints.read(*args)  # the page's files, gzipped once, in memory
 
     async def _metrics(self, scope: Scope) -> Answer:
         accept, encoding = header(scope, b"accept"), header(scope, b"accept-encoding")

@@ -11,7 +11,7 @@ import signal
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from observabilipy.adapters.frameworks.endpoints import HTTPError
+from observabilipy.adapters.frameworks.responses import HTTPError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -85,10 +85,14 @@ class Streamer:
         cursor = request.cursor
         reads.fill(cursor)
         quiet_since = time.monotonic()
+        announced = False
         while not disconnected.is_set() and not self.stopping.is_set():
             if not reads.pending:  # caught up with the file, or the limit reached
                 if reads.exhausted or not request.follow:
                     return
+                if not announced:  # a follower learns it is connected, not 15 s later
+                    announced = True
+                    await emit(b"")
                 if time.monotonic() - quiet_since >= self.keepalive:
                     await emit(b"\n")
                     quiet_since = time.monotonic()

@@ -14,15 +14,30 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl
 
 import apsw
 import msgspec
+import orjson
 
+from observabilipy.adapters.frameworks.page import page_answer, redirect
+from observabilipy.adapters.frameworks.queries import (
+    integer,
+    names_query,
+    parse_query,
+    series_query,
+    when,
+)
+from observabilipy.adapters.frameworks.responses import (
+    JSON,
+    Answer,
+    HTTPError,
+    accepts_gzip,
+    error_answer,
+)
 from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
 from observabilipy.adapters.storage.sqlite_schema import StorageError
 from observabilipy.core.encoding.negotiate import negotiate
-from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push, parse_when
+from observabilipy.core.ingest import InputError, iter_ndjson, parse_loki_push
 from observabilipy.core.levels import parse_level
 from observabilipy.core.loki_protobuf import parse_push_protobuf
 from observabilipy.core.models import LogEntry
@@ -36,7 +51,6 @@ from observabilipy.encoders import (
 if TYPE_CHECKING:
     from observabilipy.runtime.engine import Engine
 
-JSON: Final = "application/json"
 NDJSON: Final = "application/x-ndjson"
 LAST_ID: Final = 2**63 - 1  # SQLite's largest rowid: no cursor goes past it
 CHUNK: Final = 20_000  # rows a read asks for at most
@@ -45,30 +59,20 @@ ROUTES: Final = {
     "/logs": ("GET", "POST"),
     "/loki/api/v1/push": ("POST",),
     "/healthz": ("GET", "HEAD"),
+    "/api/v1/names": ("GET", "HEAD"),
+    "/api/v1/series": ("GET", "HEAD"),
+    "/": ("GET", "HEAD"),
+    "/static": ("GET", "HEAD"),  # and every path below it: the page's files
 }
+#: The page and its files hold no data: they answer without the token (see ``page``).
+PUBLIC: Final = frozenset({"/", "/static"})
+#: Endpoints answered whole by ``read`` (the page, its files, the JSON reads).
+READS: Final = frozenset({"/", "/static", "/api/v1/names", "/api/v1/series"})
 QUERY_PARAMETERS: Final = frozenset(
     {"after", "limit", "since", "until", "level", "logger", "follow"}
 )
 #: What the storage raises when it is not the request's fault: a 503, worth a retry.
 STORAGE_ERRORS: Final = (apsw.Error, StorageError)
-
-
-class HTTPError(Exception):
-    """A request to answer with ``status`` and a JSON error body (``extra`` merged in)."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-@dataclass
-class Answer:
-    """A whole response: status, body, content type and further headers."""
-
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,30 +99,45 @@ class Endpoints:
     render_took: float = float("inf")  # seconds, the last render; unknown at first
 
     def route(self, path: str, method: str, authorization: bytes) -> str:
-        """The endpoint for a request to ``path`` (relative to the mount), or HTTPError."""
+        """The endpoint for a request to ``path`` (relative to the mount), or HTTPError.
+        A page file's endpoint is ``/static``; ``read`` takes its name from the path."""
         trimmed = path.rstrip("/") or "/"
-        allowed = ROUTES.get(trimmed)
+        endpoint = "/static" if trimmed.startswith("/static/") else trimmed
+        allowed = ROUTES.get(endpoint)
         if allowed is None:
             raise HTTPError(404, f"no such endpoint: {path}")
         # The token is compared as bytes: the header's own, and its UTF-8.
-        if self.token is not None and not hmac.compare_digest(
-            authorization, b"Bearer " + self.token.encode()
+        if (
+            endpoint not in PUBLIC
+            and self.token is not None
+            and not hmac.compare_digest(authorization, b"Bearer " + self.token.encode())
         ):
             raise HTTPError(401, "a valid 'Authorization: Bearer <token>' header is required")
         if method not in allowed:
             raise HTTPError(405, f"{method} is not allowed on {trimmed}", allow=list(allowed))
-        return trimmed
+        return endpoint
 
     def handle(
-        self, path: str, method: str, meta: Mapping[str, Any], read_body: Callable[[], bytes]
+        self,
+        path: str,
+        method: str,
+        meta: Mapping[str, Any],
+        read_body: Callable[[], bytes],
+        prefix: str = "",
     ) -> Answer | LogsRequest:
         """Answer a request on a blocking server (WSGI, Django), given its CGI-style
         variables (``HTTP_ACCEPT``, ``CONTENT_LENGTH``, ``QUERY_STRING``...) and how to
         read its body; a ``GET /logs`` comes back as its request, for the server to
-        stream with ``log_bodies``."""
+        stream with ``log_bodies``. ``prefix``: where the app is mounted."""
         try:
             authorization = str(meta.get("HTTP_AUTHORIZATION", "")).encode("latin-1")
             endpoint = self.route(path, method, authorization)
+            if endpoint in READS:
+                query, encoding = (
+                    str(meta.get("QUERY_STRING", "")),
+                    meta.get("HTTP_ACCEPT_ENCODING"),
+                )
+                return self.read(endpoint, path, prefix, query, encoding)
             if endpoint == "/logs" and method == "GET":
                 return self.logs_request(str(meta.get("QUERY_STRING", "")))
             if endpoint == "/metrics":
@@ -133,6 +152,34 @@ class Endpoints:
             return self.ingest(read_body(), encoding, content_type, loki=endpoint != "/logs")
         except (HTTPError, *STORAGE_ERRORS) as error:
             return error_answer(error)
+
+    # -- the page, its files, the JSON reads ----------------------------------------------
+    def read(
+        self, endpoint: str, path: str, prefix: str, query: str, accept_encoding: str | None
+    ) -> Answer:
+        """A ``READS`` endpoint's answer (blocking: the JSON reads query the file)."""
+        if endpoint == "/" and not path and prefix:
+            return redirect(prefix)
+        if endpoint in ("/", "/static"):
+            answer = page_answer(path.rstrip("/") or "/", accept_encoding)
+            if answer is None:
+                raise HTTPError(404, f"no such file: {path}")
+            return answer
+        found: dict[str, Any] | None
+        try:
+            if endpoint == "/api/v1/names":
+                names = names_query(query)
+                found = self.engine.metrics.names(names.match, names.limit)
+            else:
+                series = series_query(query, time.time())
+                found = self.engine.metrics.series(
+                    series.name, series.since, series.until, series.step, series.limit
+                )
+                if found is None:
+                    raise HTTPError(404, f"no metric family named {series.name!r}")
+        except InputError as error:
+            raise HTTPError(400, str(error)) from None
+        return Answer(200, orjson.dumps(found), JSON, [("cache-control", "no-store")])
 
     # -- /metrics ------------------------------------------------------------------------
     def cached_metrics(self, accept: str | None, accept_encoding: str | None) -> Answer | None:
@@ -174,25 +221,18 @@ class Endpoints:
     # -- GET /logs -----------------------------------------------------------------------
     def logs_request(self, query_string: str) -> LogsRequest:
         """The query of a ``GET /logs``, checked: HTTPError(400) names what is wrong."""
-        params = dict(parse_qsl(query_string, keep_blank_values=True))  # repeated: last wins
-        unknown = sorted(params.keys() - QUERY_PARAMETERS)
-        if unknown:
-            raise HTTPError(
-                400,
-                f"unknown query parameter {unknown[0]!r}: GET /logs takes "
-                f"{', '.join(sorted(QUERY_PARAMETERS))}",
-            )
         filters: dict[str, Any] = {}
         try:
-            cursor = _int(params["after"], "after", 0, LAST_ID) if "after" in params else None
-            limit = _int(params["limit"], "limit", 1, self.max_limit) if "limit" in params else None
+            params = parse_query(query_string, QUERY_PARAMETERS, "GET /logs")
+            cursor = integer(params["after"], "after", 0, LAST_ID) if "after" in params else None
+            limit = (
+                integer(params["limit"], "limit", 1, self.max_limit) if "limit" in params else None
+            )
             now = time.time()
             for name in ("since", "until"):
-                if name in params:
-                    try:
-                        filters[name] = parse_when(params[name], now)
-                    except InputError as error:
-                        raise InputError(f"{name}: {error}") from None
+                moment = when(params, name, now)
+                if moment is not None:
+                    filters[name] = moment
             if "level" in params:
                 filters["level"] = parse_level(params["level"])
             if "logger" in params:
@@ -247,6 +287,7 @@ class Endpoints:
         ranges = not request.filters
         cursor, sent, span = request.cursor, 0, CHUNK
         quiet_since = time.monotonic()
+        announced = False
         while request.limit is None or sent < request.limit:
             want = span if request.limit is None else min(span, request.limit - sent)
             start = int(cursor or 0)
@@ -270,37 +311,13 @@ class Endpoints:
                 continue
             if not request.follow:
                 return
+            if not announced:  # the server sends the status line: the follower is connected
+                announced = True
+                yield b""
             if time.monotonic() - quiet_since >= keepalive:
                 quiet_since = time.monotonic()
                 yield b"\n"  # also how a client that left is noticed
             time.sleep(poll_interval)
-
-
-def error_answer(error: BaseException) -> Answer:
-    """The answer to a request that failed: HTTPError's own, or 503 for storage errors."""
-    if isinstance(error, HTTPError):
-        headers = []
-        if "allow" in error.extra:
-            headers.append(("allow", ", ".join(error.extra.pop("allow"))))
-        if error.status == 401:
-            headers.append(("www-authenticate", "Bearer"))
-        body = msgspec.json.encode({"error": error.message, **error.extra})
-        return Answer(error.status, body, JSON, headers)
-    body = msgspec.json.encode({"error": f"storage unavailable: {error}"})
-    return Answer(503, body, JSON, [("retry-after", "1")])
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding value allows gzip (q-values honoured)."""
-    for part in (accept_encoding or "").split(","):
-        coding, *params = part.strip().split(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            q = next((p.split("=", 1)[1] for p in params if p.strip().startswith("q=")), "1")
-            try:
-                return float(q) > 0
-            except ValueError:
-                return False
-    return False
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -328,18 +345,3 @@ def gunzip(body: bytes, limit: int) -> bytes:
 def _later(parse: Callable[..., list[LogEntry]], *args: Any) -> Iterator[list[LogEntry]]:
     """A parser's result as one batch, produced when the writer asks for it."""
     yield parse(*args)
-
-
-def _int(text: str, name: str, minimum: int, maximum: int | None) -> int:
-    shown = text if len(text) <= 40 else text[:37] + "..."
-    try:
-        value = int(text) if len(text) <= 40 else None
-    except ValueError:
-        value = None
-    if value is None:
-        raise InputError(f"{name} must be an integer, got {shown!r}")
-    if value < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise InputError(f"{name} must be at most {maximum}, got {value}")
-    return value

@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING, Any, Final
 from observabilipy.adapters.frameworks.endpoints import (
     NDJSON,
     STORAGE_ERRORS,
-    Answer,
     Endpoints,
-    HTTPError,
     LogsRequest,
-    error_answer,
 )
+from observabilipy.adapters.frameworks.responses import Answer, HTTPError, error_answer
 from observabilipy.adapters.storage.sqlite import CHUNK_BYTES
 from observabilipy.core.context import bind
 from observabilipy.core.http import (
@@ -37,9 +35,9 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 _REASONS: Final = {
-    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-    405: "Method Not Allowed", 413: "Content Too Large", 415: "Unsupported Media Type",
-    503: "Service Unavailable",
+    200: "OK", 204: "No Content", 308: "Permanent Redirect", 400: "Bad Request",
+    401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large",
+    415: "Unsupported Media Type", 503: "Service Unavailable",
 }  # fmt: skip
 
 
@@ -48,7 +46,8 @@ def status_line(status: int) -> str:
 
 
 class ObservabilityWSGIApp:
-    """GET /metrics, GET and POST /logs, POST /loki/api/v1/push, GET /healthz."""
+    """GET /metrics, GET and POST /logs, POST /loki/api/v1/push, GET /healthz, the page
+    (GET /) and its JSON reads (GET /api/v1/names, GET /api/v1/series)."""
 
     def __init__(
         self,
@@ -71,7 +70,11 @@ class ObservabilityWSGIApp:
         method = str(environ.get("REQUEST_METHOD", "GET"))
         path = str(environ.get("PATH_INFO", ""))
         answer = self.endpoints.handle(
-            path, method, environ, lambda: _read_body(environ, self.endpoints.max_body)
+            path,
+            method,
+            environ,
+            lambda: _read_body(environ, self.endpoints.max_body),
+            prefix=str(environ.get("SCRIPT_NAME", "")),
         )
         if isinstance(answer, LogsRequest):
             return self._stream(answer, start_response)

@@ -7,6 +7,7 @@ or, with the Rust extension, as NDJSON assembled inside SQLite.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
@@ -32,6 +33,7 @@ from observabilipy.adapters.storage.sqlite_schema import (
     StorageError,
     check,
     prepare,
+    scalar,
 )
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
@@ -268,6 +270,20 @@ class SQLiteLogStorage:
         """``last_id``, read on a reader connection: never behind a long read's lock."""
         with self._reader() as (connection, _):
             return segments.last_id(connection)
+
+    def footprint(self) -> tuple[int, int]:
+        """Rows held (ids from the oldest segment's first to the newest: ids of entries
+        that were rejected or removed by per-level rules count too) and the bytes of the
+        file and its write-ahead log. Cheap: no row is counted."""
+        with self._reader() as (connection, _):
+            first = connection.execute("SELECT min(first_id) FROM log_segments").fetchone()
+            last = segments.last_id(connection)
+            pages = int(scalar(connection, "PRAGMA page_count") or 0)
+            size = int(scalar(connection, "PRAGMA page_size") or 0)
+        oldest = int(first[0]) if first and first[0] is not None else last + 1
+        wal = self.path + "-wal"
+        extra = os.path.getsize(wal) if self._own_readers and os.path.exists(wal) else 0
+        return max(0, last - oldest + 1), pages * size + extra
 
     def close(self) -> None:
         with self._readers_lock:

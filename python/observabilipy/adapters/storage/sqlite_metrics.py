@@ -18,6 +18,7 @@ from typing import Any, Final
 import apsw
 import orjson
 
+from observabilipy.adapters.storage import sqlite_history
 from observabilipy.adapters.storage.sqlite import open_connection
 from observabilipy.core.aggregate import Labels, RemoteRow
 from observabilipy.core.models import MetricFamily, MetricSample
@@ -277,6 +278,18 @@ class SQLiteMetricsStorage:
         return [
             MetricSample(name, ts, value, orjson.loads(labels)) for name, ts, value, labels in rows
         ]
+
+    def names(self, match: str = "", limit: int = 1000) -> dict[str, Any]:
+        """Metric families whose name holds ``match`` (see ``sqlite_history.names``)."""
+        with self._lock:
+            return sqlite_history.names(self._connection, match, limit)
+
+    def series(
+        self, name: str, since: float, until: float, step: float, limit: int
+    ) -> dict[str, Any] | None:
+        """One family's history as series (see ``sqlite_history.series``)."""
+        with self._lock:
+            return sqlite_history.series(self._connection, name, since, until, step, limit)
 
     def close(self) -> None:
         with self._lock:
