@@ -1,10 +1,17 @@
 """ASGI apps for the server benchmarks, started under Granian by ``test_bench_server``.
 
-``granian --interface asgi --factory benchmarks.servers:<name>``: each factory builds
-10,000 labelled counter series, ours in an in-memory Engine, the anchor in a
-prometheus_client registry served by its own ``make_asgi_app``.
+``granian --interface asgi --factory benchmarks.servers:<name>``: the ``/metrics``
+factories build 10,000 labelled counter series, ours in an in-memory Engine, the anchors
+in a prometheus_client registry: served by its own ``make_asgi_app`` (gzip at
+``gzip.compress``'s default level 9, what its users get), and by a minimal ASGI app
+gzipping ``generate_latest`` at level 1, the level of our zlib-rs encoder. The
+``/logs`` factories serve a file of stored entries: ours, and a raw stream of the
+same NDJSON bytes read once at start (the ceiling: Granian moving bytes, no query).
 """
 
+import gzip
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import prometheus_client
@@ -40,8 +47,7 @@ def ours_cached() -> Any:
     return _our_app(metrics_cache=1.0)
 
 
-def prometheus_client_app() -> Any:
-    """prometheus_client's own ASGI app over the same series, without _created."""
+def _prometheus_registry() -> Any:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter(
@@ -49,13 +55,63 @@ def prometheus_client_app() -> Any:
     )
     for path, code in _paths():
         counter.labels(path, code).inc()
-    return prometheus_client.make_asgi_app(registry)
+    return registry
+
+
+def prometheus_client_app() -> Any:
+    """prometheus_client's own ASGI app over the same series, without _created."""
+    return prometheus_client.make_asgi_app(_prometheus_registry())
+
+
+Scope = MutableMapping[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def prometheus_client_level1_app() -> Any:
+    """``generate_latest`` over the same series, gzipped at level 1 like ours."""
+    registry = _prometheus_registry()
+
+    async def app(scope: Scope, receive: Any, send: Send) -> None:
+        body = prometheus_client.generate_latest(registry)
+        headers = [(b"content-type", prometheus_client.CONTENT_TYPE_LATEST.encode())]
+        if b"gzip" in dict(scope["headers"]).get(b"accept-encoding", b""):
+            body = gzip.compress(body, compresslevel=1)
+            headers.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 def logs_app() -> Any:
     """The app over a file of stored entries (its path in OBSERVABILIPY_BENCH_DB)."""
-    import os
-
     engine = Engine(os.environ["OBSERVABILIPY_BENCH_DB"])
     _keep.append(engine)
     return engine.asgi_app(max_body=64 * 1024 * 1024)
+
+
+def raw_logs_app() -> Any:
+    """The ceiling: ``GET /logs`` answered with the NDJSON ours sends for
+    ``limit=$OBSERVABILIPY_BENCH_ROWS``, read once at start and streamed in the same
+    512 KiB chunks."""
+    rows = int(os.environ["OBSERVABILIPY_BENCH_ROWS"])
+    chunks: list[bytes] = []
+    with Engine(os.environ["OBSERVABILIPY_BENCH_DB"]) as engine:
+        after = 0
+        while after < rows:
+            chunk = engine.read_ndjson(after=after, limit=rows - after)
+            if not chunk.rows:
+                break
+            chunks.append(chunk.body)
+            after = chunk.cursor or after + chunk.rows
+    headers = [(b"content-type", b"application/x-ndjson")]
+
+    async def app(scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for body in chunks if scope["path"] == "/logs" else []:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app

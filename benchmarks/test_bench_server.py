@@ -5,13 +5,19 @@ stopped after it. Load is one keep-alive client making sequential requests, boun
 rounds. Groups:
 
 - ``GET /metrics, 10,000 series``: one request per round, gzip accepted as Prometheus
-  does; the anchor is prometheus_client's ``make_asgi_app`` over the same series under
-  the same Granian. ``..., no gzip`` asks for identity: the rendering alone, without
-  zlib's ~1.3-2 ms for the 566 KB body.
+  does. Anchors, under the same Granian: ``generate_latest`` over the same series
+  gzipped at level 1 (``prometheus_client_level1``: the level of our zlib-rs encoder),
+  and prometheus_client's own ``make_asgi_app``, which gzips at level 9 (what its
+  users get). Every side runs the same ``ROUNDS``. ``..., no gzip`` asks for identity:
+  the rendering alone, without deflating the 566 KB body.
   ``ours_cached`` reuses a rendering for up to a second (``metrics_cache=1.0``).
 - ``GET /logs streaming``: 100,000 of 200,000 stored entries read back in one streamed
-  response; ``extra_info`` has MB/s.
+  response; ``extra_info`` has MB/s. The anchor is the ceiling: a raw ASGI app under
+  the same Granian streaming the same bytes, read into memory at start.
+  prometheus_client has no equivalent: it stores no logs.
 - ``POST /logs ingestion``: 20,000 NDJSON lines per request; ``extra_info`` has lines/s.
+  Reported for information: no outside library offers an equivalent endpoint; the
+  writer's own ceiling is in ``test_bench_engine``'s ``ingest 300k`` group.
 - ``GET /healthz while eight 15 MiB POSTs are in flight``: the same probe on the idle
   server (the anchor) and while eight clients post large bodies; ``max_ms`` too.
 """
@@ -19,6 +25,7 @@ rounds. Groups:
 import gzip
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -33,6 +40,9 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 50
+"""Rounds per /metrics benchmark, the same on every side."""
+LOG_ROWS = 100_000
 
 
 def free_port() -> int:
@@ -64,7 +74,7 @@ def granian(target: str, *, factory: bool = True, env: dict[str, str] | None = N
 def servers() -> Iterator[dict[str, str]]:
     started = [
         (name, *granian(f"benchmarks.servers:{name}"))
-        for name in ("ours", "ours_cached", "prometheus_client_app")
+        for name in ("ours", "ours_cached", "prometheus_client_app", "prometheus_client_level1_app")
     ]
     try:
         yield {name: url for name, _, url in started}
@@ -104,7 +114,7 @@ def scrape(benchmark: BenchmarkFixture, url: str, rounds: int, *, zipped: bool =
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series")
 def test_metrics_ours(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
-    scrape(benchmark, servers["ours"], rounds=50)
+    scrape(benchmark, servers["ours"], rounds=ROUNDS)
 
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series")
@@ -114,34 +124,46 @@ def test_metrics_ours_cached(benchmark: BenchmarkFixture, servers: dict[str, str
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series")
 def test_metrics_prometheus_client(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
-    scrape(benchmark, servers["prometheus_client_app"], rounds=8)
+    """make_asgi_app: gzip level 9."""
+    scrape(benchmark, servers["prometheus_client_app"], rounds=ROUNDS)
+
+
+@pytest.mark.benchmark(group="GET /metrics, 10,000 series")
+def test_metrics_prometheus_client_gzip_level_1(
+    benchmark: BenchmarkFixture, servers: dict[str, str]
+) -> None:
+    """generate_latest gzipped at level 1, the level ours uses."""
+    scrape(benchmark, servers["prometheus_client_level1_app"], rounds=ROUNDS)
 
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series, no gzip")
 def test_metrics_ours_identity(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
-    scrape(benchmark, servers["ours"], rounds=50, zipped=False)
+    scrape(benchmark, servers["ours"], rounds=ROUNDS, zipped=False)
 
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series, no gzip")
 def test_metrics_prometheus_client_identity(
     benchmark: BenchmarkFixture, servers: dict[str, str]
 ) -> None:
-    scrape(benchmark, servers["prometheus_client_app"], rounds=8, zipped=False)
+    scrape(benchmark, servers["prometheus_client_app"], rounds=ROUNDS, zipped=False)
 
 
 @pytest.fixture(scope="module")
-def log_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import os
-
+def log_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from observabilipy import Engine
 
     path = tmp_path_factory.mktemp("logs") / "logs.db"
     with Engine(path) as engine:
         log = engine.logger("bench")
-        for i in range(200_000):
+        for i in range(2 * LOG_ROWS):
             log.info("request handled", status=200, path="/api/items", i=i)
+    return path
+
+
+def log_app(factory: str, path: Path) -> Iterator[str]:
     env = {**os.environ, "OBSERVABILIPY_BENCH_DB": str(path)}
-    process, url = granian("benchmarks.servers:logs_app", env=env)
+    env["OBSERVABILIPY_BENCH_ROWS"] = str(LOG_ROWS)
+    process, url = granian(f"benchmarks.servers:{factory}", env=env)
     try:
         yield url
     finally:
@@ -149,11 +171,33 @@ def log_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def log_server(log_db: Path) -> Iterator[str]:
+    yield from log_app("logs_app", log_db)
+
+
+@pytest.fixture(scope="module")
+def raw_log_server(log_db: Path) -> Iterator[str]:
+    yield from log_app("raw_logs_app", log_db)
+
+
 @pytest.mark.benchmark(group="GET /logs streaming")
 def test_logs_streaming(benchmark: BenchmarkFixture, log_server: str) -> None:
     """100,000 entries in one streamed response, read a megabyte at a time with the
     stdlib client (httpx's own parsing caps out near the rates measured here)."""
-    host, port = log_server.removeprefix("http://").split(":")
+    stream_logs(benchmark, log_server)
+
+
+@pytest.mark.benchmark(group="GET /logs streaming")
+def test_logs_streaming_raw_granian_ceiling(
+    benchmark: BenchmarkFixture, raw_log_server: str
+) -> None:
+    """The same bytes from memory through a bare ASGI app: what Granian alone allows."""
+    stream_logs(benchmark, raw_log_server)
+
+
+def stream_logs(benchmark: BenchmarkFixture, url: str) -> None:
+    host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=120)
     sizes: list[int] = []
     durations: list[float] = []
@@ -162,7 +206,7 @@ def test_logs_streaming(benchmark: BenchmarkFixture, log_server: str) -> None:
     def run() -> None:
         start = time.perf_counter()
         size = 0
-        connection.request("GET", "/logs?limit=100000")
+        connection.request("GET", f"/logs?limit={LOG_ROWS}")
         response = connection.getresponse()
         assert response.status == 200
         while chunk := response.read1(1 << 20):
@@ -175,8 +219,8 @@ def test_logs_streaming(benchmark: BenchmarkFixture, log_server: str) -> None:
         pedantic(benchmark, run, rounds=5)
     finally:
         connection.close()
-    assert min(sizes) > 100_000 * 100
-    assert json.loads(last[0].splitlines()[-1])["id"] == 100_000
+    assert min(sizes) > LOG_ROWS * 100
+    assert json.loads(last[0].splitlines()[-1])["id"] == LOG_ROWS
     benchmark.extra_info["MB_per_second"] = sizes[0] / sorted(durations)[len(durations) // 2] / 1e6
 
 

@@ -1,4 +1,4 @@
-"""The command line: ``observabilipy serve`` and ``observabilipy logs``.
+"""The command line: ``observabilipy serve``, ``observabilipy logs`` and ``bench``.
 
 ``serve`` runs the bundled ASGI app under Granian, one Engine per worker process on
 one shared file. ``logs`` reads that file offline, like ``tail`` and ``grep``: it
@@ -20,6 +20,7 @@ from typing import Any, Final, TextIO
 
 import apsw
 
+from observabilipy import bench as bench_command
 from observabilipy.adapters.exporters.loki import LokiExporter
 from observabilipy.adapters.exporters.ndjson_file import FileExporter
 from observabilipy.adapters.exporters.otlp import OtlpLogExporter, OtlpMetricExporter
@@ -209,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print NDJSON, one entry a line, as GET /logs does"
     )
     logs.set_defaults(run=_logs)
+    bench = commands.add_parser(
+        "bench",
+        help="measure this machine and answer a capacity question",
+        description="Measure what this machine sustains (log calls, ingest, scrapes, "
+        "GET /logs, disk per entry); with --rate, --retention and --series, say how much "
+        "headroom that load leaves and what disk and memory it needs.",
+    )
+    bench_command.add_arguments(bench)
     return parser
 
 

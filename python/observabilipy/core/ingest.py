@@ -37,13 +37,23 @@ _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
 
 
+def parse_duration(value: str) -> float | None:
+    """Seconds in ``30s``, ``10m``, ``2h``, ``1d``, ``1w`` or several (``1h30m``); None
+    when ``value`` is not a duration."""
+    text = value.strip()
+    if not _DURATION.fullmatch(text):
+        return None
+    return sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
+
+
 def parse_when(value: str, now: float) -> float:
     """Epoch seconds for a query's ``since``/``until`` (and the CLI's): a duration back
     from ``now`` (``30s``, ``10m``, ``2h``, ``1d``, ``1w``, combined as ``1h30m``), an RFC
     3339 timestamp with its offset, or epoch seconds; ``InputError`` otherwise."""
     text = value.strip()
-    if _DURATION.fullmatch(text):
-        return now - sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(text))
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return now - seconds
     try:
         return parse_time(text)
     except InputError:

@@ -1,0 +1,252 @@
+"""What ``observabilipy bench`` measures, each the way ``benchmarks/`` measures it.
+
+Every function runs a bounded amount of work and returns plain numbers; the same
+paths have pytest-benchmark twins (``test_bench_instruments``, ``test_bench_engine``,
+``test_bench_exposition``) whose medians these figures should agree with.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict
+from itertools import repeat
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import apsw
+
+from observabilipy.bench.plan import Settings
+from observabilipy.core.registry import Registry
+from observabilipy.encoders import encode_text
+from observabilipy.runtime.engine import Engine
+
+CALLS = 1_000
+
+
+def per_call(run: Callable[[], None], rounds: int) -> float:
+    """Median seconds per call of ``run`` (which makes ``CALLS`` calls)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return median(times) / CALLS
+
+
+def hot_paths(directory: Path, rounds: int) -> dict[str, float]:
+    """Nanoseconds per call: log call, counter inc, histogram observe; their anchors
+    (stdlib logging into a handler that does nothing; prometheus_client if installed).
+    Each loop is written out, as in the benchmarks, so no forwarding cost is added."""
+    result: dict[str, float] = {}
+    with Engine(directory / "hot.db", buffer_size=10_000_000) as engine:
+        log = engine.logger("bench")
+        counter = engine.counter("bench_total", "Bench")
+        histogram = engine.histogram("bench_seconds", "Bench")
+
+        def log_calls() -> None:
+            for _ in repeat(None, CALLS):
+                log.info("msg", a=1, b="x")
+
+        result["log_call_ns"] = per_call(log_calls, rounds)
+        result.update(_instruments("", counter, histogram, rounds))
+    result.update(_anchors(rounds))
+    return {name: seconds * 1e9 for name, seconds in result.items()}
+
+
+def _anchors(rounds: int) -> dict[str, float]:
+    stdlib = logging.getLogger("observabilipy-bench")
+    stdlib.addHandler(logging.NullHandler())
+    stdlib.setLevel(logging.INFO)
+    stdlib.propagate = False
+
+    def stdlib_calls() -> None:
+        for _ in repeat(None, CALLS):
+            stdlib.info("msg", extra={"a": 1, "b": "x"})
+
+    result = {"stdlib_log_call_ns": per_call(stdlib_calls, rounds)}
+    try:
+        import prometheus_client
+    except ImportError:  # an anchor only when installed
+        return result
+    registry = prometheus_client.CollectorRegistry()
+    counter = prometheus_client.Counter("bench", "Bench", registry=registry)
+    histogram = prometheus_client.Histogram("bench_seconds", "Bench", registry=registry)
+    result.update(_instruments("prometheus_client_", counter, histogram, rounds))
+    return result
+
+
+def _instruments(prefix: str, counter: Any, histogram: Any, rounds: int) -> dict[str, float]:
+    """Seconds per ``counter.inc()`` and per ``histogram.observe(0.3)``."""
+
+    def counter_calls() -> None:
+        for _ in repeat(None, CALLS):
+            counter.inc()
+
+    def histogram_calls() -> None:
+        for _ in repeat(None, CALLS):
+            histogram.observe(0.3)
+
+    return {
+        f"{prefix}counter_inc_ns": per_call(counter_calls, rounds),
+        f"{prefix}histogram_observe_ns": per_call(histogram_calls, rounds),
+    }
+
+
+def fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def ingest(path: Path, count: int, settings: Settings) -> dict[str, float]:
+    """``count`` entries logged by one thread as fast as it can, then ``flush()`` (the
+    ``ingest 300k`` benchmark); then the writer alone flushing ``count`` buffered
+    entries; disk bytes per entry of the file."""
+    options = {**asdict(settings), "buffer_size": max(count, settings.buffer_size)}
+    with Engine(fresh(path), **options) as engine:
+        log = engine.logger("ingest")
+        start = time.perf_counter()
+        for i in range(count):
+            log.info("request handled", status=200, path="/api/items", i=i)
+        assert engine.flush(300)
+        seconds = time.perf_counter() - start
+        assert engine.accounting()["stored"] == count
+    writer = Path(f"{path}.writer")
+    with Engine(fresh(writer), buffer_size=count, flush_interval=3600, batch_size=10**9) as e:
+        log = e.logger("ingest")
+        for i in range(count):
+            log.info("request handled", status=200, path="/api/items", i=i)
+        start = time.perf_counter()
+        assert e.flush(300)
+        flush_seconds = time.perf_counter() - start
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{writer}{suffix}").unlink(missing_ok=True)
+    return {
+        "entries_per_second": count / seconds,
+        "writer_rows_per_second": count / flush_seconds,
+        "disk_bytes_per_entry": log_bytes_per_entry(path),
+    }
+
+
+def raw_apsw(path: Path, count: int) -> float:
+    """Rows/s of apsw ``executemany`` of rows shaped like ours into a bare table: the
+    SQLite ceiling the writer is measured against."""
+    now = time.time()
+    rows = [(now, 20, "ingest", "request handled", f'{{"i":{i}}}') for i in range(count)]
+    connection = apsw.Connection(str(fresh(path)))
+    connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    connection.execute("CREATE TABLE t (ts REAL, level INT, logger, message, attributes)")
+    start = time.perf_counter()
+    for first in range(0, count, 50_000):
+        with connection:
+            connection.executemany(
+                "INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows[first : first + 50_000]
+            )
+    seconds = time.perf_counter() - start
+    connection.close()
+    fresh(path)
+    return count / seconds
+
+
+def paced(path: Path, rate: float, seconds: float, settings: Settings) -> dict[str, Any]:
+    """Log at ``rate`` entries/s for ``seconds`` (a burst every 5 ms) into an engine that
+    drops rather than waits when full, then flush. Sustained means no drop, the producer
+    kept pace, and the backlog at the end fits one flush interval plus a batch."""
+    tick = 0.005
+    with Engine(fresh(path), overflow="drop_newest", **asdict(settings)) as engine:
+        log = engine.logger("paced")
+        sent, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            due = int(rate * elapsed) - sent
+            for _ in repeat(None, due):
+                log.info("request handled", status=200, path="/api/items")
+            sent += due
+            pause = tick - (time.perf_counter() - start - elapsed)
+            if pause > 0:
+                time.sleep(pause)
+        achieved = sent / (time.perf_counter() - start)
+        backlog = len(engine.buffer)
+        engine.flush(300)
+        counts = engine.accounting()
+    # A writer keeping up leaves at most a batch plus one interval's worth waiting.
+    allowed = settings.batch_size + rate * (settings.flush_interval + 0.25)
+    return {
+        "rate": rate,
+        "achieved": achieved,
+        "backlog": backlog,
+        **counts,
+        "sustained": counts["dropped"] == 0 and achieved >= 0.97 * rate and backlog <= allowed,
+    }
+
+
+def log_bytes_per_entry(path: Path | str) -> float:
+    """Bytes the logs table and its indexes take per stored entry, read-only (``dbstat``
+    when SQLite has it, else the whole file's used pages)."""
+    connection = apsw.Connection(
+        f"file:{os.fspath(path)}?mode=ro", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+    )
+    try:
+        rows = _number(connection, "SELECT count(*) FROM logs")
+        try:
+            used = _number(
+                connection,
+                # logs is a view over segment tables (logs_seg_N) and their indexes.
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'logs\\_%' ESCAPE '\\' "
+                "OR name LIKE 'sqlite\\_autoindex\\_logs\\_%' ESCAPE '\\'",
+            )
+        except apsw.SQLError:
+            pages = _number(connection, "PRAGMA page_count")
+            free = _number(connection, "PRAGMA freelist_count")
+            used = (pages - free) * _number(connection, "PRAGMA page_size")
+    finally:
+        connection.close()
+    return used / rows if rows else 0.0
+
+
+def _number(connection: apsw.Connection, sql: str) -> float:
+    value = connection.execute(sql).fetchall()[0][0]
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def scrape(series: int, rounds: int) -> dict[str, float]:
+    """Seconds per ``encode_text(registry.collect())`` over ``series`` counter series (the
+    ``exposition text`` benchmark), and the memory each series takes."""
+    gc.collect()
+    tracemalloc.start()
+    registry = Registry(max_series=series)
+    counter = registry.counter("http_requests_total", "Requests", labels=["path", "code"])
+    for i in range(series):
+        counter.labels(f"/api/items/{i // 5}", str(200 + i % 5)).inc()
+    encode_text(registry.collect())  # warm: label sets rendered once
+    # Python's allocations only: the Rust cells (8 bytes a value) are left out.
+    grown = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        encode_text(registry.collect())
+        times.append(time.perf_counter() - start)
+    return {"series": series, "seconds": median(times), "bytes_per_series": max(grown, 0) / series}
+
+
+def read_rate(path: Path) -> dict[str, float]:
+    """Rows/s and MB/s reading a whole file back as ``GET /logs`` NDJSON."""
+    with Engine(path) as engine:
+        rows = size = 0
+        after = 0
+        start = time.perf_counter()
+        while True:
+            chunk = engine.read_ndjson(after=after, limit=100_000)
+            if not chunk.rows:
+                break
+            rows += chunk.rows
+            size += len(chunk.body)
+            after = chunk.cursor or after + chunk.rows
+        seconds = time.perf_counter() - start
+    return {"rows_per_second": rows / seconds, "megabytes_per_second": size / seconds / 1e6}
