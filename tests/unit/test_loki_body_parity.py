@@ -4,6 +4,7 @@ give the same request for the same `GET /logs` lines, in both modes."""
 import gzip
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,13 @@ def test_a_protobuf_push_carries_what_the_json_one_does(entries, whole_line):
     ]
     assert as_json == [stream["values"] for stream in json_push["streams"]]
     assert len(streams) == len(json_push["streams"])
+
+
+def test_lines_that_are_not_get_logs_lines_are_refused_by_name():
+    rust()
+    from observabilipy import _native
+
+    for lines in (b"not json\n", b'{"level": "info"}\n', b"\xff\xfe\n"):
+        for protobuf in (True, False):
+            with pytest.raises(ValueError, match="not GET /logs lines: line 0"):
+                _native.encode_loki_push(lines, [], False, protobuf)

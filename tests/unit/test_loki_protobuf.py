@@ -71,3 +71,19 @@ def test_bad_label_strings_are_refused(text):
     """Labels not in {name="value", ...} form raise InputError."""
     with pytest.raises(InputError, match="labels"):
         parse_labels(text)
+
+
+def test_hostile_pushes_are_refused_as_input_errors_by_either_decoder():
+    """Garbage, a truncated message, a line that is not UTF-8, and a body declaring
+    more than the limit: each an InputError (a 400), never another exception."""
+    good = push_request([('{job="web"}', [(1700000000, 0, "hello", {})])])
+    not_utf8 = good.replace(b"hello", b"hel\xffo")
+    cases = {
+        "garbage": b"\xff\xff\xff\xff",
+        "truncated protobuf": snappy_literals(good[:-3]),
+        "line not UTF-8": snappy_literals(not_utf8),
+        "inflates past the limit": snappy_literals(b"x" * 64),
+    }
+    for name, body in cases.items():
+        with pytest.raises(InputError):
+            parse_push_protobuf(body, 32 if name == "inflates past the limit" else 10_000)
