@@ -8,6 +8,8 @@ is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs`
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self, final
 
+from typing_extensions import Buffer
+
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import Exemplar, MetricFamily
 
@@ -17,6 +19,7 @@ __all__ = [
     "GaugeCell",
     "HistogramCell",
     "__version__",
+    "add_floats",
     "counter_samples",
     "decode_loki_push",
     "encode_log_rows",
@@ -31,6 +34,8 @@ __all__ = [
     "gauge_samples",
     "histogram_samples",
     "json_needs_care",
+    "mark_changed",
+    "series_values",
     "set_exemplar_source",
 ]
 
@@ -180,3 +185,23 @@ def decode_loki_push(
 ) -> list[tuple[str, list[tuple[int, str, list[tuple[str, str]]]]]]:
     """A snappy protobuf Loki push as ``(labels text, [(nanoseconds, line, metadata)])``
     per stream; ValueError saying what is wrong."""
+
+def series_values(
+    families: Iterable[MetricFamily], index: dict[tuple[str, Any], int], size: int
+) -> tuple[bytes, bytes] | None:
+    """``families``' values at their series ids, as native float64 bytes and one byte
+    per id (1 where a value is); None when a sample has no id below ``size``."""
+
+def mark_changed(
+    now: float,
+    changed: Buffer,
+    before: Buffer,
+    before_present: bytes,
+    values: Buffer,
+    present: bytes,
+) -> bytes:
+    """``changed`` with ``now`` wherever ``values``/``present`` differ from
+    ``before``/``before_present`` (shorter arrays hold zeros past their end)."""
+
+def add_floats(parts: list[Buffer], size: int) -> bytes:
+    """Float64 arrays added element by element, in order, padded with zeros to ``size``."""

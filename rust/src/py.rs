@@ -25,6 +25,7 @@ mod histogram;
 mod labels;
 mod logs;
 mod objects;
+mod series;
 mod wire;
 
 /// Inputs with at least this many samples or rows are written with the GIL released:
@@ -53,6 +54,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::decode_loki_push, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_logs, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(series::series_values, m)?)?;
+    m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
+    m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
     Ok(())
 }
 

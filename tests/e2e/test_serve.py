@@ -11,7 +11,9 @@ import apsw
 import httpx
 
 from observabilipy import SQLiteLogStorage
+from observabilipy.adapters.storage import sqlite_state
 from observabilipy.cli import SHUTDOWN_TIMEOUT
+from observabilipy.core.aggregate import Catalog
 
 
 def stored_messages(path: Path) -> list[str]:
@@ -46,13 +48,18 @@ def test_push_read_scrape_and_sigterm(serve, tmp_path):
     connection = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         alive = connection.execute("SELECT count(*) FROM processes WHERE exited = 0").fetchall()
-        rows_written = connection.execute(
-            "SELECT sum(value) FROM metric_state WHERE sample = 'observabilipy_rows_written_total'"
-        ).fetchall()
+        catalog = Catalog()
+        sqlite_state.load_catalog(connection, catalog)
+        series = catalog.index[("observabilipy_rows_written_total", ())]
+        rows_written = sum(
+            part.values[series]
+            for part in sqlite_state.read_values(connection, 0.0)
+            if series < len(part.present) and part.present[series]
+        )
     finally:
         connection.close()
     assert alive == [(0,)]
-    assert rows_written == [(1.0,)]  # the pushed line went through the engine, which counts it
+    assert rows_written == 1.0  # the pushed line went through the engine, which counts it
 
 
 def test_database_defaults_to_the_working_directory(serve, tmp_path):

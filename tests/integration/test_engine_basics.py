@@ -8,6 +8,7 @@ import apsw
 import pytest
 
 from observabilipy import Engine, Retention, SQLiteLogStorage, StorageError
+from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION
 from observabilipy.core.encoding.prometheus import encode_text
 
 
@@ -38,7 +39,7 @@ def test_close_flushes_and_the_file_is_wal(tmp_path):
     connection = apsw.Connection(str(path))
     assert connection.execute("SELECT count(*) FROM logs").fetchall() == [(1000,)]
     assert connection.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
-    assert connection.execute("PRAGMA user_version").fetchall() == [(4,)]
+    assert connection.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]
     assert connection.execute("PRAGMA auto_vacuum").fetchall() == [(2,)]  # incremental
     assert connection.execute("PRAGMA page_size").fetchall() == [(16384,)]
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -172,7 +172,7 @@ def test_a_version_3_file_migrates_with_nothing_lost_and_old_readers_still_read(
         engine.logger("app").info("third")
         assert engine.ship(10)
         version = engine.logs.connection.execute("PRAGMA user_version").fetchall()
-    assert version == [(SCHEMA_VERSION,)] == [(4,)]
+    assert version == [(SCHEMA_VERSION,)]
     assert [json.loads(line)["message"] for line in out.read_text().splitlines()] == [
         "first",
         "second",

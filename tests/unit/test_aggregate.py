@@ -1,34 +1,86 @@
-"""Combining this process's live families with other processes' stored values."""
+"""Combining processes' values over the series ids they share."""
+
+from array import array
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from observabilipy.core.aggregate import combine
+from observabilipy.core import aggregate, backend
+from observabilipy.core.aggregate import (
+    Catalog,
+    Series,
+    Values,
+    add_values,
+    combine,
+    no_values,
+    values_of,
+)
 from observabilipy.core.models import MetricFamily
 
+Labels = tuple[tuple[str, str], ...]
 
-def local(*families: MetricFamily) -> list[MetricFamily]:
-    return list(families)
+
+def process(
+    catalog: Catalog,
+    number: int,
+    *families: MetricFamily,
+    pid: int = 0,
+    live: bool = True,
+    now: float = 0.0,
+) -> Values:
+    start = no_values(number, pid or 1000 + number)._replace(live=live)
+    unknown = values_of(catalog, families, start, now)
+    if isinstance(unknown, list):  # name them, as the file would
+        for family, sample, labels in unknown:
+            if (sample, labels) not in catalog.index:
+                catalog.add(catalog.size, family, sample, labels)
+    return known(values_of(catalog, families, start, now))
+
+
+def known(values: Values | list[Series]) -> Values:
+    assert isinstance(values, Values)
+    return values
 
 
 def test_counters_and_histograms_sum_across_processes():
-    """Live and stored values of the same series add up; new series from others appear."""
+    """The same series adds up; series only another process has appear."""
+    catalog = Catalog()
     mine = MetricFamily("jobs", "counter", "Jobs", [("jobs_total", (("q", "a"),), 2.0)])
-    remote = [
-        ("jobs", "jobs_total", (("q", "a"),), 5.0, 0.0, 0),
-        ("jobs", "jobs_total", (("q", "b"),), 1.0, 0.0, 0),
-    ]
-    [family] = combine(local(mine), {}, remote, {}, pid=1, now=10.0)
+    other = MetricFamily(
+        "jobs",
+        "counter",
+        "Jobs",
+        [("jobs_total", (("q", "a"),), 5.0), ("jobs_total", (("q", "b"),), 1.0)],
+    )
+    parts = [process(catalog, 1, mine), process(catalog, 2, other)]
+    [family] = combine([mine], {}, parts, catalog, {})
     assert family.samples == [
         ("jobs_total", (("q", "a"),), 7.0),
         ("jobs_total", (("q", "b"),), 1.0),
     ]
 
 
+def test_a_process_whose_arrays_predate_later_series_counts_as_absent_there():
+    """Arrays shorter than the catalog hold none of the later ids."""
+    catalog = Catalog()
+    early = process(catalog, 1, MetricFamily("a", "counter", "", [("a_total", (), 1.0)]))
+    late = MetricFamily("b", "counter", "", [("b_total", (), 4.0)])
+    parts = [early, process(catalog, 2, late)]
+    meta = {"a": ("counter", "", "sum"), "b": ("counter", "", "sum")}
+    families = combine([], {}, parts, catalog, meta)
+    assert [(f.name, f.samples) for f in families] == [
+        ("a", [("a_total", (), 1.0)]),
+        ("b", [("b_total", (), 4.0)]),
+    ]
+
+
 def test_families_only_other_processes_define_are_included():
     """A family this process never defined comes from the stored metadata."""
-    remote = [("other", "other", (), 3.0, 0.0, 0)]
+    catalog = Catalog()
+    parts = [process(catalog, 2, MetricFamily("other", "gauge", "", [("other", (), 3.0)]))]
     meta = {"other": ("gauge", "Other", "sum")}
-    [family] = combine([], {}, remote, meta, pid=1, now=10.0)
+    [family] = combine([], {}, parts, catalog, meta)
     assert (family.name, family.kind, family.help, family.samples) == (
         "other",
         "gauge",
@@ -37,37 +89,102 @@ def test_families_only_other_processes_define_are_included():
     )
 
 
+def test_a_family_of_this_process_without_series_is_still_shown():
+    catalog = Catalog()
+    empty = MetricFamily("jobs", "counter", "Jobs", [])
+    [family] = combine([empty], {}, [process(catalog, 1, empty)], catalog, {})
+    assert (family.name, family.samples) == ("jobs", [])
+
+
 @pytest.mark.parametrize(
     ("aggregate", "expected"),
     [("sum", 9.0), ("max", 5.0), ("min", 1.0), ("latest", 1.0)],
 )
 def test_gauges_combine_by_their_aggregate(aggregate, expected):
-    """sum, max, min and latest (most recently changed) over three processes."""
-    mine = MetricFamily("busy", "gauge", "Busy", [("busy", (), 3.0)])
-    remote = [("busy", "busy", (), 5.0, 100.0, 7), ("busy", "busy", (), 1.0, 300.0, 8)]
-    changed_at: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {("busy", ()): 200.0}
-    [family] = combine(
-        local(mine), {"busy": aggregate}, remote, {}, pid=1, now=400.0, changed_at=changed_at
-    )
+    """sum, max, min and latest (most recently changed) over three live processes;
+    a process that is not live does not count."""
+    catalog = Catalog()
+
+    def busy(value: float) -> MetricFamily:
+        return MetricFamily("busy", "gauge", "Busy", [("busy", (), value)])
+
+    parts = [
+        process(catalog, 1, busy(3.0), now=200.0),
+        process(catalog, 2, busy(5.0), now=100.0),
+        process(catalog, 3, busy(1.0), now=300.0),
+        process(catalog, 4, busy(100.0), now=400.0, live=False),
+    ]
+    [family] = combine([busy(3.0)], {"busy": aggregate}, parts, catalog, {})
     assert family.samples == [("busy", (), expected)]
 
 
 def test_per_process_gauges_get_a_pid_label():
     """per_process keeps each process's value apart under a pid label."""
+    catalog = Catalog()
     mine = MetricFamily("busy", "gauge", "Busy", [("busy", (("w", "x"),), 3.0)])
-    remote = [("busy", "busy", (("w", "x"),), 5.0, 0.0, 7)]
-    [family] = combine(local(mine), {"busy": "per_process"}, remote, {}, pid=1, now=0.0)
+    other = MetricFamily("busy", "gauge", "Busy", [("busy", (("w", "x"),), 5.0)])
+    parts = [process(catalog, 1, mine, pid=1), process(catalog, 2, other, pid=7)]
+    [family] = combine([mine], {"busy": "per_process"}, parts, catalog, {})
     assert family.samples == [
         ("busy", (("w", "x"), ("pid", "1")), 3.0),
         ("busy", (("w", "x"), ("pid", "7")), 5.0),
     ]
 
 
+def test_sums_add_processes_in_their_order_whoever_combines():
+    """Each scrape adds the same parts in the same order, so whichever process answers
+    shows the same total (floating-point addition is not associative)."""
+    catalog = Catalog()
+    values = [0.1, 0.2, 0.3]
+    parts = [
+        process(catalog, n, MetricFamily("x", "counter", "", [("x_total", (), v)]))
+        for n, v in enumerate(values, 1)
+    ]
+    totals = {
+        combine([], {}, order, catalog, {"x": ("counter", "", "sum")})[0].samples[0][2]
+        for order in (parts, parts[::-1], [parts[1], parts[2], parts[0]])
+    }
+    assert totals == {(0.1 + 0.2) + 0.3}
+
+
+def test_series_without_an_id_are_named_rather_than_valued():
+    catalog = Catalog()
+    family = MetricFamily("jobs", "counter", "", [("jobs_total", (("q", "a"),), 1.0)])
+    assert values_of(catalog, [family], no_values(1, 1), 0.0) == [
+        ("jobs", "jobs_total", (("q", "a"),))
+    ]
+
+
+def test_a_value_changes_when_it_differs_from_the_last():
+    catalog = Catalog()
+    first = process(catalog, 1, MetricFamily("g", "gauge", "", [("g", (), 1.0)]), now=10.0)
+    same = known(
+        values_of(catalog, [MetricFamily("g", "gauge", "", [("g", (), 1.0)])], first, 20.0)
+    )
+    moved = known(
+        values_of(catalog, [MetricFamily("g", "gauge", "", [("g", (), 2.0)])], same, 30.0)
+    )
+    assert (first.changed[1], same.changed[1], moved.changed[1]) == (10.0, 10.0, 30.0)
+
+
+def test_retiring_adds_counters_and_drops_gauges():
+    catalog = Catalog()
+    families = [
+        MetricFamily("jobs", "counter", "", [("jobs_total", (), 2.0)]),
+        MetricFamily("busy", "gauge", "", [("busy", (), 4.0)]),
+    ]
+    exited = process(catalog, 2, *families)
+    totals = process(catalog, 0, families[0])
+    merged = add_values(catalog, totals, exited, {"jobs": "counter", "busy": "gauge"})
+    assert (merged.values[1], merged.present) == (4.0, b"\x00\x01\x00")
+    assert merged.values == array("d", [0.0, 4.0, 0.0])
+
+
 def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
     """Buckets by bound (+Inf last), then count and sum, one label set at a time."""
-    name = "lat"
+    catalog = Catalog()
     mine = MetricFamily(
-        name,
+        "lat",
         "histogram",
         "Latency",
         [
@@ -77,14 +194,20 @@ def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
             ("lat_sum", (("r", "b"),), 0.5),
         ],
     )
-    remote = [
-        ("lat", "lat_sum", (("r", "a"),), 2.0, 0.0, 0),
-        ("lat", "lat_bucket", (("r", "a"), ("le", "+Inf")), 1.0, 0.0, 0),
-        ("lat", "lat_count", (("r", "a"),), 1.0, 0.0, 0),
-        ("lat", "lat_bucket", (("r", "a"), ("le", "1.0")), 0.0, 0.0, 0),
-        ("lat", "lat_bucket", (("r", "b"), ("le", "1.0")), 2.0, 0.0, 0),
-    ]
-    [family] = combine(local(mine), {}, remote, {}, pid=1, now=0.0)
+    other = MetricFamily(
+        "lat",
+        "histogram",
+        "Latency",
+        [
+            ("lat_sum", (("r", "a"),), 2.0),
+            ("lat_bucket", (("r", "a"), ("le", "+Inf")), 1.0),
+            ("lat_count", (("r", "a"),), 1.0),
+            ("lat_bucket", (("r", "a"), ("le", "1.0")), 0.0),
+            ("lat_bucket", (("r", "b"), ("le", "1.0")), 2.0),
+        ],
+    )
+    parts = [process(catalog, 1, mine), process(catalog, 2, other)]
+    [family] = combine([mine], {}, parts, catalog, {})
     assert [(s[0], dict(s[1]).get("r"), dict(s[1]).get("le"), s[2]) for s in family.samples] == [
         ("lat_bucket", "a", "1.0", 0.0),
         ("lat_bucket", "a", "+Inf", 1.0),
@@ -95,3 +218,59 @@ def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
         ("lat_count", "b", None, 1.0),
         ("lat_sum", "b", None, 0.5),
     ]
+
+
+native_only = pytest.mark.skipif(backend.native is None, reason="needs the Rust extension")
+floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+arrays = st.lists(floats, max_size=12).map(lambda values: array("d", values))
+flags = st.lists(st.sampled_from([0, 1]), max_size=12).map(bytes)
+
+
+@native_only
+@given(parts=st.lists(arrays, max_size=5), size=st.integers(0, 14))
+def test_the_extension_adds_arrays_as_python_does(parts, size):
+    assert backend.native is not None
+    ours = array("d")
+    ours.frombytes(backend.native.add_floats(parts, size))
+    expected = aggregate.add_floats(parts, size)
+    assert [repr(v) for v in ours] == [repr(v) for v in expected]
+
+
+@native_only
+@given(
+    now=floats, changed=arrays, before=arrays, before_present=flags, values=arrays, present=flags
+)
+def test_the_extension_marks_changes_as_python_does(
+    now, changed, before, before_present, values, present
+):
+    assert backend.native is not None
+    present = (present + bytes(len(values)))[: len(values)]
+    ours = array("d")
+    ours.frombytes(
+        backend.native.mark_changed(now, changed, before, before_present, values, present)
+    )
+    expected = aggregate.mark_changed(now, changed, before, before_present, values, present)
+    assert [repr(v) for v in ours] == [repr(v) for v in expected]
+
+
+@native_only
+@given(
+    values=st.lists(st.tuples(st.sampled_from("abc"), floats), max_size=8),
+    size=st.integers(0, 6),
+)
+def test_the_extension_places_values_at_their_ids_as_python_does(values, size):
+    assert backend.native is not None
+    family = MetricFamily("x", "gauge", "", [("x", (("k", k),), v) for k, v in values])
+    index: dict[tuple[str, Labels], int] = {("x", (("k", k),)): n + 1 for n, k in enumerate("abc")}
+    ours = backend.native.series_values([family], index, size)
+    expected = aggregate.series_values([family], index, size)
+    if expected is None:
+        assert ours is None
+    else:
+        assert ours is not None
+        decoded = array("d")
+        decoded.frombytes(ours[0])
+        assert ([repr(v) for v in decoded], ours[1]) == (
+            [repr(v) for v in expected[0]],
+            expected[1],
+        )

@@ -1,100 +1,270 @@
-"""Totals across processes: this process's live families plus every other's stored values.
+"""Totals across processes, on series ids every process sharing the file agrees on.
 
-Counters and histograms add up (a process that exited keeps its last totals, so a
-total never goes back). Gauges combine by their family's ``aggregate``: ``sum``,
-``max``, ``min``, ``latest`` (the most recently changed value), or ``per_process``
-(each process's value, told apart by a ``pid`` label).
+Each process keeps one value per series id (``Values``: dense arrays, so combining
+processes is adding arrays, never matching label text). Counters and histograms add up
+(a process that exited keeps its last totals, so a total never goes back). Gauges
+combine by their family's ``aggregate``: ``sum``, ``max``, ``min``, ``latest`` (the most
+recently changed value), or ``per_process`` (each process's value, told apart by a
+``pid`` label).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Final
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import compress
+from operator import add, ne
+from typing import Final, NamedTuple
 
+from observabilipy.core.backend import native
 from observabilipy.core.models import Exemplar, MetricFamily, Sample
 
 Labels = tuple[tuple[str, str], ...]
-#: family, sample name, labels, value, last change time, pid (gauges; 0 for sums)
-RemoteRow = tuple[str, str, Labels, float, float, int]
 Meta = tuple[str, str, str]  # kind, help, aggregate
 Exemplars = dict[tuple[str, Labels], Exemplar]
+#: A series as the catalog names it: family, sample name, labels.
+Series = tuple[str, str, Labels]
 
 _SUFFIX_ORDER: Final = {"_bucket": 0, "_count": 1, "_sum": 2}
+
+
+@dataclass
+class Catalog:
+    """Every series the file knows, by id. Ids only grow and are never reused; a gap is
+    an id a transaction took and undid. Index 0 is never a series."""
+
+    family: list[str] = field(default_factory=lambda: [""])
+    sample: list[str] = field(default_factory=lambda: [""])
+    labels: list[Labels] = field(default_factory=lambda: [()])
+    index: dict[tuple[str, Labels], int] = field(default_factory=dict)
+    ids_of: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """One more than the highest id: the length of a process's arrays."""
+        return len(self.family)
+
+    def add(self, series_id: int, family: str, sample: str, labels: Labels) -> None:
+        """Learn a series; ids come in increasing order."""
+        if series_id < self.size:
+            raise ValueError(f"series id {series_id} is not beyond the catalog ({self.size})")
+        gap = series_id - self.size
+        self.family.extend([""] * gap)
+        self.sample.extend([""] * gap)
+        self.labels.extend([()] * gap)
+        self.family.append(family)
+        self.sample.append(sample)
+        self.labels.append(labels)
+        self.index[(sample, labels)] = series_id
+        self.ids_of.setdefault(family, []).append(series_id)
+
+
+class Values(NamedTuple):
+    """One process's latest values over the catalog's ids. Arrays shorter than the
+    catalog hold none of the later ids."""
+
+    process: int  # its id in the file; sums add processes in this order
+    pid: int
+    live: bool  # whether its gauges count
+    present: bytes  # 1 where the process has a value
+    values: Sequence[float]
+    changed: Sequence[float]  # when each value last changed, epoch seconds
+
+
+def values_of(
+    catalog: Catalog,
+    families: Iterable[MetricFamily],
+    previous: Values,
+    now: float,
+) -> Values | list[Series]:
+    """``families`` as arrays over the catalog's ids (a value that differs from
+    ``previous`` changed ``now``), or the series the catalog has no id for yet."""
+    size, before = catalog.size, (previous.changed, previous.values, previous.present)
+    if native is None:
+        found = series_values(families, catalog.index, size)
+        if found is None:
+            return _unknown(catalog, families)
+        values, present = found
+        changed = mark_changed(now, *before, values, present)
+    else:
+        raw = native.series_values(families, catalog.index, size)
+        if raw is None:
+            return _unknown(catalog, families)
+        values, present = _floats(raw[0]), raw[1]
+        changed = _floats(native.mark_changed(now, *before, values, present))
+    return previous._replace(present=present, values=values, changed=changed)
+
+
+def series_values(
+    families: Iterable[MetricFamily], index: dict[tuple[str, Labels], int], size: int
+) -> tuple[array[float], bytes] | None:
+    """Each sample's value at its id, and one byte per id (1 where a value is); None
+    when a sample has no id below ``size``. (The Rust extension's does the same.)"""
+    values = array("d", bytes(8 * size))
+    present = bytearray(size)
+    for family in families:
+        for sample, labels, value in family.samples:
+            series_id = index.get((sample, labels))
+            if series_id is None or series_id >= size:
+                return None
+            values[series_id] = value
+            present[series_id] = 1
+    return values, bytes(present)
+
+
+def mark_changed(
+    now: float,
+    changed: Sequence[float],
+    before: Sequence[float],
+    before_present: bytes,
+    values: Sequence[float],
+    present: bytes,
+) -> array[float]:
+    """``changed`` with ``now`` wherever ``values``/``present`` differ from
+    ``before``/``before_present`` (arrays shorter than ``values`` hold zeros past their
+    end). (The Rust extension's does the same.)"""
+    size = len(values)
+    marked = array("d", _padded(changed, size)[:size])
+    before, was = _padded(before, size), _bytes_padded(before_present, size)
+    for series_id in compress(range(size), map(ne, values, before)):
+        marked[series_id] = now
+    for series_id in compress(range(size), map(ne, present, was)):
+        marked[series_id] = now
+    return marked
+
+
+def add_floats(parts: list[Sequence[float]], size: int) -> Sequence[float]:
+    """The arrays added element by element, in order, each padded with zeros to
+    ``size``. (The Rust extension's does the same.)"""
+    totals = [0.0] * size
+    for part in parts:
+        totals = list(map(add, totals, _padded(part, size)))
+    return totals
+
+
+def _unknown(catalog: Catalog, families: Iterable[MetricFamily]) -> list[Series]:
+    index = catalog.index
+    return [
+        (family.name, sample, labels)
+        for family in families
+        for sample, labels, _ in family.samples
+        if (sample, labels) not in index
+    ]
+
+
+def _floats(data: bytes) -> array[float]:
+    values = array("d")
+    values.frombytes(data)
+    return values
+
+
+def no_values(process: int, pid: int) -> Values:
+    """A process before its first values."""
+    return Values(process, pid, True, b"", array("d"), array("d"))
+
+
+def add_values(catalog: Catalog, into: Values, more: Values, kinds: dict[str, str]) -> Values:
+    """``into`` with ``more``'s counter and histogram values added (retiring a process
+    into the totals of those that exited); gauges are not carried."""
+    size = catalog.size
+    values = array("d", _padded(into.values, size))
+    changed = array("d", _padded(into.changed, size))
+    present = bytearray(_bytes_padded(into.present, size))
+    more_values, more_changed = more.values, more.changed
+    family = catalog.family
+    for series_id in compress(range(len(more.present)), more.present):
+        if kinds.get(family[series_id], "gauge") == "gauge":
+            continue
+        values[series_id] = values[series_id] + more_values[series_id]
+        changed[series_id] = max(changed[series_id], more_changed[series_id])
+        present[series_id] = 1
+    return into._replace(present=bytes(present), values=values, changed=changed)
 
 
 def combine(
     local: Iterable[MetricFamily],
     local_aggregates: dict[str, str],
-    remote: Iterable[RemoteRow],
+    processes: Iterable[Values],
+    catalog: Catalog,
     remote_meta: dict[str, Meta],
-    *,
-    pid: int,
-    now: float,
-    changed_at: dict[tuple[str, Labels], float] | None = None,
 ) -> list[MetricFamily]:
-    """One family per name, this process's families first, in their order."""
+    """One family per name, this process's families first, in their order, then the
+    families only other processes define. ``processes`` includes this one."""
     meta: dict[str, Meta] = {}
-    # Counters and histograms: one running total per series. Other processes' rows come
-    # already summed by SQLite (one row per series), so each total adds two numbers, and
-    # one IEEE addition of two is exactly what math.fsum would give.
-    sums: dict[str, dict[tuple[str, Labels], float]] = {}
-    # Gauges: every process's value, for their aggregate to choose from.
-    gauges: dict[str, dict[tuple[str, Labels], list[tuple[float, float, int]]]] = {}
-    changed_at = changed_at or {}
-    # Exemplars are this process's own: the latest it saw for each sample.
     exemplars: dict[str, Exemplars] = {}
     for family in local:
         meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
         if family.exemplars:
             exemplars[family.name] = family.exemplars
-        if family.kind != "gauge":
-            totals = sums.setdefault(family.name, {})
-            for sample, labels, value in family.samples:
-                key = (sample, labels)
-                totals[key] = totals.get(key, 0.0) + value
-            continue
-        series = gauges.setdefault(family.name, {})
-        for sample, labels, value in family.samples:
-            updated = changed_at.get((sample, labels), now)
-            series.setdefault((sample, labels), []).append((value, updated, pid))
-    for family_name, sample, labels, value, updated, row_pid in remote:
-        family_meta = meta.get(family_name)
-        if family_meta is None:
-            if family_name not in remote_meta:
-                continue
-            family_meta = meta[family_name] = remote_meta[family_name]
-        if family_meta[0] != "gauge":
-            totals = sums.setdefault(family_name, {})
-            key = (sample, labels)
-            totals[key] = totals.get(key, 0.0) + value
+    local_names = set(meta)
+    parts = sorted(processes, key=lambda part: part.process)
+    totals, present = _sums(parts, catalog.size)
+    live = [part for part in parts if part.live]
+    for name in catalog.ids_of:
+        if name not in meta and name in remote_meta:
+            meta[name] = remote_meta[name]
+    result = []
+    for name, family_meta in meta.items():
+        ids = catalog.ids_of.get(name, ())
+        if family_meta[0] == "gauge":
+            samples = _gauge_samples(catalog, ids, family_meta[2], live)
         else:
-            series = gauges.setdefault(family_name, {})
-            series.setdefault((sample, labels), []).append((value, updated, row_pid))
-    return [
-        _family(name, meta[name], sums.get(name, {}), gauges.get(name, {}), exemplars.get(name))
-        for name in meta
-    ]
+            sample_names, labels = catalog.sample, catalog.labels
+            samples = [(sample_names[i], labels[i], totals[i]) for i in ids if present[i]]
+        if samples or name in local_names:
+            result.append(_family(name, family_meta, samples, exemplars.get(name)))
+    return result
+
+
+def _sums(parts: list[Values], size: int) -> tuple[Sequence[float], bytes]:
+    """Each id's values added in process order (a fixed order: the same parts give the
+    same total whichever process adds them), and whether any process has one."""
+    present = 0
+    for part in parts:  # one byte per id, 0 or 1: OR as integers
+        present |= int.from_bytes(part.present[:size], "little")
+    flags = present.to_bytes(size, "little")
+    values = [part.values for part in parts]
+    if native is not None:
+        return _floats(native.add_floats(values, size)), flags
+    return add_floats(values, size), flags
+
+
+def _gauge_samples(
+    catalog: Catalog, ids: Iterable[int], aggregate: str, live: list[Values]
+) -> list[Sample]:
+    samples: list[Sample] = []
+    for series_id in ids:
+        found = [
+            (part.values[series_id], part.changed[series_id], part.pid)
+            for part in live
+            if series_id < len(part.present) and part.present[series_id]
+        ]
+        if not found:
+            continue
+        sample, labels = catalog.sample[series_id], catalog.labels[series_id]
+        if aggregate == "per_process":
+            samples.extend((sample, (*labels, ("pid", str(pid))), v) for v, _, pid in found)
+        else:
+            samples.append((sample, labels, _gauge(aggregate, found)))
+    return samples
+
+
+def _padded(values: Sequence[float], size: int) -> Sequence[float]:
+    if len(values) >= size:
+        return values
+    return array("d", values) + array("d", bytes(8 * (size - len(values))))
+
+
+def _bytes_padded(present: bytes, size: int) -> bytes:
+    return present if len(present) >= size else present + bytes(size - len(present))
 
 
 def _family(
-    name: str,
-    meta: Meta,
-    sums: dict[tuple[str, Labels], float],
-    gauges: dict[tuple[str, Labels], list[tuple[float, float, int]]],
-    exemplars: Exemplars | None,
+    name: str, meta: Meta, samples: list[Sample], exemplars: Exemplars | None
 ) -> MetricFamily:
-    kind, help_text, aggregate = meta
-    samples: list[Sample] = []
-    if kind != "gauge":
-        samples = [(sample, labels, total) for (sample, labels), total in sums.items()]
-    elif aggregate == "per_process":
-        for (sample, labels), vs in gauges.items():
-            samples.extend((sample, (*labels, ("pid", str(p))), v) for v, _, p in vs)
-    else:
-        samples = [
-            (sample, labels, _gauge(aggregate, vs)) for (sample, labels), vs in gauges.items()
-        ]
+    kind, help_text, _ = meta
     if kind in ("histogram", "summary"):  # each label set's samples together
         samples.sort(key=lambda s: _histogram_order(name, s))
     return MetricFamily(name, kind, help_text, samples, exemplars or {})

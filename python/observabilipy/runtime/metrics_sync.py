@@ -14,7 +14,6 @@ showed. A process alone in a memory-only engine shows its live values.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,9 @@ from typing import Final
 
 import apsw
 
-from observabilipy.adapters.storage import sqlite_metrics as store
-from observabilipy.core.aggregate import Labels, RemoteRow, combine
+from observabilipy.adapters.storage import sqlite_metrics as history
+from observabilipy.adapters.storage import sqlite_state as store
+from observabilipy.core.aggregate import combine
 from observabilipy.core.instruments import Gauge
 from observabilipy.core.models import MetricFamily
 from observabilipy.core.registry import Registry
@@ -53,11 +53,9 @@ class MetricsSync:
         self._busy_ms = busy_ms
         self._connection: apsw.Connection | None = None
         self._writer: store.MetricStateWriter | None = None
-        self._changed_at: dict[tuple[str, Labels], float] = {}
-        self._last: dict[tuple[str, Labels], float] = {}
-        # One at a time: snapshots and scrapes share the connection and what was written.
+        # One at a time: snapshots and scrapes share the connection, what was written
+        # and the series catalog.
         self._lock = threading.Lock()
-        self._remote_labels: dict[str, Labels] = {}  # label JSON -> tuple, across scrapes
 
     @property
     def process(self) -> int:
@@ -80,10 +78,7 @@ class MetricsSync:
         with self._lock:
             connection, writer = self._connection_and_writer()
             connection.set_busy_timeout(self._busy_ms)
-            now = time.time()
-            families = self.registry.collect()
-            self._note_changes(families, now)
-            writer.save(connection, families, self.aggregates(), now)
+            writer.save(connection, self.registry.collect(), self.aggregates(), time.time())
 
     def final(self, connection: object = None) -> None:
         self.snapshot()
@@ -93,24 +88,15 @@ class MetricsSync:
 
     def history(self, connection: apsw.Connection) -> None:
         now = time.time()
-        samples = store.history_rows(self.registry.collect(), now)
-        store.insert_history(connection, samples, self.process)
+        samples = history.history_rows(self.registry.collect(), now)
+        history.insert_history(connection, samples, self.process)
 
     def retire(self, connection: apsw.Connection) -> None:
         """Fold exited processes into the retired totals, and those past the series
         limit into their families' overflow series."""
-        store.retire_dead(connection, time.time() - 10 * self.snapshot_interval - 5, self.process)
-        store.cap_retired(connection, self.registry.max_series)
-
-    def _note_changes(self, families: list[MetricFamily], now: float) -> None:
-        for family in families:
-            if family.kind != "gauge":
-                continue
-            for sample, labels, value in family.samples:
-                key = (sample, labels)
-                if self._last.get(key) != value:
-                    self._last[key] = value
-                    self._changed_at[key] = now
+        dead_before = time.time() - 10 * self.snapshot_interval - 5
+        if store.retire_dead(connection, dead_before, self.process):
+            store.cap_retired(connection, self.registry.max_series)
 
     # -- scrapes ------------------------------------------------------------------------
     def totals(self, *, exposition: bool = False) -> list[MetricFamily]:
@@ -124,43 +110,34 @@ class MetricsSync:
             return self.registry.collect(exposition=exposition)  # alone, forever
         with self._lock:
             connection, writer = self._connection_and_writer()
-            now = time.time()
             local = self.registry.collect()
-            self._note_changes(local, now)
             aggregates = self.aggregates()
+            live_after = history.liveness_cutoff(self.snapshot_interval)
             connection.set_busy_timeout(SCRAPE_WAIT_MS)
             try:
                 with connection:  # the write first: the reads then see the latest file
-                    writer.save(connection, local, aggregates, now)
-                    remote, meta = self._read_others(connection, writer.process)
+                    writer.save(connection, local, aggregates, time.time())
+                    store.load_catalog(connection, writer.catalog)
+                    processes = [
+                        writer.values,
+                        *store.read_values(connection, live_after, but=writer.process),
+                    ]
+                    meta = store.family_meta(connection) if len(processes) > 1 else {}
             except apsw.BusyError:
                 writer.forget()
                 # The file is held (a large commit): show what it holds for everyone.
                 with connection:
                     local = []
-                    remote, meta = self._read_others(connection, -1)
+                    store.load_catalog(connection, writer.catalog)
+                    processes = store.read_values(connection, live_after)
+                    meta = store.family_meta(connection)
             except BaseException:
                 writer.forget()
                 raise
             finally:
                 connection.set_busy_timeout(self._busy_ms)
-            changed_at = dict(self._changed_at)
-        return combine(
-            local,
-            aggregates,
-            remote,
-            meta,
-            pid=os.getpid(),
-            now=now,
-            changed_at=changed_at,
-        )
-
-    def _read_others(
-        self, connection: apsw.Connection, me: int
-    ) -> tuple[list[RemoteRow], dict[str, tuple[str, str, str]]]:
-        cutoff = store.liveness_cutoff(self.snapshot_interval)
-        remote = store.remote_rows(connection, me, cutoff, self._remote_labels)
-        return remote, store.family_meta(connection) if remote else {}
+            # Under the lock: the next save may add to the catalog.
+            return combine(local, aggregates, processes, writer.catalog, meta)
 
     def close(self) -> None:
         with self._lock:
@@ -173,7 +150,5 @@ class MetricsSync:
         child must keep (never use, never close)."""
         parents, self._connection = self._connection, None
         self._writer = None
-        self._changed_at.clear()
-        self._last.clear()
         self._lock = threading.Lock()
         return parents

@@ -99,6 +99,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     lambda connection: _to_segments(connection),
     # Version 4: exporters' cursors and leases (see sqlite_outbox).
     lambda connection: _to_outbox(connection),
+    # Version 5: metric series named once, values as arrays over their ids (see
+    # sqlite_state).
+    lambda connection: _to_series(connection),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -229,6 +232,12 @@ def _to_segments(connection: apsw.Connection) -> None:
     if segments.last_id(connection):  # rows come in a segment of their own from now on
         segment = segments.current(connection)
         segments.add_segment(connection, 2, segments.last_id(connection) + 1, segment.created)
+
+
+def _to_series(connection: apsw.Connection) -> None:
+    from observabilipy.adapters.storage import sqlite_state
+
+    sqlite_state.to_series(connection)
 
 
 def _to_outbox(connection: apsw.Connection) -> None:

@@ -1,0 +1,380 @@
+"""The latest metric values of every process sharing the file.
+
+Series are named once, in ``metric_series``, and every process keys its values by their
+ids: one row per process in ``metric_values`` holds its values as arrays over those ids
+(written when any changed), and each process beats its heart in ``processes``. Reading
+every other process's values is then a few rows, and combining them adding arrays
+(``core.aggregate``), never matching label text. Processes that exited are folded into
+process 0, so counters never go back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import apsw
+import orjson
+
+from observabilipy.adapters.storage.sqlite_schema import immediate
+from observabilipy.core.aggregate import (
+    Catalog,
+    Labels,
+    Series,
+    Values,
+    add_values,
+    no_values,
+    values_of,
+)
+from observabilipy.core.models import MetricFamily
+
+_UPSERT_FAMILY: Final = """
+    INSERT INTO metric_families (name, kind, help, aggregate) VALUES (?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE
+        SET kind = excluded.kind, help = excluded.help, aggregate = excluded.aggregate
+"""
+_NAME_SERIES: Final = """
+    INSERT INTO metric_series (family, sample, labels) VALUES (?, ?, ?)
+    ON CONFLICT (sample, labels) DO NOTHING
+"""
+_UPSERT_VALUES: Final = """
+    INSERT INTO metric_values (process, present, vals, changed) VALUES (?, ?, ?, ?)
+    ON CONFLICT (process) DO UPDATE
+        SET present = excluded.present, vals = excluded.vals, changed = excluded.changed
+"""
+_VALUES: Final = """
+    SELECT v.process, p.pid, p.exited = 0 AND p.heartbeat >= ?2 AND v.process != 0,
+        v.present, v.vals, v.changed
+    FROM metric_values AS v JOIN processes AS p ON p.id = v.process
+"""
+#: What version 5 adds: series named once for every process, and each process's values
+#: as arrays over their ids (see ``core.aggregate``).
+DDL: Final = """
+    CREATE TABLE metric_series (
+        id INTEGER PRIMARY KEY,                -- never reused: values are indexed by it
+        family TEXT NOT NULL,
+        sample TEXT NOT NULL,
+        labels TEXT NOT NULL,                  -- JSON array of [name, value] pairs
+        UNIQUE (sample, labels)
+    );
+    CREATE TABLE metric_values (
+        process INTEGER PRIMARY KEY,           -- 0: the totals of processes that exited
+        present BLOB NOT NULL,                 -- one byte per series id: 1 if it has a value
+        vals BLOB NOT NULL,                    -- float64 little-endian per series id
+        changed BLOB NOT NULL                  -- float64: when each value last changed
+    );
+"""
+_SWAP: Final = sys.byteorder != "little"  # the file's arrays are little-endian everywhere
+
+
+def register_process(connection: apsw.Connection, now: float) -> int:
+    """A new row for this process; its id keys every value it writes."""
+    with connection:
+        connection.execute(
+            "INSERT INTO processes (pid, host, started, heartbeat) VALUES (?, ?, ?, ?)",
+            (os.getpid(), socket.gethostname(), now, now),
+        )
+        process = int(connection.last_insert_rowid())
+    return process
+
+
+def load_catalog(connection: apsw.Connection, catalog: Catalog) -> None:
+    """Learn the series named since ``catalog`` was last brought up to date."""
+    for series_id, family, sample, text in connection.execute(
+        "SELECT id, family, sample, labels FROM metric_series WHERE id >= ? ORDER BY id",
+        (catalog.size,),
+    ):
+        catalog.add(series_id, family, sample, tuple(map(tuple, orjson.loads(text))))
+
+
+def name_series(connection: apsw.Connection, catalog: Catalog, series: list[Series]) -> None:
+    """Give ``series`` ids (other processes may have named some already), then learn
+    every id named since. Writes first, so the transaction holds the write lock before
+    it reads."""
+    connection.executemany(
+        _NAME_SERIES,
+        [(family, sample, orjson.dumps(labels).decode()) for family, sample, labels in series],
+    )
+    load_catalog(connection, catalog)
+
+
+class MetricStateWriter:
+    """Writes one process's snapshots: families once, values when any changed."""
+
+    def __init__(self, process: int) -> None:
+        self.process = process
+        self.catalog = Catalog()
+        #: What the file holds for this process once a save commits.
+        self.values = no_values(process, os.getpid())
+        self._families: dict[str, tuple[str, str, str]] = {}
+        self._stored = False
+
+    def save(
+        self,
+        connection: apsw.Connection,
+        families: Iterable[MetricFamily],
+        aggregates: dict[str, str],
+        now: float,
+    ) -> bool:
+        """Write the values if any changed since the last save, and beat the heart;
+        returns whether values were written. What was written is remembered only once
+        the write succeeded."""
+        families = list(families)
+        new_families = []
+        for family in families:
+            meta = (family.kind, family.help, aggregates.get(family.name, "sum"))
+            if self._families.get(family.name) != meta:
+                new_families.append((family.name, *meta))
+        try:
+            with connection:
+                if new_families:
+                    connection.executemany(_UPSERT_FAMILY, new_families)
+                values = self._arrays(connection, families, now)
+                changed = (
+                    not self._stored
+                    or values.values != self.values.values
+                    or values.present != self.values.present
+                )
+                if changed:
+                    write_values(connection, values)
+                connection.execute(
+                    "UPDATE processes SET heartbeat = ? WHERE id = ?", (now, self.process)
+                )
+        except BaseException:
+            self.forget()  # ids named in the undone transaction do not exist
+            raise
+        self.values, self._stored = values, True
+        for name, kind, help_text, aggregate in new_families:
+            self._families[name] = (kind, help_text, aggregate)
+        return changed
+
+    def _arrays(
+        self, connection: apsw.Connection, families: list[MetricFamily], now: float
+    ) -> Values:
+        values = values_of(self.catalog, families, self.values, now)
+        if isinstance(values, list):  # series not named yet
+            name_series(connection, self.catalog, values)
+            values = values_of(self.catalog, families, self.values, now)
+        if isinstance(values, list):  # cannot be: naming gives every series an id
+            raise RuntimeError(f"series without an id in {self.catalog.size}: {values[:3]}")
+        return values
+
+    def forget(self) -> None:
+        """Write everything again next time (a transaction holding a save was undone:
+        ids it named may not exist)."""
+        self._stored = False
+        self._families.clear()
+        self.catalog = Catalog()
+
+    def mark_exited(self, connection: apsw.Connection) -> None:
+        with connection:
+            connection.execute("UPDATE processes SET exited = 1 WHERE id = ?", (self.process,))
+
+
+def write_values(connection: apsw.Connection, values: Values) -> None:
+    """Keep one process's arrays."""
+    connection.execute(
+        _UPSERT_VALUES,
+        (values.process, values.present, _blob(values.values), _blob(values.changed)),
+    )
+
+
+def read_values(connection: apsw.Connection, live_after: float, *, but: int = -1) -> list[Values]:
+    """Every process's stored values (but one), live if it beat its heart after
+    ``live_after`` and has not exited."""
+    sql, params = _VALUES + " WHERE v.process != ?1", (but, live_after)
+    return [
+        _stored(process, pid, bool(live), present, vals, changed)
+        for process, pid, live, present, vals, changed in connection.execute(sql, params)
+    ]
+
+
+def _stored(
+    process: int, pid: int, live: bool, present: object, vals: object, changed: object
+) -> Values:
+    """Arrays as stored, cut to one length: a file edited by hand is read as far as
+    its arrays agree (what is not a blob as empty), never failing a scrape."""
+    values, times = _floats(vals), _floats(changed)
+    present = present if isinstance(present, bytes) else b""
+    size = len(values)
+    times = times[:size] + array("d", bytes(8 * max(0, size - len(times))))
+    present = bytes(present[:size]) + bytes(max(0, size - len(present)))
+    return Values(process, pid, live, present, values, times)
+
+
+def _floats(blob: object) -> array[float]:
+    values = array("d")
+    if isinstance(blob, bytes):
+        values.frombytes(blob[: len(blob) // 8 * 8])
+    if _SWAP:
+        values.byteswap()
+    return values
+
+
+def _blob(values: Sequence[float]) -> bytes:
+    data = array("d", values)
+    if _SWAP:
+        data.byteswap()
+    return data.tobytes()
+
+
+def family_meta(connection: apsw.Connection) -> dict[str, tuple[str, str, str]]:
+    """kind, help and aggregate of every family any process defined."""
+    return {
+        name: (kind, help_text, aggregate)
+        for name, kind, help_text, aggregate in connection.execute(
+            "SELECT name, kind, help, aggregate FROM metric_families"
+        )
+    }
+
+
+def retire_dead(connection: apsw.Connection, dead_before: float, me: int) -> int:
+    """Fold processes that exited (or stopped beating here) into process 0."""
+    host = socket.gethostname()
+    candidates: list[tuple[int, int, str, int, float]] = connection.execute(  # type: ignore[assignment]
+        "SELECT id, pid, host, exited, heartbeat FROM processes WHERE id NOT IN (0, ?)", (me,)
+    ).fetchall()
+    retired = 0
+    for process, pid, on_host, exited, heartbeat in candidates:
+        if not exited and not (heartbeat < dead_before and on_host == host and _gone(pid)):
+            continue
+        with immediate(connection):  # read, add, write: no other process in between
+            _retire(connection, process)
+            connection.execute("DELETE FROM metric_values WHERE process = ?", (process,))
+            connection.execute("DELETE FROM processes WHERE id = ?", (process,))
+        retired += 1
+    return retired
+
+
+def _retire(connection: apsw.Connection, process: int) -> None:
+    stored = {part.process: part for part in read_values(connection, 0.0)}
+    if process not in stored:
+        return
+    catalog = Catalog()
+    load_catalog(connection, catalog)
+    kinds = {name: meta[0] for name, meta in family_meta(connection).items()}
+    totals = stored.get(0) or no_values(0, 0)
+    write_values(connection, add_values(catalog, totals, stored[process], kinds))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+_OVERFLOW: Final = (("otel_metric_overflow", "true"),)
+
+
+def cap_retired(connection: apsw.Connection, max_series: int) -> int:
+    """Fold the retired totals' series past ``max_series`` a family into its overflow
+    series (the least recently changed first), so a file's scrape cost follows its live
+    series rather than every label set exited processes ever used. Totals are kept.
+    Returns the series folded."""
+    with immediate(connection):  # read, fold, write: no other process in between
+        return _cap(connection, max_series)
+
+
+def _cap(connection: apsw.Connection, max_series: int) -> int:
+    stored = [part for part in read_values(connection, 0.0) if part.process == 0]
+    if not stored:
+        return 0
+    catalog = Catalog()
+    load_catalog(connection, catalog)
+    kinds = {name: meta[0] for name, meta in family_meta(connection).items()}
+    crowded: dict[str, dict[Labels, list[int]]] = {}
+    for family, ids in catalog.ids_of.items():
+        if kinds.get(family, "gauge") == "gauge":
+            continue
+        sets: dict[Labels, list[int]] = {}
+        for series_id in ids:
+            if series_id < len(stored[0].present) and stored[0].present[series_id]:
+                sets.setdefault(_without_le(catalog.labels[series_id]), []).append(series_id)
+        sets.pop(_OVERFLOW, None)
+        if len(sets) > max_series:
+            crowded[family] = sets
+    if not crowded:
+        return 0
+    folded, totals = 0, stored[0]
+    for family, sets in crowded.items():
+        totals, count = _fold(connection, catalog, totals, family, sets, max_series)
+        folded += count
+    write_values(connection, totals)
+    return folded
+
+
+def _fold(
+    connection: apsw.Connection,
+    catalog: Catalog,
+    totals: Values,
+    family: str,
+    sets: dict[Labels, list[int]],
+    max_series: int,
+) -> tuple[Values, int]:
+    def last_change(labels: Labels) -> float:
+        return max(totals.changed[i] for i in sets[labels])
+
+    folding = sorted(sets, key=last_change, reverse=True)[max_series:]
+    targets = {
+        (catalog.sample[i], _OVERFLOW + _le_of(catalog.labels[i]))
+        for labels in folding
+        for i in sets[labels]
+    }
+    missing = [(family, s, labels) for s, labels in targets if (s, labels) not in catalog.index]
+    if missing:
+        name_series(connection, catalog, missing)
+    size = catalog.size
+    values = array("d", totals.values) + array("d", bytes(8 * (size - len(totals.values))))
+    changed = array("d", totals.changed) + array("d", bytes(8 * (size - len(totals.changed))))
+    present = bytearray(totals.present) + bytearray(size - len(totals.present))
+    for labels in folding:
+        for i in sets[labels]:
+            target = catalog.index[(catalog.sample[i], _OVERFLOW + _le_of(catalog.labels[i]))]
+            values[target] += values[i]
+            changed[target] = max(changed[target], changed[i])
+            present[target] = 1
+            values[i], present[i] = 0.0, 0
+    return totals._replace(present=bytes(present), values=values, changed=changed), len(folding)
+
+
+def _without_le(labels: Labels) -> Labels:
+    return tuple(pair for pair in labels if pair[0] != "le")
+
+
+def _le_of(labels: Labels) -> Labels:
+    return tuple(pair for pair in labels if pair[0] == "le")
+
+
+def to_series(connection: apsw.Connection) -> None:
+    """Schema version 5: ``metric_state``'s rows (one per process and series, keyed by
+    label text) become named series and each process's arrays."""
+    connection.execute(DDL)
+    connection.execute(
+        "INSERT INTO metric_series (family, sample, labels) "
+        "SELECT min(family), sample, labels FROM metric_state GROUP BY sample, labels "
+        "ORDER BY min(process), min(family), sample, labels"
+    )
+    catalog = Catalog()
+    load_catalog(connection, catalog)
+    processes: dict[int, list[tuple[int, float, float]]] = {}
+    for process, series_id, value, updated in connection.execute(
+        "SELECT s.process, m.id, s.value, s.updated FROM metric_state AS s "
+        "JOIN metric_series AS m ON m.sample = s.sample AND m.labels = s.labels"
+    ):
+        processes.setdefault(process, []).append((series_id, value, updated))
+    size = catalog.size
+    for process, rows in processes.items():
+        values, changed = array("d", bytes(8 * size)), array("d", bytes(8 * size))
+        present = bytearray(size)
+        for series_id, value, updated in rows:
+            values[series_id], changed[series_id], present[series_id] = value, updated, 1
+        write_values(connection, Values(process, 0, False, bytes(present), values, changed))
+    connection.execute("DROP TABLE metric_state")

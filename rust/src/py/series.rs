@@ -1,0 +1,101 @@
+//! The arrays each process keeps its metric values in (see `core.aggregate`): values
+//! at the series ids every process sharing the file agrees on, so combining processes
+//! is adding arrays. These are the loops Python would otherwise run once per series.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+/// `families`' values at their series ids, as `(values, present)`: native-endian
+/// float64 and one byte per id (1 where a value is). `None` when a sample has no id
+/// below `size` yet, for the caller to name it.
+#[pyfunction]
+pub fn series_values<'py>(
+    py: Python<'py>,
+    families: &Bound<'py, PyAny>,
+    index: &Bound<'py, PyDict>,
+    size: usize,
+) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+    let mut values = vec![0f64; size];
+    let mut present = vec![0u8; size];
+    for family in families.try_iter()? {
+        let samples = family?.getattr(intern!(py, "samples"))?;
+        for sample in samples.try_iter()? {
+            let sample = sample?;
+            let sample = sample.cast::<PyTuple>()?;
+            let key = PyTuple::new(py, [sample.get_item(0)?, sample.get_item(1)?])?;
+            let Some(found) = index.get_item(&key)? else {
+                return Ok(None);
+            };
+            let id: usize = found.extract()?;
+            if id >= size {
+                return Ok(None);
+            }
+            values[id] = sample.get_item(2)?.extract::<f64>()?;
+            present[id] = 1;
+        }
+    }
+    Ok(Some((floats(py, &values), PyBytes::new(py, &present))))
+}
+
+/// `changed` (when each value last changed) with `now` wherever `values` or `present`
+/// differ from `before` and `before_present`; shorter arrays hold zeros past their end.
+#[pyfunction]
+pub fn mark_changed<'py>(
+    py: Python<'py>,
+    now: f64,
+    changed: &Bound<'py, PyAny>,
+    before: &Bound<'py, PyAny>,
+    before_present: &[u8],
+    values: &Bound<'py, PyAny>,
+    present: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let values = f64s(py, values)?;
+    let before = f64s(py, before)?;
+    let mut changed = f64s(py, changed)?;
+    changed.resize(values.len(), 0.0);
+    for (id, value) in values.iter().enumerate() {
+        let was = before.get(id).copied().unwrap_or(0.0);
+        let was_present = before_present.get(id).copied().unwrap_or(0);
+        // `!=` as Python compares floats: NaN differs from itself, -0.0 equals 0.0.
+        #[allow(clippy::float_cmp)]
+        let differs = *value != was;
+        if differs || present.get(id).copied().unwrap_or(0) != was_present {
+            changed[id] = now;
+        }
+    }
+    Ok(floats(py, &changed))
+}
+
+/// The arrays `parts` added element by element, in order, each padded with zeros to
+/// `size`: a fixed order, so the same parts always give the same totals.
+#[pyfunction]
+pub fn add_floats<'py>(
+    py: Python<'py>,
+    parts: Vec<Bound<'py, PyAny>>,
+    size: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut totals = vec![0f64; size];
+    for part in parts {
+        let part = f64s(py, &part)?;
+        for (total, value) in totals.iter_mut().zip(part) {
+            *total += value;
+        }
+    }
+    Ok(floats(py, &totals))
+}
+
+/// A float64 buffer's values (an `array('d')`); an empty one may point anywhere, so it
+/// is not asked for its buffer.
+fn f64s(py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    if buffer.len()? == 0 {
+        return Ok(Vec::new());
+    }
+    PyBuffer::<f64>::get(buffer)?.to_vec(py)
+}
+
+fn floats<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    PyBytes::new(py, &bytes)
+}

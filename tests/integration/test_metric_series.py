@@ -1,0 +1,103 @@
+"""Metric values keyed by series ids the processes share (schema version 5)."""
+
+import gzip
+import shutil
+from pathlib import Path
+
+import apsw
+
+from observabilipy import Engine
+from observabilipy.adapters.storage import sqlite_state
+from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION, scalar
+
+VERSION_4 = Path(__file__).parents[1] / "vectors" / "files" / "schema4.db.gz"
+
+
+def version_4_file(tmp_path: Path) -> Path:
+    path = tmp_path / "old.db"
+    with gzip.open(VERSION_4) as packed, path.open("wb") as unpacked:
+        shutil.copyfileobj(packed, unpacked)
+    return path
+
+
+def samples(engine: Engine, *names: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample, labels): value
+        for family in engine.collect()
+        if family.name in names
+        for sample, labels, value in family.samples
+    }
+
+
+def test_a_version_4_file_migrates_with_totals_logs_and_history_kept(tmp_path):
+    path = version_4_file(tmp_path)
+    with Engine(path) as engine:
+        assert engine.logs.connection.execute("PRAGMA user_version").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
+        assert samples(engine, "jobs", "latency_seconds") == {
+            ("jobs_total", (("queue", "mail"),)): 15.0,
+            ("jobs_total", (("queue", "sms"),)): 2.0,
+            ("jobs_total", (("queue", 'we"ird\\q'),)): 1.5,
+            ("latency_seconds_bucket", (("le", "0.1"),)): 1.0,
+            ("latency_seconds_bucket", (("le", "1.0"),)): 2.0,
+            ("latency_seconds_bucket", (("le", "+Inf"),)): 2.0,
+            ("latency_seconds_count", ()): 2.0,
+            ("latency_seconds_sum", ()): 0.55,
+        }
+        # The gauges' processes are gone: their values no longer count.
+        assert samples(engine, "workers_busy", "temperature") == {}
+        jobs = engine.counter("jobs", "Jobs done", labels=["queue"])
+        jobs.labels("mail").inc()  # this process's own count adds to the stored ones
+        assert samples(engine, "jobs")[("jobs_total", (("queue", "mail"),))] == 16.0
+        assert len(engine.read_logs(limit=1000)) == 52
+        connection = engine.logs.connection
+        assert scalar(connection, "SELECT count(*) FROM metric_history") >= 367
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert "metric_state" not in tables
+    assert {"metric_series", "metric_values"} <= tables
+
+
+def test_a_newer_process_reads_totals_an_older_one_left(tmp_path):
+    path = tmp_path / "app.db"
+    with Engine(path) as first:
+        first.counter("jobs", "Jobs", labels=["queue"]).labels("mail").inc(3)
+    with Engine(path) as second:
+        second.counter("other", "Other").inc()  # new series get ids after the stored ones
+        assert samples(second, "jobs", "other") == {
+            ("jobs_total", (("queue", "mail"),)): 3.0,
+            ("other_total", ()): 1.0,
+        }
+
+
+def test_stored_arrays_of_odd_lengths_are_read_without_failing(tmp_path):
+    """A file someone edited: arrays cut short or of lengths that disagree are read as
+    far as they go, never raising on a scrape."""
+    path = tmp_path / "app.db"
+    with Engine(path) as first:
+        first.counter("jobs", "Jobs", labels=["queue"]).labels("mail").inc(3)
+        first.counter("jobs", "Jobs", labels=["queue"]).labels("sms").inc(4)
+    connection = apsw.Connection(str(path))
+    with connection:
+        connection.execute(
+            "UPDATE metric_values SET vals = substr(vals, 1, length(vals) - 3), "
+            "present = CAST(present || x'0101' AS BLOB), changed = x'00'"
+        )
+    connection.close()
+    with Engine(path) as second:
+        found = samples(second, "jobs")
+        assert set(found.values()) <= {3.0, 4.0}
+        stored = sqlite_state.read_values(second.logs.connection, 0.0)
+    assert all(len(p.values) == len(p.present) == len(p.changed) for p in stored)
+
+
+def test_stored_values_that_are_not_arrays_count_as_none(tmp_path):
+    path = tmp_path / "app.db"
+    with Engine(path) as first:
+        first.counter("jobs", "Jobs").inc(3)
+    connection = apsw.Connection(str(path))
+    with connection:
+        connection.execute("UPDATE metric_values SET vals = 'text', present = 7, changed = 1.5")
+    connection.close()
+    with Engine(path) as second:
+        assert samples(second, "jobs") == {}
