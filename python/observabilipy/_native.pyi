@@ -18,6 +18,7 @@ __all__ = [
     "CounterSeries",
     "GaugeCell",
     "HistogramCell",
+    "SeriesIndex",
     "__version__",
     "add_floats",
     "counter_samples",
@@ -35,6 +36,7 @@ __all__ = [
     "histogram_samples",
     "json_needs_care",
     "mark_changed",
+    "present_samples",
     "series_values",
     "set_exemplar_source",
 ]
@@ -205,3 +207,20 @@ def mark_changed(
 
 def add_floats(parts: list[Buffer], size: int) -> bytes:
     """Float64 arrays added element by element, in order, padded with zeros to ``size``."""
+
+def present_samples(
+    ids: list[int], samples: list[str], labels: list[Any], totals: bytes, present: bytes
+) -> list[tuple[str, Any, float]]:
+    """``(samples[id], labels[id], totals[id])`` for each of ``ids`` that is present
+    (``totals`` as native float64 bytes, from ``add_floats``)."""
+
+@final
+class SeriesIndex:
+    """Where each sample's value goes, remembered by the identity of its name and
+    labels objects (kept alive here); valid for one catalog."""
+
+    def __init__(self) -> None: ...
+    def values(
+        self, families: Iterable[MetricFamily], index: dict[tuple[str, Any], int], size: int
+    ) -> tuple[bytes, bytes] | None:
+        """As ``series_values``, looking ``index`` up only for objects not seen before."""

@@ -57,6 +57,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(series::series_values, m)?)?;
     m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
+    m.add_function(wrap_pyfunction!(series::present_samples, m)?)?;
+    m.add_class::<series::SeriesIndex>()?;
     Ok(())
 }
 

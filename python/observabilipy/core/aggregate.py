@@ -16,10 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import add, ne
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from observabilipy.core.backend import native
 from observabilipy.core.models import Exemplar, MetricFamily, Sample
+
+if TYPE_CHECKING:
+    from observabilipy._native import SeriesIndex
 
 Labels = tuple[tuple[str, str], ...]
 Meta = tuple[str, str, str]  # kind, help, aggregate
@@ -40,6 +43,10 @@ class Catalog:
     labels: list[Labels] = field(default_factory=lambda: [()])
     index: dict[tuple[str, Labels], int] = field(default_factory=dict)
     ids_of: dict[str, list[int]] = field(default_factory=dict)
+    #: The Rust extension's lookup by object identity, valid for this catalog only.
+    by_identity: SeriesIndex | None = field(
+        default_factory=lambda: None if native is None else native.SeriesIndex()
+    )
 
     @property
     def size(self) -> int:
@@ -89,7 +96,8 @@ def values_of(
         values, present = found
         changed = mark_changed(now, *before, values, present)
     else:
-        raw = native.series_values(families, catalog.index, size)
+        assert catalog.by_identity is not None
+        raw = catalog.by_identity.values(families, catalog.index, size)
         if raw is None:
             return _unknown(catalog, families)
         values, present = _floats(raw[0]), raw[1]
@@ -135,7 +143,7 @@ def mark_changed(
     return marked
 
 
-def add_floats(parts: list[Sequence[float]], size: int) -> Sequence[float]:
+def add_floats(parts: list[Sequence[float]], size: int) -> list[float]:
     """The arrays added element by element, in order, each padded with zeros to
     ``size``. (The Rust extension's does the same.)"""
     totals = [0.0] * size
@@ -207,9 +215,12 @@ def combine(
             meta[name] = remote_meta[name]
     result = []
     for name, family_meta in meta.items():
-        ids = catalog.ids_of.get(name, ())
+        ids = catalog.ids_of.get(name, [])
         if family_meta[0] == "gauge":
             samples = _gauge_samples(catalog, ids, family_meta[2], live)
+        elif isinstance(totals, bytes):
+            assert native is not None
+            samples = native.present_samples(ids, catalog.sample, catalog.labels, totals, present)
         else:
             sample_names, labels = catalog.sample, catalog.labels
             samples = [(sample_names[i], labels[i], totals[i]) for i in ids if present[i]]
@@ -218,7 +229,7 @@ def combine(
     return result
 
 
-def _sums(parts: list[Values], size: int) -> tuple[Sequence[float], bytes]:
+def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:
     """Each id's values added in process order (a fixed order: the same parts give the
     same total whichever process adds them), and whether any process has one."""
     present = 0
@@ -226,8 +237,8 @@ def _sums(parts: list[Values], size: int) -> tuple[Sequence[float], bytes]:
         present |= int.from_bytes(part.present[:size], "little")
     flags = present.to_bytes(size, "little")
     values = [part.values for part in parts]
-    if native is not None:
-        return _floats(native.add_floats(values, size)), flags
+    if native is not None:  # as native float64 bytes, for present_samples
+        return native.add_floats(values, size), flags
     return add_floats(values, size), flags
 
 

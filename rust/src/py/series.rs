@@ -2,10 +2,12 @@
 //! at the series ids every process sharing the file agrees on, so combining processes
 //! is adding arrays. These are the loops Python would otherwise run once per series.
 
+use std::collections::HashMap;
+
 use pyo3::buffer::PyBuffer;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 /// `families`' values at their series ids, as `(values, present)`: native-endian
 /// float64 and one byte per id (1 where a value is). `None` when a sample has no id
@@ -98,4 +100,124 @@ fn f64s(py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
 fn floats<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
     PyBytes::new(py, &bytes)
+}
+
+/// Where each sample's value goes, remembered by the identity of its labels object and
+/// its name's text: a scrape sees the same label tuples every time (the registry keeps
+/// them), and comparing addresses spares hashing nested tuples. Every labels object
+/// whose address is a key is kept alive here, so no other object can take its address;
+/// tuples are immutable, so the same object always holds the same labels. Valid for one
+/// catalog (made afresh with it); started over when it holds more than twice the
+/// catalog's series, which only label tuples made anew for every scrape would cause.
+#[pyclass(module = "observabilipy._native")]
+#[derive(Default)]
+pub struct SeriesIndex {
+    by_address: HashMap<usize, Vec<(Box<str>, usize)>>,
+    kept: Vec<Py<PyAny>>,
+}
+
+#[pymethods]
+impl SeriesIndex {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// As `series_values`, looking up `index` (the catalog's, by value) only for
+    /// label tuples and names not seen before.
+    fn values<'py>(
+        &mut self,
+        py: Python<'py>,
+        families: &Bound<'py, PyAny>,
+        index: &Bound<'py, PyDict>,
+        size: usize,
+    ) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+        if self.kept.len() > 2 * size + 1024 {
+            self.by_address.clear();
+            self.kept.clear();
+        }
+        let mut values = vec![0f64; size];
+        let mut present = vec![0u8; size];
+        for family in families.try_iter()? {
+            let samples = family?.getattr(intern!(py, "samples"))?;
+            for sample in samples.try_iter()? {
+                let sample = sample?;
+                let sample = sample.cast::<PyTuple>()?;
+                let (name, labels) = (sample.get_item(0)?, sample.get_item(1)?);
+                let Some(id) = self.id(py, &name, &labels, index)? else {
+                    return Ok(None);
+                };
+                if id >= size {
+                    return Ok(None);
+                }
+                values[id] = sample.get_item(2)?.extract::<f64>()?;
+                present[id] = 1;
+            }
+        }
+        Ok(Some((floats(py, &values), PyBytes::new(py, &present))))
+    }
+}
+
+impl SeriesIndex {
+    fn id(
+        &mut self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+        index: &Bound<'_, PyDict>,
+    ) -> PyResult<Option<usize>> {
+        let address = labels.as_ptr() as usize;
+        let text = name.cast::<PyString>()?.to_str()?;
+        if let Some(named) = self.by_address.get(&address) {
+            if let Some((_, id)) = named.iter().find(|(known, _)| **known == *text) {
+                return Ok(Some(*id));
+            }
+        }
+        let key = PyTuple::new(py, [name, labels])?;
+        let Some(found) = index.get_item(&key)? else {
+            return Ok(None);
+        };
+        let id: usize = found.extract()?;
+        let named = self.by_address.entry(address).or_insert_with(|| {
+            self.kept.push(labels.clone().unbind());
+            Vec::new()
+        });
+        named.push((text.into(), id));
+        Ok(Some(id))
+    }
+}
+
+/// `(samples[id], labels[id], totals[id])` for each of `ids` that is `present`: a
+/// family's samples from the catalog's lists and the added arrays (`totals` as native
+/// float64 bytes, from `add_floats`).
+#[pyfunction]
+pub fn present_samples<'py>(
+    py: Python<'py>,
+    ids: &Bound<'py, PyList>,
+    samples: &Bound<'py, PyList>,
+    labels: &Bound<'py, PyList>,
+    totals: &[u8],
+    present: &[u8],
+) -> PyResult<Bound<'py, PyList>> {
+    let found = PyList::empty(py);
+    for id in ids.iter() {
+        let id: usize = id.extract()?;
+        if present.get(id).copied().unwrap_or(0) == 0 {
+            continue;
+        }
+        let Some(total) = totals.get(id * 8..id * 8 + 8) else {
+            continue;
+        };
+        let total = f64::from_ne_bytes(total.try_into().unwrap_or_default());
+        let item = PyTuple::new(
+            py,
+            [
+                samples.get_item(id)?,
+                labels.get_item(id)?,
+                PyFloat::new(py, total).into_any(),
+            ],
+        )?;
+        found.append(item)?;
+    }
+    Ok(found)
 }
