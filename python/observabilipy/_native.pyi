@@ -37,7 +37,6 @@ __all__ = [
     "json_needs_care",
     "mark_changed",
     "present_samples",
-    "series_values",
     "set_exemplar_source",
 ]
 
@@ -188,12 +187,6 @@ def decode_loki_push(
     """A snappy protobuf Loki push as ``(labels text, [(nanoseconds, line, metadata)])``
     per stream; ValueError saying what is wrong."""
 
-def series_values(
-    families: Iterable[MetricFamily], index: dict[tuple[str, Any], int], size: int
-) -> tuple[bytes, bytes] | None:
-    """``families``' values at their series ids, as native float64 bytes and one byte
-    per id (1 where a value is); None when a sample has no id below ``size``."""
-
 def mark_changed(
     now: float,
     changed: Buffer,
@@ -223,4 +216,6 @@ class SeriesIndex:
     def values(
         self, families: Iterable[MetricFamily], index: dict[tuple[str, Any], int], size: int
     ) -> tuple[bytes, bytes] | None:
-        """As ``series_values``, looking ``index`` up only for objects not seen before."""
+        """``families``' values at their series ids, as native float64 bytes and one
+        byte per id (1 where a value is); None when a sample has no id below ``size``.
+        ``index`` is looked up only for label tuples and names not seen before."""

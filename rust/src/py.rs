@@ -54,7 +54,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::decode_loki_push, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_logs, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
-    m.add_function(wrap_pyfunction!(series::series_values, m)?)?;
     m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
     m.add_function(wrap_pyfunction!(series::present_samples, m)?)?;

@@ -259,10 +259,11 @@ def test_the_extension_marks_changes_as_python_does(
     size=st.integers(0, 6),
 )
 def test_the_extension_places_values_at_their_ids_as_python_does(values, size):
+    """By the label tuples' identity or, the first time, by their value."""
     assert backend.native is not None
     family = MetricFamily("x", "gauge", "", [("x", (("k", k),), v) for k, v in values])
     index: dict[tuple[str, Labels], int] = {("x", (("k", k),)): n + 1 for n, k in enumerate("abc")}
-    ours = backend.native.series_values([family], index, size)
+    ours = backend.native.SeriesIndex().values([family], index, size)
     expected = aggregate.series_values([family], index, size)
     if expected is None:
         assert ours is None
@@ -274,3 +275,21 @@ def test_the_extension_places_values_at_their_ids_as_python_does(values, size):
             [repr(v) for v in expected[0]],
             expected[1],
         )
+
+
+@native_only
+def test_the_identity_index_agrees_when_label_tuples_are_made_anew():
+    """Tuples equal in value but new each scrape (never the registry's way) are found
+    by value, and the index starts over rather than growing without bound."""
+    assert backend.native is not None
+    index: dict[tuple[str, Labels], int] = {("x", (("k", "a"),)): 1, ("x", (("k", "b"),)): 2}
+    series = backend.native.SeriesIndex()
+    for n in range(3000):
+        labels = (("k", "ab"[n % 2]),)  # a new tuple each time
+        family = MetricFamily("x", "gauge", "", [("x", labels, float(n))])
+        raw = series.values([family], index, 3)
+        assert raw is not None
+        decoded = array("d")
+        decoded.frombytes(raw[0])
+        assert decoded[1 + n % 2] == float(n)
+        assert raw[1] == (b"\x00\x01\x00" if n % 2 == 0 else b"\x00\x00\x01")

@@ -9,38 +9,6 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
-/// `families`' values at their series ids, as `(values, present)`: native-endian
-/// float64 and one byte per id (1 where a value is). `None` when a sample has no id
-/// below `size` yet, for the caller to name it.
-#[pyfunction]
-pub fn series_values<'py>(
-    py: Python<'py>,
-    families: &Bound<'py, PyAny>,
-    index: &Bound<'py, PyDict>,
-    size: usize,
-) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
-    let mut values = vec![0f64; size];
-    let mut present = vec![0u8; size];
-    for family in families.try_iter()? {
-        let samples = family?.getattr(intern!(py, "samples"))?;
-        for sample in samples.try_iter()? {
-            let sample = sample?;
-            let sample = sample.cast::<PyTuple>()?;
-            let key = PyTuple::new(py, [sample.get_item(0)?, sample.get_item(1)?])?;
-            let Some(found) = index.get_item(&key)? else {
-                return Ok(None);
-            };
-            let id: usize = found.extract()?;
-            if id >= size {
-                return Ok(None);
-            }
-            values[id] = sample.get_item(2)?.extract::<f64>()?;
-            present[id] = 1;
-        }
-    }
-    Ok(Some((floats(py, &values), PyBytes::new(py, &present))))
-}
-
 /// `changed` (when each value last changed) with `now` wherever `values` or `present`
 /// differ from `before` and `before_present`; shorter arrays hold zeros past their end.
 #[pyfunction]
@@ -123,8 +91,10 @@ impl SeriesIndex {
         Self::default()
     }
 
-    /// As `series_values`, looking up `index` (the catalog's, by value) only for
-    /// label tuples and names not seen before.
+    /// `families`' values at their series ids, as `(values, present)`: native-endian
+    /// float64 and one byte per id (1 where a value is). `None` when a sample has no id
+    /// below `size` yet, for the caller to name it. `index` (the catalog's, by value) is
+    /// looked up only for label tuples and names not seen before.
     fn values<'py>(
         &mut self,
         py: Python<'py>,
