@@ -85,6 +85,9 @@ class CounterSeries:
     def __new__(cls, sample: str, labels: list[Any], cells: list[CounterCell]) -> Self: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
+    def exemplars(self) -> dict[tuple[str, Any], Exemplar]:
+        """The latest exemplar of each series that has one, keyed ``(sample, labels)``."""
+
     def samples(self) -> list[tuple[str, Any, float]]:
         """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
 

@@ -9,6 +9,7 @@ import apsw
 from observabilipy import Engine
 from observabilipy.adapters.storage import sqlite_state
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION, scalar
+from observabilipy.encoders import encode_openmetrics
 
 VERSION_4 = Path(__file__).parents[1] / "vectors" / "files" / "schema4.db.gz"
 
@@ -101,3 +102,17 @@ def test_stored_values_that_are_not_arrays_count_as_none(tmp_path):
     connection.close()
     with Engine(path) as second:
         assert samples(second, "jobs") == {}
+
+
+def test_a_scrape_of_a_shared_file_carries_this_process_exemplars(tmp_path):
+    """Counters read from their cells for the sum keep their exemplars, as do
+    histograms'."""
+    trace = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    with Engine(tmp_path / "app.db") as engine:
+        engine.counter("jobs", "Jobs", labels=["queue"]).labels("a").inc(2, exemplar=trace)
+        engine.histogram("lat", "Latency", buckets=[1]).observe(0.5, exemplar=trace)
+        body = encode_openmetrics(engine.collect(exposition=True)).decode()
+    jobs = next(line for line in body.splitlines() if line.startswith("jobs_total{"))
+    bucket = next(line for line in body.splitlines() if line.startswith('lat_bucket{le="1.0"}'))
+    assert jobs.startswith('jobs_total{queue="a"} 2 # {trace_id="4bf92f35')
+    assert ' # {trace_id="4bf92f35' in bucket

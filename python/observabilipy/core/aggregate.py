@@ -204,8 +204,9 @@ def combine(
     exemplars: dict[str, Exemplars] = {}
     for family in local:
         meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
-        if family.exemplars:
-            exemplars[family.name] = family.exemplars
+        found = family.exemplars or _exemplars_in_cells(family.samples)
+        if found:
+            exemplars[family.name] = found
     local_names = set(meta)
     parts = sorted(processes, key=lambda part: part.process)
     totals, present = _sums(parts, catalog.size)
@@ -227,6 +228,14 @@ def combine(
         if samples or name in local_names:
             result.append(_family(name, family_meta, samples, exemplars.get(name)))
     return result
+
+
+def _exemplars_in_cells(samples: object) -> Exemplars:
+    """The exemplars of counters collected for exposition (still in their cells)."""
+    if native is not None and isinstance(samples, native.CounterSeries):
+        found: Exemplars = samples.exemplars()
+        return found
+    return {}
 
 
 def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:

@@ -110,7 +110,8 @@ class MetricsSync:
             return self.registry.collect(exposition=exposition)  # alone, forever
         with self._lock:
             connection, writer = self._connection_and_writer()
-            local = self.registry.collect()
+            # Counters may stay in their cells: only ids, values and exemplars are read.
+            local = self.registry.collect(exposition=True)
             aggregates = self.aggregates()
             live_after = history.liveness_cutoff(self.snapshot_interval)
             connection.set_busy_timeout(SCRAPE_WAIT_MS)

@@ -256,6 +256,19 @@ impl CounterSeries {
         self.samples(py)?.try_iter()
     }
 
+    /// The latest exemplar of each series that has one, keyed as `counter_samples`
+    /// keys them: `(sample, labels)`.
+    fn exemplars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let found = PyDict::new(py);
+        let sample = self.sample.bind(py);
+        for (labels, cell) in self.labels.bind(py).iter().zip(self.cells.bind(py).iter()) {
+            if let Some(exemplar) = cell.cast::<CounterCell>()?.get().exemplar.latest(py, 0)? {
+                found.set_item((sample, labels), exemplar)?;
+            }
+        }
+        Ok(found)
+    }
+
     /// The samples as `counter_samples` gives them (for anything but an encoder).
     fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         counter_samples(

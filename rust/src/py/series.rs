@@ -9,6 +9,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
+use super::cells::{CounterCell, CounterSeries};
+
 /// `changed` (when each value last changed) with `now` wherever `values` or `present`
 /// differ from `before` and `before_present`; shorter arrays hold zeros past their end.
 #[pyfunction]
@@ -110,6 +112,21 @@ impl SeriesIndex {
         let mut present = vec![0u8; size];
         for family in families.try_iter()? {
             let samples = family?.getattr(intern!(py, "samples"))?;
+            if let Ok(series) = samples.cast::<CounterSeries>() {
+                // Counters collected for exposition: values straight from their cells.
+                let series = series.get();
+                let name = series.sample.bind(py).as_any();
+                let cells = series.cells.bind(py);
+                for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
+                    let Some(id) = self.id(py, name, &labels, index)?.filter(|id| *id < size)
+                    else {
+                        return Ok(None);
+                    };
+                    values[id] = cell.cast::<CounterCell>()?.get().value();
+                    present[id] = 1;
+                }
+                continue;
+            }
             for sample in samples.try_iter()? {
                 let sample = sample?;
                 let sample = sample.cast::<PyTuple>()?;
