@@ -49,8 +49,8 @@ def test_safe_rate_holds_and_overload_is_accounted(
     benchmark: BenchmarkFixture, tmp_path: Path
 ) -> None:
     if benchmark.disabled:
-        # Whether a pace is kept depends on the machine's load at that moment: a timing
-        # check, run with the benchmarks (--benchmark-enable), never as a plain test.
+        # Whether it holds depends on the machine's load at that moment: a timing check,
+        # run with the benchmarks (--benchmark-enable), never as a plain test.
         pytest.skip("a timing check: run with --benchmark-enable")
     before = loop_seconds()
     ingest = measure.ingest(tmp_path / "i.db", QUICK.ingest, SETTINGS)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from observabilipy import encoders
 from observabilipy.bench import measure, sweeps
 from observabilipy.bench.plan import (
     SAFE_SHARE,
@@ -186,6 +187,7 @@ def _machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cores": os.cpu_count() or 1,
+        "backend": encoders.backend,
     }
 
 
