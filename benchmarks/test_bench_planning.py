@@ -17,9 +17,7 @@ pure Python before the capacity is measured and after the safe run, and a failur
 reports both, so a failure the machine caused can be told from one the engine caused.
 """
 
-import time
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 import pytest
@@ -32,18 +30,6 @@ from observabilipy.bench.run import QUICK, _search
 SETTINGS = Settings(buffer_size=100_000, flush_interval=0.1, batch_size=10_000)
 
 
-def loop_seconds() -> float:
-    """Median seconds of a fixed pure-Python loop: the machine's speed at the moment."""
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        total = 0
-        for i in range(200_000):
-            total += i
-        times.append(time.perf_counter() - start)
-    return median(times)
-
-
 @pytest.mark.benchmark(group="planning check")
 def test_safe_rate_holds_and_overload_is_accounted(
     benchmark: BenchmarkFixture, tmp_path: Path
@@ -52,7 +38,7 @@ def test_safe_rate_holds_and_overload_is_accounted(
         # Whether it holds depends on the machine's load at that moment: a timing check,
         # run with the benchmarks (--benchmark-enable), never as a plain test.
         pytest.skip("a timing check: run with --benchmark-enable")
-    before = loop_seconds()
+    before = measure.machine_pace()
     ingest = measure.ingest(tmp_path / "i.db", QUICK.ingest, SETTINGS)
     search = _search(tmp_path, ingest["entries_per_second"], QUICK.pace, SETTINGS)
     runs: dict[str, Any] = {}
@@ -61,7 +47,7 @@ def test_safe_rate_holds_and_overload_is_accounted(
         runs["safe"] = measure.paced(tmp_path / "s.db", search["safe_rate"], 3.0, SETTINGS)
 
     benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
-    after = loop_seconds()
+    after = measure.machine_pace()
     safe = runs["safe"]
     machine = (
         f"machine speed: a fixed loop took {before * 1e3:.1f} ms before, {after * 1e3:.1f} after"

@@ -47,6 +47,19 @@ def per_call(run: Callable[[], None], budget: float) -> float:
     return median(times) / CALLS
 
 
+def machine_pace() -> float:
+    """Median seconds of a fixed loop of pure Python: how fast this machine runs at the
+    moment (on shared cores it swings by up to 2x within seconds)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
 class DoNothing(logging.Handler):
     """The stdlib anchor's handler, as in ``test_bench_engine``: a record is made,
     filtered and handed over under the handler's lock, then nothing more."""
@@ -267,17 +280,47 @@ def counter_series(series: int) -> Registry:
     return registry
 
 
+class GcClock:
+    """Seconds the cyclic garbage collector paused this process while open: how much
+    of a measurement was the collector scanning the heap rather than the work."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.passes = 0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.passes += 1
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def scrape(series: int, rounds: int) -> dict[str, float]:
     """Seconds per ``encode_text(registry.collect())`` over ``series`` counter series
-    (the ``exposition text`` benchmark)."""
+    (the ``exposition text`` benchmark), and the collector's share of that time."""
     registry = counter_series(series)
     encode_text(registry.collect())  # warm: label sets rendered once
     times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        encode_text(registry.collect())
-        times.append(time.perf_counter() - start)
-    return {"series": series, "seconds": median(times)}
+    with GcClock() as collector:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            encode_text(registry.collect())
+            times.append(time.perf_counter() - start)
+    return {
+        "series": series,
+        "seconds": median(times),
+        "gc_share": collector.seconds / sum(times),
+        "gc_passes": collector.passes / rounds,
+    }
 
 
 def series_memory(series: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from statistics import median
@@ -131,9 +131,12 @@ def producer_processes(path: Path, count: int, processes: Sequence[int]) -> list
     return points
 
 
-def stored_rows(path: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
+def stored_rows(
+    path: Path, sizes: Sequence[int], probe: Callable[[], float] | None = None
+) -> list[dict[str, Any]]:
     """For each size, growing one file: stored rows read back whole as ``GET /logs``
-    NDJSON; rows/s and the file's size."""
+    NDJSON; rows/s and the file's size (and ``probe()`` around each read, as
+    ``speed``: the machine's pace at the moment)."""
     fresh(path)
     points, stored = [], 0
     for size in sorted(sizes):
@@ -143,17 +146,17 @@ def stored_rows(path: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
                 log.info("request handled", status=200, path="/api/items", i=i)
             assert engine.flush(600)
         stored = size
+        before = probe() if probe else 0.0
         rate = read_rate(path)
+        speed = (before + probe()) / 2 if probe else 0.0
+        files = [Path(f"{path}{suffix}") for suffix in ("", "-wal")]
         points.append(
             {
                 "rows": size,
                 **rate,
                 "seconds": size / rate["rows_per_second"],
-                "file_bytes": sum(
-                    Path(f"{path}{suffix}").stat().st_size
-                    for suffix in ("", "-wal")
-                    if Path(f"{path}{suffix}").exists()
-                ),
+                "file_bytes": sum(file.stat().st_size for file in files if file.exists()),
+                "speed": speed,
             }
         )
     return points
@@ -199,14 +202,26 @@ def shared_scrape(
             with Engine(path, max_series=max(series, 2_000)) as engine:
                 _same_series(engine, series)
                 body = encode_text(engine.collect(exposition=True))
-                times = []
+                collects, encodes = [], []
                 for _ in range(rounds):
                     start = time.perf_counter()
-                    body = encode_text(engine.collect(exposition=True))
-                    times.append(time.perf_counter() - start)
+                    families = engine.collect(exposition=True)
+                    collected = time.perf_counter()
+                    body = encode_text(families)
+                    collects.append(collected - start)
+                    encodes.append(time.perf_counter() - collected)
         finally:
             stop.set()
             for process, _ in others:
                 process.join(60)
-        points.append({"workers": n, "seconds": median(times), "body_bytes": len(body)})
+        totals = [c + e for c, e in zip(collects, encodes, strict=True)]
+        points.append(
+            {
+                "workers": n,
+                "seconds": median(totals),
+                "collect_seconds": median(collects),
+                "encode_seconds": median(encodes),
+                "body_bytes": len(body),
+            }
+        )
     return points
