@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -34,6 +35,7 @@ from observabilipy.bench import measure, sweeps
 from observabilipy.bench.curves import (
     SUPER_LINEAR,
     Curve,
+    Machine,
     exposition,
     ingest,
     reads,
@@ -81,7 +83,8 @@ def point(sweep: Callable[..., list[dict[str, Any]]], *args: Any) -> dict[str, A
     return paced(first)
 
 
-def measure_curves(sizes: Sizes, directory: Path) -> list[Curve]:
+def measure_points(sizes: Sizes, directory: Path) -> dict[str, Any]:
+    """Every curve's points, and the machine they were measured on, as JSON data."""
     ingest_at, shared_at = (directory / "t.db", sizes.ingest), (directory / "w.db",)
     threads = [point(sweeps.producer_threads, *ingest_at, (n,), SETTINGS) for n in sizes.threads]
     processes = [
@@ -94,25 +97,42 @@ def measure_curves(sizes: Sizes, directory: Path) -> list[Curve]:
     ]
     rows = sweeps.stored_rows(directory / "r.db", sizes.rows, probe=measure.machine_pace)
     scrapes = [paced(partial(measure.scrape, n, sizes.rounds)) for n in sizes.series]
-    per_series = measure.series_memory(sizes.series[-1])["bytes_per_series"]
+    return {
+        "sizes": asdict(sizes),
+        "machine": {"lines": machine(), **asdict(Machine.here())},
+        "scrapes": [{**p, "rounds": sizes.rounds} for p in scrapes],
+        "bytes_per_series": measure.series_memory(sizes.series[-1])["bytes_per_series"],
+        "threads": threads,
+        "processes": processes,
+        "rows": [{**row, "pace": row["speed"]} for row in rows],
+        "shared": shared,
+    }
+
+
+def build(data: dict[str, Any]) -> list[Curve]:
+    """The curves of measured ``data`` (from ``measure_points`` or a saved run)."""
+    facts, entries = data["machine"], data["sizes"]["ingest"]
+    here = Machine(facts["cores"], facts["memory"], tuple(map(tuple, facts["caches"])))
     return [
-        exposition([{**p, "rounds": sizes.rounds} for p in scrapes], per_series),
+        exposition(data["scrapes"], data["bytes_per_series"], here),
         ingest(
             "Ingest rate against producer threads",
             "threads",
-            threads,
-            f"{sizes.ingest:,} entries in all, shared by threads of one process started "
+            data["threads"],
+            f"{entries:,} entries in all, shared by threads of one process started "
             "together, then `flush()`; entries/s from start to stored.",
+            here,
         ),
         ingest(
             "Ingest rate against producer processes",
             "processes",
-            processes,
-            f"{sizes.ingest:,} entries in all, shared by processes each with its own "
+            data["processes"],
+            f"{entries:,} entries in all, shared by processes each with its own "
             "engine on one file; entries/s from the start signal to the last flush.",
+            here,
         ),
-        reads([{**point, "pace": point["speed"]} for point in rows]),
-        workers(shared, sizes.worker_series),
+        reads(data["rows"], here),
+        workers(data["shared"], data["sizes"]["worker_series"]),
     ]
 
 
@@ -156,7 +176,9 @@ def images(curves: list[Curve], folder: Path) -> dict[str, str]:
     return names
 
 
-def document(curves: list[Curve], pictures: dict[str, str], folder: str, small: bool) -> str:
+def document(
+    curves: list[Curve], machine: list[str], pictures: dict[str, str], folder: str, small: bool
+) -> str:
     lines = [
         "# Scaling curves",
         "",
@@ -165,7 +187,7 @@ def document(curves: list[Curve], pictures: dict[str, str], folder: str, small: 
         "measures the same paths on your machine (see the README); `benchmarks/` holds the "
         "side-by-side suites.",
         "",
-        *machine(),
+        *machine,
         "",
         f"Each curve gives the cost per unit (per series, entry, row or worker) at each "
         f"point. A step where that cost grows by more than {SUPER_LINEAR}x from one point "
@@ -193,13 +215,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the Markdown file to write")
     parser.add_argument("--small", action="store_true", help="tiny sizes, for a test")
+    parser.add_argument("--save", type=Path, metavar="JSON", help="also keep the measured data")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        metavar="JSON",
+        help="write the page from saved data, measuring nothing",
+    )
     args = parser.parse_args(argv)
-    if not args.out.parent.is_dir():
-        parser.error(f"argument --out: no such directory {str(args.out.parent)!r}")
-    with tempfile.TemporaryDirectory(prefix="observabilipy-curves-") as directory:
-        curves = measure_curves(SMALL if args.small else FULL, Path(directory))
+    for name in ("out", "save"):
+        path = getattr(args, name)
+        if path is not None and not path.parent.is_dir():
+            parser.error(f"argument --{name}: no such directory {str(path.parent)!r}")
+    if args.load is not None and not args.load.is_file():
+        parser.error(f"argument --load: no such file {str(args.load)!r}")
+    if args.load is not None:
+        data = json.loads(args.load.read_text())
+    else:
+        with tempfile.TemporaryDirectory(prefix="observabilipy-curves-") as directory:
+            data = measure_points(SMALL if args.small else FULL, Path(directory))
+        data["small"] = args.small
+    if args.save is not None:
+        args.save.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    curves = build(data)
     pictures = images(curves, args.out.parent / "images")
-    args.out.write_text(document(curves, pictures, "images", args.small), encoding="utf-8")
+    page = document(curves, data["machine"]["lines"], pictures, "images", data["small"])
+    args.out.write_text(page, encoding="utf-8")
     return 0
 
 

@@ -16,14 +16,10 @@ SECTIONS = (
 
 def test_small_run_writes_every_section(tmp_path: Path):
     """``--small`` measures every curve in seconds and writes each section: the machine,
-    a table per curve with a row per point, a figure, and what its steps were."""
-    out = tmp_path / "benchmarks.md"
-    subprocess.run(
-        [sys.executable, "benchmarks/curves.py", "--out", str(out), "--small"],
-        cwd=ROOT,
-        check=True,
-        timeout=300,
-    )
+    a table per curve with a row per point, a figure, and what its steps were; the data
+    it saves writes the same page again without measuring."""
+    out, data = tmp_path / "benchmarks.md", tmp_path / "data.json"
+    curves("--out", str(out), "--small", "--save", str(data))
     page = out.read_text()
     for line in ("- Date: ", "- CPU: ", "cores", "SQLite ", "Python "):
         assert line in page
@@ -36,6 +32,16 @@ def test_small_run_writes_every_section(tmp_path: Path):
         assert "](images/curve-" in body
         assert ("No super-linear step" in body) != ("- From " in body)
     assert len(list((tmp_path / "images").glob("curve-*.svg"))) == len(SECTIONS)
+
+    again = tmp_path / "again.md"
+    curves("--out", str(again), "--load", str(data))
+    assert again.read_text() == page  # the saved data writes the same page
+
+
+def curves(*argv: str) -> None:
+    subprocess.run(
+        [sys.executable, "benchmarks/curves.py", *argv], cwd=ROOT, check=True, timeout=300
+    )
 
 
 def test_out_must_be_in_a_directory_that_exists(tmp_path: Path):

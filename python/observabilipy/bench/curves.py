@@ -74,34 +74,45 @@ def steps(curve: Curve) -> list[str]:
     ]
 
 
-def caches() -> list[tuple[str, int]]:
-    """The CPU's data caches as (name, bytes), from Linux's sysfs (none elsewhere)."""
-    found = []
-    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
-        try:
-            kind = (index / "type").read_text().strip()
-            level = (index / "level").read_text().strip()
-            size = (index / "size").read_text().strip()
-        except OSError:
-            continue
-        if kind != "Instruction" and size.endswith("K"):
-            found.append((f"L{level} cache", int(size[:-1]) * 1024))
-    return found
+@dataclass(frozen=True)
+class Machine:
+    """The facts about the machine the reasons need, kept with the measured points."""
+
+    cores: int
+    memory: int  # bytes of RAM, 0 when unknown
+    caches: tuple[tuple[str, int], ...]  # (name, bytes) of each data cache
+
+    @classmethod
+    def here(cls) -> Machine:
+        """This machine: cores, RAM and data caches (Linux's sysfs; none elsewhere)."""
+        found = []
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            try:
+                kind = (index / "type").read_text().strip()
+                level = (index / "level").read_text().strip()
+                size = (index / "size").read_text().strip()
+            except OSError:
+                continue
+            if kind != "Instruction" and size.endswith("K"):
+                found.append((f"L{level} cache", int(size[:-1]) * 1024))
+        linux = sys.platform == "linux"
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if linux else 0
+        return cls(os.cpu_count() or 1, memory, tuple(found))
 
 
 UNKNOWN: Final = "The data measured here shows no reason for it (no known cause applies)."
 
 
-def exposition(points: list[dict[str, Any]], per_series: float) -> Curve:
+def exposition(points: list[dict[str, Any]], per_series: float, machine: Machine) -> Curve:
     """Scrape time against series (``measure.scrape`` points); ``per_series`` the bytes a
     series takes, to tell when the series outgrow a CPU cache."""
-    known = caches()
 
     def explain(i: int) -> list[str]:
         before, now = points[i - 1], points[i]
         reasons = []
         unit = [p["seconds"] / p["series"] for p in (before, now)]
         gc = [p["seconds"] * p["gc_share"] / p["series"] for p in (before, now)]
+        rest = [u - g for u, g in zip(unit, gc, strict=True)]
         if gc[1] - gc[0] >= (unit[1] - unit[0]) / 2:
             reasons.append(
                 f"The cyclic garbage collector: {now['gc_share']:.0%} of the scrape time "
@@ -109,15 +120,25 @@ def exposition(points: list[dict[str, Any]], per_series: float) -> Curve:
                 "scrape over a heap holding every series' objects; it accounts for at "
                 "least half the growth."
             )
+        if rest[1] / rest[0] <= SUPER_LINEAR:
+            return reasons
         small, large = (p["series"] * per_series for p in (before, now))
-        reasons += [
+        crossed = [
             f"The series' memory ({small / 1e6:,.1f} MB to {large / 1e6:,.1f} MB, at "
             f"{per_series:,.0f} bytes a series) outgrew the {name} ({size / 1e6:,.1f} MB) "
-            "at this step, so a scrape reads them from slower memory."
-            for name, size in known
+            f"at this step, and the cost per series outside the collector grew "
+            f"{rest[1] / rest[0]:.2f}x."
+            for name, size in machine.caches
             if small <= size < large
         ]
-        return reasons
+        return reasons + (
+            crossed
+            or [
+                f"Outside the collector the cost per series grew {rest[1] / rest[0]:.2f}x "
+                "too, and no CPU cache lies between the two sizes' memory: the data "
+                "measured here shows no reason for that part."
+            ]
+        )
 
     return Curve(
         "exposition",
@@ -149,8 +170,10 @@ def exposition(points: list[dict[str, Any]], per_series: float) -> Curve:
     )
 
 
-def ingest(name: str, key: str, points: list[dict[str, Any]], about: str) -> Curve:
-    cores = os.cpu_count() or 1
+def ingest(
+    name: str, key: str, points: list[dict[str, Any]], about: str, machine: Machine
+) -> Curve:
+    cores = machine.cores
     # Each process runs a producer and a writer thread; one process's threads share a GIL.
     busy = 2 if key == "processes" else 1
 
@@ -204,10 +227,8 @@ def ingest(name: str, key: str, points: list[dict[str, Any]], about: str) -> Cur
     )
 
 
-def reads(points: list[dict[str, Any]]) -> Curve:
-    memory = (
-        os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if sys.platform == "linux" else 0
-    )
+def reads(points: list[dict[str, Any]], machine: Machine) -> Curve:
+    memory = machine.memory
 
     def explain(i: int) -> list[str]:
         now = points[i]
