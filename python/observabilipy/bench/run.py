@@ -288,7 +288,7 @@ def render(report: dict[str, Any]) -> str:
     if "db_bytes_per_entry" in report:
         figures.append(("your file", f"{report['db_bytes_per_entry']:,.0f} B/entry", "--db"))
     lines = [f"observabilipy bench: {_title(report)}"]
-    lines += [f"  {name:<22} {value:>16}   {note}" for name, value, note in figures]
+    lines += [f"  {name:<22} {value:>16}   {note}".rstrip() for name, value, note in figures]
     lines.append(f"  ({report['seconds']:.1f} s)")
     if "plan" in report:
         lines += ["", report["plan"]["text"]]
