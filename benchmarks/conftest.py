@@ -6,7 +6,6 @@ from typing import cast
 import prometheus_client
 import prometheus_client.metrics
 import pytest
-from pytest_benchmark.fixture import BenchmarkFixture
 
 # These prometheus_client functions are untyped; give mypy their signatures.
 disable_created_metrics = cast(Callable[[], None], prometheus_client.disable_created_metrics)
@@ -22,13 +21,3 @@ def _no_created_series() -> Iterator[None]:
     yield
     if was_on:
         enable_created_metrics()
-
-
-@pytest.fixture
-def timing_check(benchmark: BenchmarkFixture) -> BenchmarkFixture:
-    """The benchmark fixture for a check whose outcome depends on the machine's load at
-    that moment: it runs with the benchmarks (``--benchmark-enable``), and is skipped,
-    never run as a plain test, otherwise."""
-    if benchmark.disabled:
-        pytest.skip("a timing check: run with --benchmark-enable")
-    return benchmark
