@@ -2,7 +2,8 @@
 
 Every function runs a bounded amount of work and returns plain numbers; the same
 paths have pytest-benchmark twins (``test_bench_instruments``, ``test_bench_engine``,
-``test_bench_exposition``) whose medians these figures should agree with.
+``test_bench_rust_encoders``) whose medians these figures agree with, as
+``benchmarks/test_bench_agreement.py`` checks.
 """
 
 from __future__ import annotations
