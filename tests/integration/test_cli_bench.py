@@ -23,10 +23,14 @@ def bench(*argv: str) -> tuple[dict, float]:
     return json.loads(done.stdout), time.monotonic() - start
 
 
-def test_quick_json_report_has_every_figure():
-    """``bench --quick --json`` finishes (30 s is the aim; 60 s allowed on a shared
-    machine) and reports every figure with the planning answer."""
-    report, seconds = bench("--rate", "5000/s", "--retention", "7d", "--series", "20000")
+def test_quick_json_report_has_every_figure(tmp_path: Path):
+    """``bench --quick --json --plot`` finishes (30 s is the aim; 60 s allowed on a
+    shared machine), reports every figure with the planning answer, and draws the
+    sweeps it measured."""
+    page = tmp_path / "report.html"
+    report, seconds = bench(
+        "--rate", "5000/s", "--retention", "7d", "--series", "20000", "--plot", str(page)
+    )
     print(f"bench --quick took {seconds:.1f} s")
     assert seconds < 60
     assert all(report["hot_paths"][name] > 0 for name in HOT)
@@ -38,6 +42,12 @@ def test_quick_json_report_has_every_figure():
     plan = report["plan"]
     assert plan["disk_bytes"] == 5000 * 7 * 86_400 * report["ingest"]["disk_bytes_per_entry"]
     assert "headroom" in plan["text"]
+    assert plan["memory_bytes"] == 20_000 * report["memory"]["bytes_per_series"]
+    assert [point["batch_size"] for point in report["batch_sizes"]] == [100, 1_000, 10_000]
+    assert [point["threads"] for point in report["threads"]] == [1, 2, 4]
+    sweeps = [*report["batch_sizes"], *report["threads"]]
+    assert all(point["entries_per_second"] > 0 and point["call_ns"] > 0 for point in sweeps)
+    assert page.read_text().count("<svg") == 3
 
 
 def test_db_bytes_per_entry_come_from_the_file(tmp_path: Path):

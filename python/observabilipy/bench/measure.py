@@ -2,7 +2,8 @@
 
 Every function runs a bounded amount of work and returns plain numbers; the same
 paths have pytest-benchmark twins (``test_bench_instruments``, ``test_bench_engine``,
-``test_bench_exposition``) whose medians these figures should agree with.
+``test_bench_rust_encoders``) whose medians these figures agree with, as
+``benchmarks/test_bench_agreement.py`` checks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import subprocess
+import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -21,6 +25,7 @@ from typing import Any
 
 import apsw
 
+from observabilipy.adapters.frameworks.endpoints import Endpoints, LogsRequest
 from observabilipy.bench.plan import Settings
 from observabilipy.core.registry import Registry
 from observabilipy.encoders import encode_text
@@ -29,20 +34,46 @@ from observabilipy.runtime.engine import Engine
 CALLS = 1_000
 
 
-def per_call(run: Callable[[], None], rounds: int) -> float:
-    """Median seconds per call of ``run`` (which makes ``CALLS`` calls)."""
-    times = []
-    for _ in range(rounds):
+def per_call(run: Callable[[], None], budget: float) -> float:
+    """Median seconds per call of ``run`` (which makes ``CALLS`` calls), over as many
+    rounds as fit in ``budget`` seconds (at least five), as pytest-benchmark calibrates
+    its rounds to a time budget: a handful of rounds would see one phase of a shared
+    machine, where the same loop's speed swings by up to 2x from second to second."""
+    times: list[float] = []
+    deadline = time.perf_counter() + budget
+    while len(times) < 5 or time.perf_counter() < deadline:
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
     return median(times) / CALLS
 
 
-def hot_paths(directory: Path, rounds: int) -> dict[str, float]:
+def machine_pace() -> float:
+    """Median seconds of a fixed loop of pure Python: how fast this machine runs at the
+    moment (on shared cores it swings by up to 2x within seconds)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+class DoNothing(logging.Handler):
+    """The stdlib anchor's handler, as in ``test_bench_engine``: a record is made,
+    filtered and handed over under the handler's lock, then nothing more."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+def hot_paths(directory: Path, budget: float) -> dict[str, float]:
     """Nanoseconds per call: log call, counter inc, histogram observe; their anchors
-    (stdlib logging into a handler that does nothing; prometheus_client if installed).
-    Each loop is written out, as in the benchmarks, so no forwarding cost is added."""
+    (stdlib logging into a handler that does nothing; prometheus_client if installed),
+    each for ``budget`` seconds. Each loop is written out, as in the benchmarks, so no
+    forwarding cost is added."""
     result: dict[str, float] = {}
     with Engine(directory / "hot.db", buffer_size=10_000_000) as engine:
         log = engine.logger("bench")
@@ -53,15 +84,16 @@ def hot_paths(directory: Path, rounds: int) -> dict[str, float]:
             for _ in repeat(None, CALLS):
                 log.info("msg", a=1, b="x")
 
-        result["log_call_ns"] = per_call(log_calls, rounds)
-        result.update(_instruments("", counter, histogram, rounds))
-    result.update(_anchors(rounds))
+        result["log_call_ns"] = per_call(log_calls, budget)
+        result.update(_instruments("", counter, histogram, budget))
+    result.update(_anchors(budget))
     return {name: seconds * 1e9 for name, seconds in result.items()}
 
 
-def _anchors(rounds: int) -> dict[str, float]:
+def _anchors(budget: float) -> dict[str, float]:
     stdlib = logging.getLogger("observabilipy-bench")
-    stdlib.addHandler(logging.NullHandler())
+    handler = DoNothing()
+    stdlib.addHandler(handler)
     stdlib.setLevel(logging.INFO)
     stdlib.propagate = False
 
@@ -69,7 +101,10 @@ def _anchors(rounds: int) -> dict[str, float]:
         for _ in repeat(None, CALLS):
             stdlib.info("msg", extra={"a": 1, "b": "x"})
 
-    result = {"stdlib_log_call_ns": per_call(stdlib_calls, rounds)}
+    try:
+        result = {"stdlib_log_call_ns": per_call(stdlib_calls, budget)}
+    finally:
+        stdlib.removeHandler(handler)
     try:
         import prometheus_client
     except ImportError:  # an anchor only when installed
@@ -77,11 +112,11 @@ def _anchors(rounds: int) -> dict[str, float]:
     registry = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter("bench", "Bench", registry=registry)
     histogram = prometheus_client.Histogram("bench_seconds", "Bench", registry=registry)
-    result.update(_instruments("prometheus_client_", counter, histogram, rounds))
+    result.update(_instruments("prometheus_client_", counter, histogram, budget))
     return result
 
 
-def _instruments(prefix: str, counter: Any, histogram: Any, rounds: int) -> dict[str, float]:
+def _instruments(prefix: str, counter: Any, histogram: Any, budget: float) -> dict[str, float]:
     """Seconds per ``counter.inc()`` and per ``histogram.observe(0.3)``."""
 
     def counter_calls() -> None:
@@ -93,8 +128,8 @@ def _instruments(prefix: str, counter: Any, histogram: Any, rounds: int) -> dict
             histogram.observe(0.3)
 
     return {
-        f"{prefix}counter_inc_ns": per_call(counter_calls, rounds),
-        f"{prefix}histogram_observe_ns": per_call(histogram_calls, rounds),
+        f"{prefix}counter_inc_ns": per_call(counter_calls, budget),
+        f"{prefix}histogram_observe_ns": per_call(histogram_calls, budget),
     }
 
 
@@ -154,23 +189,32 @@ def raw_apsw(path: Path, count: int) -> float:
     return count / seconds
 
 
-def paced(path: Path, rate: float, seconds: float, settings: Settings) -> dict[str, Any]:
-    """Log at ``rate`` entries/s for ``seconds`` (a burst every 5 ms) into an engine that
-    drops rather than waits when full, then flush. Sustained means no drop, the producer
-    kept pace, and the backlog at the end fits one flush interval plus a batch."""
-    tick = 0.005
+def paced(
+    path: Path, rate: float, seconds: float, settings: Settings, threads: int = 1
+) -> dict[str, Any]:
+    """Log at ``rate`` entries/s in all for ``seconds`` (``threads`` producers, each a
+    burst every 5 ms) into an engine that drops rather than waits when full, then flush.
+    Sustained means no drop, the producers kept pace, and the backlog at the end fits
+    one flush interval plus a batch."""
     with Engine(fresh(path), overflow="drop_newest", **asdict(settings)) as engine:
         log = engine.logger("paced")
-        sent, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            due = int(rate * elapsed) - sent
-            for _ in repeat(None, due):
-                log.info("request handled", status=200, path="/api/items")
-            sent += due
-            pause = tick - (time.perf_counter() - start - elapsed)
-            if pause > 0:
-                time.sleep(pause)
-        achieved = sent / (time.perf_counter() - start)
+        sent = [0] * threads
+        start = time.perf_counter()
+
+        def produce(index: int) -> None:
+            share, done = rate / threads, 0
+            while (elapsed := time.perf_counter() - start) < seconds:
+                due = int(share * elapsed) - done
+                for _ in repeat(None, due):
+                    log.info("request handled", status=200, path="/api/items")
+                done += due
+                pause = 0.005 - (time.perf_counter() - start - elapsed)
+                if pause > 0:
+                    time.sleep(pause)
+            sent[index] = done
+
+        together(produce, threads)
+        achieved = sum(sent) / (time.perf_counter() - start)
         backlog = len(engine.buffer)
         engine.flush(300)
         counts = engine.accounting()
@@ -178,11 +222,24 @@ def paced(path: Path, rate: float, seconds: float, settings: Settings) -> dict[s
     allowed = settings.batch_size + rate * (settings.flush_interval + 0.25)
     return {
         "rate": rate,
+        "threads": threads,
         "achieved": achieved,
         "backlog": backlog,
         **counts,
         "sustained": counts["dropped"] == 0 and achieved >= 0.97 * rate and backlog <= allowed,
     }
+
+
+def together(work: Callable[[int], None], threads: int) -> None:
+    """``work(0)`` .. ``work(threads - 1)``, each on its own thread, until all return."""
+    if threads == 1:
+        work(0)
+        return
+    started = [threading.Thread(target=work, args=(index,)) for index in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
 
 
 def log_bytes_per_entry(path: Path | str) -> float:
@@ -214,39 +271,116 @@ def _number(connection: apsw.Connection, sql: str) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def scrape(series: int, rounds: int) -> dict[str, float]:
-    """Seconds per ``encode_text(registry.collect())`` over ``series`` counter series (the
-    ``exposition text`` benchmark), and the memory each series takes."""
-    gc.collect()
-    tracemalloc.start()
+def counter_series(series: int) -> Registry:
+    """One counter family of ``series`` children, as the ``exposition text`` benchmark
+    builds it (labels ``path`` and ``code``), each incremented once."""
     registry = Registry(max_series=series)
     counter = registry.counter("http_requests_total", "Requests", labels=["path", "code"])
     for i in range(series):
         counter.labels(f"/api/items/{i // 5}", str(200 + i % 5)).inc()
+    return registry
+
+
+class GcClock:
+    """Seconds the cyclic garbage collector paused this process while open: how much
+    of a measurement was the collector scanning the heap rather than the work."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.passes = 0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.passes += 1
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+def scrape(series: int, rounds: int) -> dict[str, float]:
+    """Seconds per ``encode_text(registry.collect())`` over ``series`` counter series
+    (the ``exposition text`` benchmark), and the collector's share of that time."""
+    registry = counter_series(series)
     encode_text(registry.collect())  # warm: label sets rendered once
-    # Python's allocations only: the Rust cells (8 bytes a value) are left out.
-    grown = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
     times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        encode_text(registry.collect())
-        times.append(time.perf_counter() - start)
-    return {"series": series, "seconds": median(times), "bytes_per_series": max(grown, 0) / series}
+    with GcClock() as collector:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            encode_text(registry.collect())
+            times.append(time.perf_counter() - start)
+    return {
+        "series": series,
+        "seconds": median(times),
+        "gc_share": collector.seconds / sum(times),
+        "gc_passes": collector.passes / rounds,
+    }
+
+
+def series_memory(series: int) -> dict[str, Any]:
+    """Bytes each counter series takes, Python objects and native cells together: the
+    growth of resident memory in a fresh interpreter that builds ``series`` series and
+    scrapes them once (a fresh process, because one that has freed memory reuses it
+    without growing). Beside it, Python's allocations alone (tracemalloc). Where the
+    resident size cannot be read, the Python figure stands in, and ``method`` says so."""
+    gc.collect()
+    tracemalloc.start()
+    registry = counter_series(series)
+    encode_text(registry.collect())
+    python = max(tracemalloc.get_traced_memory()[0], 0) / series
+    tracemalloc.stop()
+    del registry
+    code = f"from observabilipy.bench.measure import grown; print(grown({series}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    resident = float(done.stdout) / series if done.stdout.strip() != "None" else None
+    return {
+        "series": series,
+        "bytes_per_series": python if resident is None else resident,
+        "python_bytes_per_series": python,
+        "method": "tracemalloc" if resident is None else "resident memory",
+    }
+
+
+def grown(series: int) -> int | None:
+    """Resident bytes this process grows by building ``series`` series and scraping them
+    once (``series_memory`` runs it in a fresh interpreter); None where unknown."""
+    gc.collect()
+    before = _resident()
+    registry = counter_series(series)
+    encode_text(registry.collect())
+    gc.collect()
+    after = _resident()
+    del registry
+    return None if before is None or after is None else after - before
+
+
+def _resident() -> int | None:
+    try:  # Linux: the current resident set, in pages
+        pages = Path("/proc/self/statm").read_text().split()[1]
+    except OSError:
+        return None
+    return int(pages) * os.sysconf("SC_PAGE_SIZE")
 
 
 def read_rate(path: Path) -> dict[str, float]:
-    """Rows/s and MB/s reading a whole file back as ``GET /logs`` NDJSON."""
+    """Rows/s and MB/s reading a whole file back as an unfiltered ``GET /logs`` does
+    under a blocking server: the endpoints' own loop of id-range reads, one at a time
+    (the ASGI app keeps two in flight, so it reads at least this fast)."""
+    everything = LogsRequest(filters={}, cursor=None, limit=None, follow=False)
     with Engine(path) as engine:
         rows = size = 0
-        after = 0
         start = time.perf_counter()
-        while True:
-            chunk = engine.read_ndjson(after=after, limit=100_000)
-            if not chunk.rows:
-                break
-            rows += chunk.rows
-            size += len(chunk.body)
-            after = chunk.cursor or after + chunk.rows
+        for body in Endpoints(engine).log_bodies(everything, poll_interval=1.0, keepalive=30.0):
+            rows += body.count(b"\n")
+            size += len(body)
         seconds = time.perf_counter() - start
     return {"rows_per_second": rows / seconds, "megabytes_per_second": size / seconds / 1e6}

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from observabilipy.bench import measure
+from observabilipy import encoders
+from observabilipy.bench import measure, sweeps
 from observabilipy.bench.plan import (
     SAFE_SHARE,
     Capacity,
@@ -29,6 +30,7 @@ from observabilipy.bench.plan import (
     parse_rate,
     sentences,
 )
+from observabilipy.bench.plot import Line, Panel, ingest_panel, plot_path
 
 #: The paced runs, as shares of the unpaced ingest rate, lowest first.
 SHARES: Final = (0.4, 0.55, 0.7, 0.85, 1.0)
@@ -54,6 +56,13 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--buffer-size", type=_positive, default=100_000, metavar="N")
     bench.add_argument("--flush-interval", type=parse_duration, default=0.1, metavar="0.1s")
     bench.add_argument("--batch-size", type=_positive, default=10_000, metavar="N")
+    bench.add_argument(
+        "--plot",
+        type=plot_path,
+        metavar="PATH",
+        help="draw throughput and latency against batch size, producer threads and series "
+        "to PATH (.html, .svg or .png; needs the plot extra)",
+    )
     bench.set_defaults(run=run)
 
 
@@ -96,15 +105,22 @@ class Progress:
 
 @dataclass(frozen=True)
 class Size:
-    rounds: int  # hot-path rounds of 1,000 calls; scrapes take a tenth plus three
+    hot: float  # seconds each hot path is timed, in rounds of 1,000 calls
     ingest: int  # entries in the unpaced ingest run and the raw apsw run
     pace: float  # seconds of each paced run
     series: tuple[int, ...]
+    scrapes: int  # timed scrapes a series count
+    sweep: int  # entries a point of the batch size and thread sweeps
+    batches: tuple[int, ...]
+    threads: tuple[int, ...]
 
 
 #: quick: under 30 s on two shared cores; full: a few minutes.
-QUICK: Final = Size(30, 100_000, 0.6, (1_000, 10_000))
-FULL: Final = Size(200, 300_000, 2.0, (1_000, 10_000, 100_000))
+QUICK: Final = Size(0.4, 100_000, 0.6, (1_000, 10_000), 6, 30_000, (100, 1_000, 10_000), (1, 2, 4))
+FULL: Final = Size(
+    1.5, 300_000, 2.0, (1_000, 10_000, 100_000), 23, 100_000, (100, 1_000, 10_000, 50_000),
+    (1, 2, 4, 8),
+)  # fmt: skip
 
 
 def measure_all(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
@@ -113,13 +129,14 @@ def measure_all(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     settings = Settings(args.buffer_size, args.flush_interval, args.batch_size)
     names = ["hot paths", "ingest", "raw apsw", "GET /logs read", "paced log rate"]
     names += [f"scrape {n:,} series" for n in size.series]
+    names += ["memory per series", "batch size sweep", "producer threads sweep"]
     names += ["--db bytes per entry"] if args.db else []
     report: dict[str, Any] = {"machine": _machine(), "settings": asdict(settings)}
     progress = Progress(names, quiet=args.json)
     stored = directory / "ingest.db"
     try:
         progress.next()
-        report["hot_paths"] = measure.hot_paths(directory, size.rounds)
+        report["hot_paths"] = measure.hot_paths(directory, size.hot)
         progress.next()
         ingest = report["ingest"] = measure.ingest(stored, size.ingest, settings)
         progress.next()
@@ -134,7 +151,14 @@ def measure_all(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         report["scrape"] = []
         for series in size.series:
             progress.next()
-            report["scrape"].append(measure.scrape(series, size.rounds // 10 + 3))
+            report["scrape"].append(measure.scrape(series, size.scrapes))
+        progress.next()
+        report["memory"] = measure.series_memory(size.series[-1])
+        progress.next()
+        sweep = directory / "sweep.db"
+        report["batch_sizes"] = sweeps.batch_sizes(sweep, size.sweep, size.batches, settings)
+        progress.next()
+        report["threads"] = sweeps.producer_threads(sweep, size.sweep, size.threads, settings)
         if args.db:
             progress.next()
             report["db_bytes_per_entry"] = measure.log_bytes_per_entry(args.db)
@@ -163,6 +187,7 @@ def _machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cores": os.cpu_count() or 1,
+        "backend": encoders.backend,
     }
 
 
@@ -174,7 +199,7 @@ def capacity(report: dict[str, Any]) -> Capacity:
         writer_rate=report["ingest"]["writer_rows_per_second"],
         scrape_points=points,
         bytes_per_entry=bytes_per_entry,
-        bytes_per_series=max(point["bytes_per_series"] for point in report["scrape"]),
+        bytes_per_series=report["memory"]["bytes_per_series"],
         cores=report["machine"]["cores"],
     )
 
@@ -192,6 +217,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="observabilipy-bench-") as directory:
         report = measure_all(args, Path(directory))
     report["seconds"] = time.perf_counter() - started
+    if args.plot is not None:
+        from observabilipy.bench.plot import write
+
+        write(panels(report), args.plot, _title(report))
     if args.rate is not None:
         question = Question(
             args.rate, args.retention, args.series, args.workers, args.scrape_interval
@@ -209,7 +238,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def render(report: dict[str, Any]) -> str:
     """The report for a person: one figure a line, the anchor beside it."""
     hot, ingest, paced, read = (report[k] for k in ("hot_paths", "ingest", "paced", "read"))
-    machine = report["machine"]
     raw = report["raw_apsw_rows_per_second"]
     figures = [
         ("log call", f"{hot['log_call_ns']:,.0f} ns", _vs(hot, "stdlib_log_call_ns", "stdlib")),
@@ -230,17 +258,37 @@ def render(report: dict[str, Any]) -> str:
         ("disk", f"{ingest['disk_bytes_per_entry']:,.0f} B/entry", "logs table + indexes"),
     ]
     figures += [
-        (
-            f"scrape {point['series']:,} series",
-            f"{point['seconds'] * 1000:,.2f} ms",
-            f"{point['bytes_per_series']:,.0f} B/series in memory",
-        )
+        (f"scrape {point['series']:,} series", f"{point['seconds'] * 1000:,.2f} ms", "")
         for point in report["scrape"]
+    ]
+    memory = report["memory"]
+    figures.append(
+        (
+            "memory per series",
+            f"{memory['bytes_per_series']:,.0f} B",
+            f"{memory['method']}; Python objects alone {memory['python_bytes_per_series']:,.0f} B",
+        )
+    )
+    figures += [
+        (
+            f"batch_size {point['batch_size']:,}",
+            f"{point['entries_per_second']:,.0f}/s",
+            f"{point['call_ns']:,.0f} ns a log call meanwhile",
+        )
+        for point in report["batch_sizes"]
+    ]
+    figures += [
+        (
+            f"{point['threads']} producer thread(s)",
+            f"{point['entries_per_second']:,.0f}/s",
+            f"{point['call_ns']:,.0f} ns a log call",
+        )
+        for point in report["threads"]
     ]
     if "db_bytes_per_entry" in report:
         figures.append(("your file", f"{report['db_bytes_per_entry']:,.0f} B/entry", "--db"))
-    lines = [f"observabilipy bench: {machine['platform']}, {machine['cores']} cores"]
-    lines += [f"  {name:<22} {value:>16}   {note}" for name, value, note in figures]
+    lines = [f"observabilipy bench: {_title(report)}"]
+    lines += [f"  {name:<22} {value:>16}   {note}".rstrip() for name, value, note in figures]
     lines.append(f"  ({report['seconds']:.1f} s)")
     if "plan" in report:
         lines += ["", report["plan"]["text"]]
@@ -260,3 +308,25 @@ def _safe(paced: dict[str, Any]) -> str:
 
 def _mb(read: dict[str, float]) -> str:
     return f"{read['megabytes_per_second']:,.0f} MB/s"
+
+
+def _title(report: dict[str, Any]) -> str:
+    machine = report["machine"]
+    return f"{machine['platform']}, {machine['cores']} cores, Python {machine['python']}"
+
+
+def panels(report: dict[str, Any]) -> list[Panel]:
+    """What ``--plot`` draws: throughput and latency against batch size, producer
+    threads and series count."""
+    scrapes = report["scrape"]
+    return [
+        ingest_panel("Ingest against batch_size (one thread)", "batch_size", report["batch_sizes"]),
+        ingest_panel("Ingest against producer threads (one process)", "threads", report["threads"]),
+        Panel(
+            "Scrape (collect + encode) against series",
+            "series",
+            [point["series"] for point in scrapes],
+            Line("series/s", [point["series"] / point["seconds"] for point in scrapes]),
+            Line("ms per scrape", [point["seconds"] * 1000 for point in scrapes]),
+        ),
+    ]
