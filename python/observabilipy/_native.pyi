@@ -19,6 +19,7 @@ __all__ = [
     "GaugeCell",
     "HistogramCell",
     "SeriesIndex",
+    "SummedSeries",
     "__version__",
     "add_floats",
     "counter_samples",
@@ -36,7 +37,6 @@ __all__ = [
     "histogram_samples",
     "json_needs_care",
     "mark_changed",
-    "present_samples",
     "set_exemplar_source",
 ]
 
@@ -204,12 +204,6 @@ def mark_changed(
 def add_floats(parts: list[Buffer], size: int) -> bytes:
     """Float64 arrays added element by element, in order, padded with zeros to ``size``."""
 
-def present_samples(
-    ids: list[int], samples: list[str], labels: list[Any], totals: bytes, present: bytes
-) -> list[tuple[str, Any, float]]:
-    """``(samples[id], labels[id], totals[id])`` for each of ``ids`` that is present
-    (``totals`` as native float64 bytes, from ``add_floats``)."""
-
 @final
 class SeriesIndex:
     """Where each sample's value goes, remembered by the identity of its name and
@@ -222,3 +216,16 @@ class SeriesIndex:
         """``families``' values at their series ids, as native float64 bytes and one
         byte per id (1 where a value is); None when a sample has no id below ``size``.
         ``index`` is looked up only for label tuples and names not seen before."""
+
+@final
+class SummedSeries:
+    """A summed family's series for an encoder: names and labels from the catalog's
+    lists, values from the added arrays; iterates as ``(sample, labels, value)``."""
+
+    def __new__(
+        cls, ids: list[int], names: list[str], labels: list[Any], totals: bytes, present: bytes
+    ) -> Self: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
+    def samples(self) -> list[tuple[str, Any, float]]:
+        """The samples as tuples (for anything but an encoder)."""

@@ -25,7 +25,7 @@ mod histogram;
 mod labels;
 mod logs;
 mod objects;
-mod series;
+pub(crate) mod series;
 mod wire;
 
 /// Inputs with at least this many samples or rows are written with the GIL released:
@@ -56,7 +56,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
-    m.add_function(wrap_pyfunction!(series::present_samples, m)?)?;
+    m.add_class::<series::SummedSeries>()?;
     m.add_class::<series::SeriesIndex>()?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 import gzip
 import shutil
+from array import array
 from pathlib import Path
 
 import apsw
@@ -28,6 +29,24 @@ def samples(engine: Engine, *names: str) -> dict[tuple[str, tuple[tuple[str, str
         if family.name in names
         for sample, labels, value in family.samples
     }
+
+
+def stored_jobs(tmp_path: Path, **queues: float) -> Path:
+    """A file where an exited process counted ``jobs`` per queue."""
+    path = tmp_path / "app.db"
+    with Engine(path) as first:
+        jobs = first.counter("jobs", "Jobs", labels=["queue"])
+        for queue, count in queues.items():
+            jobs.labels(queue).inc(count)
+    return path
+
+
+def edit(path: Path, sql: str, params: tuple[object, ...] = ()) -> None:
+    """Change the file by hand, as no version of ours would."""
+    connection = apsw.Connection(str(path))
+    with connection:
+        connection.execute(sql, params)
+    connection.close()
 
 
 def test_a_version_4_file_migrates_with_totals_logs_and_history_kept(tmp_path):
@@ -74,17 +93,12 @@ def test_a_newer_process_reads_totals_an_older_one_left(tmp_path):
 def test_stored_arrays_of_odd_lengths_are_read_without_failing(tmp_path):
     """A file someone edited: arrays cut short or of lengths that disagree are read as
     far as they go, never raising on a scrape."""
-    path = tmp_path / "app.db"
-    with Engine(path) as first:
-        first.counter("jobs", "Jobs", labels=["queue"]).labels("mail").inc(3)
-        first.counter("jobs", "Jobs", labels=["queue"]).labels("sms").inc(4)
-    connection = apsw.Connection(str(path))
-    with connection:
-        connection.execute(
-            "UPDATE metric_values SET vals = substr(vals, 1, length(vals) - 3), "
-            "present = CAST(present || x'0101' AS BLOB), changed = x'00'"
-        )
-    connection.close()
+    path = stored_jobs(tmp_path, mail=3, sms=4)
+    edit(
+        path,
+        "UPDATE metric_values SET vals = substr(vals, 1, length(vals) - 3), "
+        "present = CAST(present || x'0101' AS BLOB), changed = x'00'",
+    )
     with Engine(path) as second:
         found = samples(second, "jobs")
         assert set(found.values()) <= {3.0, 4.0}
@@ -93,13 +107,8 @@ def test_stored_arrays_of_odd_lengths_are_read_without_failing(tmp_path):
 
 
 def test_stored_values_that_are_not_arrays_count_as_none(tmp_path):
-    path = tmp_path / "app.db"
-    with Engine(path) as first:
-        first.counter("jobs", "Jobs").inc(3)
-    connection = apsw.Connection(str(path))
-    with connection:
-        connection.execute("UPDATE metric_values SET vals = 'text', present = 7, changed = 1.5")
-    connection.close()
+    path = stored_jobs(tmp_path, mail=3)
+    edit(path, "UPDATE metric_values SET vals = 'text', present = 7, changed = 1.5")
     with Engine(path) as second:
         assert samples(second, "jobs") == {}
 
@@ -116,3 +125,38 @@ def test_a_scrape_of_a_shared_file_carries_this_process_exemplars(tmp_path):
     bucket = next(line for line in body.splitlines() if line.startswith('lat_bucket{le="1.0"}'))
     assert jobs.startswith('jobs_total{queue="a"} 2 # {trace_id="4bf92f35')
     assert ' # {trace_id="4bf92f35' in bucket
+
+
+def test_series_and_families_no_version_writes_are_passed_over(tmp_path):
+    """Rows edited into the file by hand (names that are not names, labels that are
+    not pairs of text, unknown kinds) are never shown, and never fail a scrape."""
+    path = stored_jobs(tmp_path, mail=3)
+    edit(
+        path,
+        "INSERT INTO metric_series (family, sample, labels) VALUES "
+        "('jobs', 'jobs_total', 'not json'), ('jobs', 'jobs_total', '[[\"a b\", \"x\"]]'), "
+        "('jobs', 'other_total', '[]'), ('jobs', 7, '[]'), ('bad name', 'bad name', '[]'), "
+        "('evil', 'evil', '[]')",
+    )
+    edit(
+        path,
+        "INSERT INTO metric_families VALUES ('evil', 'weird', 'x', 'sum'), "
+        "('bad name', 'counter', 'x', 'sum')",
+    )
+    # Every id (and more) holds a value in process 0's arrays.
+    size = 1000
+    edit(
+        path,
+        "INSERT INTO metric_values (process, present, vals, changed) VALUES (0, ?, ?, ?) "
+        "ON CONFLICT (process) DO UPDATE SET present = excluded.present, "
+        "vals = excluded.vals, changed = excluded.changed",
+        (b"\x01" * size, array("d", [1.0] * size).tobytes(), bytes(8 * size)),
+    )
+    with Engine(path) as second:
+        second.counter("jobs", "Jobs", labels=["queue"])
+        families = {f.name: f for f in second.collect()}
+        body = encode_openmetrics(second.collect(exposition=True)).decode()
+    assert "evil" not in families
+    assert "bad name" not in families
+    assert sorted(families["jobs"].samples) == [("jobs_total", (("queue", "mail"),), 4.0)]
+    assert "other_total" not in body

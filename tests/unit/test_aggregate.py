@@ -293,3 +293,28 @@ def test_the_identity_index_agrees_when_label_tuples_are_made_anew():
         decoded.frombytes(raw[0])
         assert decoded[1 + n % 2] == float(n)
         assert raw[1] == (b"\x00\x01\x00" if n % 2 == 0 else b"\x00\x00\x01")
+
+
+@native_only
+@pytest.mark.parametrize("fmt", ["text", "openmetrics"])
+def test_summed_counters_encode_as_their_tuples_do(fmt):
+    """For an encoder, a summed counter's series stay in the arrays; the bytes are those
+    of the same samples as tuples, exemplars included."""
+    from observabilipy import encoders
+
+    encode = encoders.encode_text if fmt == "text" else encoders.encode_openmetrics
+    catalog = Catalog()
+    jobs = MetricFamily(
+        "jobs",
+        "counter",
+        "Jobs",
+        [("jobs_total", (("q", "a"),), 2.0), ("jobs_total", (("q", 'b"\n'),), 1.5)],
+        {("jobs_total", (("q", "a"),)): ((("trace_id", "abc"),), 2.0, 1.0)},
+    )
+    other = MetricFamily("jobs", "counter", "Jobs", [("jobs_total", (("q", "c"),), 4.0)])
+    parts = [process(catalog, 1, jobs), process(catalog, 2, other)]
+    kept = combine([jobs], {}, parts, catalog, {}, exposition=True)
+    plain = combine([jobs], {}, parts, catalog, {})
+    assert not isinstance(kept[0].samples, list)
+    assert list(kept[0].samples) == plain[0].samples
+    assert encode(kept) == encode(plain)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import add, ne
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
 from observabilipy.core.backend import native
 from observabilipy.core.models import Exemplar, MetricFamily, Sample
@@ -197,9 +197,14 @@ def combine(
     processes: Iterable[Values],
     catalog: Catalog,
     remote_meta: dict[str, Meta],
+    *,
+    exposition: bool = False,
 ) -> list[MetricFamily]:
     """One family per name, this process's families first, in their order, then the
-    families only other processes define. ``processes`` includes this one."""
+    families only other processes define. ``processes`` includes this one.
+
+    ``exposition=True``: for an encoder only (see ``Registry.collect``); with the Rust
+    backend, counters' series stay in the added arrays."""
     meta: dict[str, Meta] = {}
     exemplars: dict[str, Exemplars] = {}
     for family in local:
@@ -221,7 +226,10 @@ def combine(
             samples = _gauge_samples(catalog, ids, family_meta[2], live)
         elif isinstance(totals, bytes):
             assert native is not None
-            samples = native.present_samples(ids, catalog.sample, catalog.labels, totals, present)
+            series = native.SummedSeries(ids, catalog.sample, catalog.labels, totals, present)
+            # For an encoder, a counter's series stay in the arrays (no tuple each).
+            keep = exposition and family_meta[0] == "counter"
+            samples = cast("list[Sample]", series) if keep else series.samples()
         else:
             sample_names, labels = catalog.sample, catalog.labels
             samples = [(sample_names[i], labels[i], totals[i]) for i in ids if present[i]]
@@ -246,7 +254,7 @@ def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:
         present |= int.from_bytes(part.present[:size], "little")
     flags = present.to_bytes(size, "little")
     values = [part.values for part in parts]
-    if native is not None:  # as native float64 bytes, for present_samples
+    if native is not None:  # as native float64 bytes, for SummedSeries
         return native.add_floats(values, size), flags
     return add_floats(values, size), flags
 

@@ -15,6 +15,16 @@ _NAME_PART: Final = re.compile(r"[a-zA-Z0-9_:]*")
 RESERVED_LABELS: Final = {"histogram": frozenset({"le"})}
 
 
+def is_metric_name(name: object) -> bool:
+    """Whether ``name`` is a str and a valid Prometheus metric name."""
+    return isinstance(name, str) and _METRIC_NAME.fullmatch(name) is not None
+
+
+def is_label_name(name: object) -> bool:
+    """Whether ``name`` is a str and a valid Prometheus label name."""
+    return isinstance(name, str) and _LABEL_NAME.fullmatch(name) is not None
+
+
 def check_metric_name(name: object) -> str:
     """Return ``name`` if it is a valid Prometheus metric name, else raise ``ValueError``."""
     if not isinstance(name, str):

@@ -138,7 +138,9 @@ class MetricsSync:
             finally:
                 connection.set_busy_timeout(self._busy_ms)
             # Under the lock: the next save may add to the catalog.
-            return combine(local, aggregates, processes, writer.catalog, meta)
+            return combine(
+                local, aggregates, processes, writer.catalog, meta, exposition=exposition
+            )
 
     def close(self) -> None:
         with self._lock:

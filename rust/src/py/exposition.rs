@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use super::cells::{counter_cell, CounterSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, type_name, unpack};
+use super::series::SummedSeries;
 use crate::errors::Error;
 use crate::prometheus::{is_label_name, is_metric_name, Exposition, Format, Kind};
 
@@ -81,6 +82,18 @@ impl Reader<'_> {
         let samples = family.getattr(intern!(py, "samples"))?;
         if let Ok(series) = samples.cast_exact::<CounterSeries>() {
             return self.counter_series(series.get(), (&name_object, name, kind));
+        }
+        if let Ok(series) = samples.cast_exact::<SummedSeries>() {
+            let exemplars = if self.exemplars {
+                exemplars_of(family)?
+            } else {
+                None
+            };
+            return self.summed_series(
+                series.get(),
+                (&name_object, name, kind),
+                exemplars.as_ref(),
+            );
         }
         let exemplars = if self.exemplars {
             exemplars_of(family)?
@@ -164,12 +177,68 @@ impl Reader<'_> {
         family: (&Bound<'_, PyAny>, &str, Kind),
         exemplars: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        let py = sample.py();
-        let (family_name, prefix, kind) = family;
         let parts = unpack(sample, 3)?;
-        let name_object = parts.get_borrowed_item(0)?;
-        let name_text = name_object.cast::<PyString>().ok();
-        let name = if let Some(name) = &name_text {
+        let (name, labels) = (parts.get_item(0)?, parts.get_item(1)?);
+        self.sample_of(&name, &labels, &parts.get_item(2)?, family, exemplars)
+    }
+
+    /// Read a summed family's series as [`Self::sample`] reads its tuples; a name is
+    /// checked once for a run of samples sharing its object (the catalog interns them).
+    fn summed_series(
+        &mut self,
+        series: &SummedSeries,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+        exemplars: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let py = family.0.py();
+        let (names, labels) = (series.names.bind(py), series.labels.bind(py));
+        let mut checked: (usize, Vec<u8>) = (0, Vec::new());
+        for (id, total) in &series.series {
+            let (name, labels) = (names.get_item(*id)?, labels.get_item(*id)?);
+            if checked.0 != name.as_ptr() as usize {
+                checked = (
+                    name.as_ptr() as usize,
+                    self.checked_name(&name, family)?.into_owned(),
+                );
+            }
+            let labelled = self.sample_labels(&labels, &name)?;
+            self.push_value(&checked.1, labelled, *total, (&name, &labels), exemplars)?;
+        }
+        Ok(())
+    }
+
+    /// One sample given as its three parts.
+    fn sample_of(
+        &mut self,
+        name_object: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+        exemplars: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let name = self.checked_name(name_object, family)?;
+        let labelled = self.sample_labels(labels, name_object)?;
+        let value = if let Ok(value) = value.cast_exact::<PyFloat>() {
+            value.value()
+        } else if value.is_exact_instance_of::<PyInt>() {
+            // Python's float(int): OverflowError beyond the float range, the same here.
+            value.extract::<f64>()?
+        } else {
+            let (sample, value) = (repr(name_object)?, repr(value)?);
+            return Err(Error::ValueNotFloat { sample, value }.into());
+        };
+        self.push_value(&name, labelled, value, (name_object, labels), exemplars)
+    }
+
+    /// A sample's name as text, checked to belong to `family`.
+    fn checked_name<'a>(
+        &mut self,
+        name_object: &'a Bound<'_, PyAny>,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+    ) -> PyResult<Cow<'a, [u8]>> {
+        let py = name_object.py();
+        let (family_name, prefix, kind) = family;
+        let name = if let Ok(name) = name_object.cast::<PyString>() {
             self.text(name)?
         } else {
             // Not a str: Python calls its `startswith`, which raises or answers.
@@ -182,26 +251,26 @@ impl Reader<'_> {
         };
         // The family name is checked ASCII, so comparing bytes compares characters.
         if !name.starts_with(prefix.as_bytes()) || !kind.allows_suffix(&name[prefix.len()..]) {
-            let (sample, family) = (repr(&name_object)?, repr(family_name)?);
+            let (sample, family) = (repr(name_object)?, repr(family_name)?);
             return Err(Error::ForeignSample { sample, family }.into());
         }
-        let labels = parts.get_borrowed_item(1)?;
-        let labelled = self.sample_labels(&labels, &name_object)?;
-        let value = parts.get_borrowed_item(2)?;
-        let value = if let Ok(value) = value.cast_exact::<PyFloat>() {
-            value.value()
-        } else if value.is_exact_instance_of::<PyInt>() {
-            // Python's float(int): OverflowError beyond the float range, the same here.
-            value.extract::<f64>()?
-        } else {
-            let (sample, value) = (repr(&sample.get_item(0)?)?, repr(&value)?);
-            return Err(Error::ValueNotFloat { sample, value }.into());
-        };
-        self.exposition.push_sample(&name, labelled, value);
+        Ok(name)
+    }
+
+    /// Push a checked sample and its exemplar, if `exemplars` has one for it.
+    fn push_value(
+        &mut self,
+        name: &[u8],
+        labelled: bool,
+        value: f64,
+        (name_object, labels): (&Bound<'_, PyAny>, &Bound<'_, PyAny>),
+        exemplars: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.exposition.push_sample(name, labelled, value);
         if let Some(exemplars) = exemplars {
-            let key = PyTuple::new(py, [name_object.as_any(), labels.as_any()])?;
+            let key = PyTuple::new(name_object.py(), [name_object, labels])?;
             if let Some(exemplar) = exemplars.get_item(key)? {
-                self.exemplar(&exemplar, &name_object)?;
+                self.exemplar(&exemplar, name_object)?;
             }
         }
         Ok(())

@@ -3,11 +3,12 @@
 //! is adding arrays. These are the loops Python would otherwise run once per series.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::buffer::PyBuffer;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyIterator, PyList, PyString, PyTuple};
 
 use super::cells::{CounterCell, CounterSeries};
 
@@ -82,8 +83,32 @@ fn floats<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
 #[pyclass(module = "observabilipy._native")]
 #[derive(Default)]
 pub struct SeriesIndex {
-    by_address: HashMap<usize, Vec<(Box<str>, usize)>>,
+    by_address: ByAddress,
     kept: Vec<Py<PyAny>>,
+}
+
+/// Label tuples by address, each with the ids of the sample names seen with it.
+type ByAddress = HashMap<usize, Vec<(Box<str>, usize)>, BuildHasherDefault<AddressHasher>>;
+
+/// Addresses are already spread out: one multiply mixes them well enough, and costs a
+/// fraction of the default `SipHash`.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 #[pymethods]
@@ -115,11 +140,12 @@ impl SeriesIndex {
             if let Ok(series) = samples.cast::<CounterSeries>() {
                 // Counters collected for exposition: values straight from their cells.
                 let series = series.get();
-                let name = series.sample.bind(py).as_any();
+                let name = series.sample.bind(py);
+                let text = name.to_str()?;
                 let cells = series.cells.bind(py);
                 for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
-                    let Some(id) = self.id(py, name, &labels, index)?.filter(|id| *id < size)
-                    else {
+                    let found = self.id(py, (name.as_any(), text), &labels, index)?;
+                    let Some(id) = found.filter(|id| *id < size) else {
                         return Ok(None);
                     };
                     values[id] = cell.cast::<CounterCell>()?.get().value();
@@ -131,7 +157,8 @@ impl SeriesIndex {
                 let sample = sample?;
                 let sample = sample.cast::<PyTuple>()?;
                 let (name, labels) = (sample.get_item(0)?, sample.get_item(1)?);
-                let Some(id) = self.id(py, &name, &labels, index)? else {
+                let text = name.cast::<PyString>()?.to_str()?;
+                let Some(id) = self.id(py, (&name, text), &labels, index)? else {
                     return Ok(None);
                 };
                 if id >= size {
@@ -146,15 +173,15 @@ impl SeriesIndex {
 }
 
 impl SeriesIndex {
+    /// The id of the sample named `name` (the object and its text) with `labels`.
     fn id(
         &mut self,
         py: Python<'_>,
-        name: &Bound<'_, PyAny>,
+        (name, text): (&Bound<'_, PyAny>, &str),
         labels: &Bound<'_, PyAny>,
         index: &Bound<'_, PyDict>,
     ) -> PyResult<Option<usize>> {
         let address = labels.as_ptr() as usize;
-        let text = name.cast::<PyString>()?.to_str()?;
         if let Some(named) = self.by_address.get(&address) {
             if let Some((_, id)) = named.iter().find(|(known, _)| **known == *text) {
                 return Ok(Some(*id));
@@ -174,37 +201,70 @@ impl SeriesIndex {
     }
 }
 
-/// `(samples[id], labels[id], totals[id])` for each of `ids` that is `present`: a
-/// family's samples from the catalog's lists and the added arrays (`totals` as native
-/// float64 bytes, from `add_floats`).
-#[pyfunction]
-pub fn present_samples<'py>(
-    py: Python<'py>,
-    ids: &Bound<'py, PyList>,
-    samples: &Bound<'py, PyList>,
-    labels: &Bound<'py, PyList>,
-    totals: &[u8],
-    present: &[u8],
-) -> PyResult<Bound<'py, PyList>> {
-    let found = PyList::empty(py);
-    for id in ids.iter() {
-        let id: usize = id.extract()?;
-        if present.get(id).copied().unwrap_or(0) == 0 {
-            continue;
+/// A summed family's series for an encoder: names and labels from the catalog's lists,
+/// values from the added arrays, so a scrape builds no tuple per series (the encoder
+/// reads it as it reads a `CounterSeries`). Iterating gives the `(sample, labels,
+/// value)` tuples for anything but an encoder.
+#[pyclass(module = "observabilipy._native", frozen)]
+pub struct SummedSeries {
+    pub names: Py<PyList>,
+    pub labels: Py<PyList>,
+    /// The family's series that have a value, with their totals.
+    pub series: Vec<(usize, f64)>,
+}
+
+#[pymethods]
+impl SummedSeries {
+    /// The series of `ids` that are `present`, named by `names[id]` and `labels[id]`,
+    /// valued `totals[id]` (native float64 bytes, from `add_floats`).
+    #[new]
+    fn new(
+        ids: &Bound<'_, PyList>,
+        names: Bound<'_, PyList>,
+        labels: Bound<'_, PyList>,
+        totals: &[u8],
+        present: &[u8],
+    ) -> PyResult<Self> {
+        let mut series = Vec::with_capacity(ids.len());
+        for id in ids.iter() {
+            let id: usize = id.extract()?;
+            if present.get(id).copied().unwrap_or(0) == 0 || id >= names.len().min(labels.len()) {
+                continue;
+            }
+            if let Some(total) = totals.get(id * 8..id * 8 + 8) {
+                series.push((id, f64::from_ne_bytes(total.try_into().unwrap_or_default())));
+            }
         }
-        let Some(total) = totals.get(id * 8..id * 8 + 8) else {
-            continue;
-        };
-        let total = f64::from_ne_bytes(total.try_into().unwrap_or_default());
-        let item = PyTuple::new(
-            py,
-            [
-                samples.get_item(id)?,
-                labels.get_item(id)?,
-                PyFloat::new(py, total).into_any(),
-            ],
-        )?;
-        found.append(item)?;
+        Ok(Self {
+            names: names.unbind(),
+            labels: labels.unbind(),
+            series,
+        })
     }
-    Ok(found)
+
+    fn __len__(&self) -> usize {
+        self.series.len()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.samples(py)?.try_iter()
+    }
+
+    /// The samples as tuples (for anything but an encoder).
+    fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let (names, labels) = (self.names.bind(py), self.labels.bind(py));
+        let found = PyList::empty(py);
+        for (id, total) in &self.series {
+            let item = PyTuple::new(
+                py,
+                [
+                    names.get_item(*id)?,
+                    labels.get_item(*id)?,
+                    PyFloat::new(py, *total).into_any(),
+                ],
+            )?;
+            found.append(item)?;
+        }
+        Ok(found)
+    }
 }

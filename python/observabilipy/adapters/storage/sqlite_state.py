@@ -30,7 +30,10 @@ from observabilipy.core.aggregate import (
     no_values,
     values_of,
 )
+from observabilipy.core.encoding.prometheus import KINDS
+from observabilipy.core.instruments import AGGREGATES
 from observabilipy.core.models import MetricFamily
+from observabilipy.core.names import is_label_name, is_metric_name
 
 _UPSERT_FAMILY: Final = """
     INSERT INTO metric_families (name, kind, help, aggregate) VALUES (?, ?, ?, ?)
@@ -83,12 +86,44 @@ def register_process(connection: apsw.Connection, now: float) -> int:
 
 
 def load_catalog(connection: apsw.Connection, catalog: Catalog) -> None:
-    """Learn the series named since ``catalog`` was last brought up to date."""
+    """Learn the series named since ``catalog`` was last brought up to date. A row no
+    version of ours writes (a file edited by hand) is passed over: its id stays a gap,
+    so values stored at it are never shown."""
     for series_id, family, sample, text in connection.execute(
         "SELECT id, family, sample, labels FROM metric_series WHERE id >= ? ORDER BY id",
         (catalog.size,),
     ):
-        catalog.add(series_id, family, sample, tuple(map(tuple, orjson.loads(text))))
+        labels = _labels(text)
+        if (
+            labels is not None
+            and isinstance(series_id, int)
+            and is_metric_name(family)
+            and is_metric_name(sample)
+            and sample.startswith(family)
+        ):
+            catalog.add(series_id, family, sys.intern(sample), labels)
+
+
+def _labels(text: object) -> Labels | None:
+    """Stored label pairs, if they are what we write: a JSON array of pairs of text,
+    each name a label name."""
+    try:
+        pairs = orjson.loads(text) if isinstance(text, str) else None
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(pairs, list):
+        return None
+    labels = []
+    for pair in pairs:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and is_label_name(pair[0])
+            and isinstance(pair[1], str)
+        ):
+            return None
+        labels.append((pair[0], pair[1]))
+    return tuple(labels)
 
 
 def name_series(connection: apsw.Connection, catalog: Catalog, series: list[Series]) -> None:
@@ -223,12 +258,17 @@ def _blob(values: Sequence[float]) -> bytes:
 
 
 def family_meta(connection: apsw.Connection) -> dict[str, tuple[str, str, str]]:
-    """kind, help and aggregate of every family any process defined."""
+    """kind, help and aggregate of every family any process defined (a row no version
+    of ours writes is passed over)."""
     return {
         name: (kind, help_text, aggregate)
         for name, kind, help_text, aggregate in connection.execute(
             "SELECT name, kind, help, aggregate FROM metric_families"
         )
+        if is_metric_name(name)
+        and kind in KINDS
+        and isinstance(help_text, str)
+        and aggregate in AGGREGATES
     }
 
 
