@@ -16,13 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import add, ne
-from typing import TYPE_CHECKING, Final, NamedTuple, cast
+from typing import Final, NamedTuple, Protocol, cast
 
 from observabilipy.core.backend import native
 from observabilipy.core.models import Exemplar, MetricFamily, Sample
-
-if TYPE_CHECKING:
-    from observabilipy._native import SeriesIndex
 
 Labels = tuple[tuple[str, str], ...]
 Meta = tuple[str, str, str]  # kind, help, aggregate
@@ -31,6 +28,15 @@ Exemplars = dict[tuple[str, Labels], Exemplar]
 Series = tuple[str, str, Labels]
 
 _SUFFIX_ORDER: Final = {"_bucket": 0, "_count": 1, "_sum": 2}
+
+
+class IdentityIndex(Protocol):
+    """The Rust extension's ``SeriesIndex``: series ids found by their label tuples'
+    identity."""
+
+    def values(
+        self, families: Iterable[MetricFamily], index: dict[tuple[str, Labels], int], size: int
+    ) -> tuple[bytes, bytes] | None: ...
 
 
 @dataclass
@@ -44,7 +50,7 @@ class Catalog:
     index: dict[tuple[str, Labels], int] = field(default_factory=dict)
     ids_of: dict[str, list[int]] = field(default_factory=dict)
     #: The Rust extension's lookup by object identity, valid for this catalog only.
-    by_identity: SeriesIndex | None = field(
+    by_identity: IdentityIndex | None = field(
         default_factory=lambda: None if native is None else native.SeriesIndex()
     )
 
