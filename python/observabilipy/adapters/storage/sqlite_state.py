@@ -171,8 +171,10 @@ class MetricStateWriter:
                 values = self._arrays(connection, families, now)
                 changed = (
                     not self._stored
-                    or values.values != self.values.values
                     or values.present != self.values.present
+                    # As bytes: comparing arrays makes a float of every item. (A value
+                    # that only changed its zero's sign is written again; no harm.)
+                    or _blob(values.values) != _blob(self.values.values)
                 )
                 if changed:
                     write_values(connection, values)
