@@ -160,3 +160,20 @@ def test_series_and_families_no_version_writes_are_passed_over(tmp_path):
     assert "bad name" not in families
     assert sorted(families["jobs"].samples) == [("jobs_total", (("queue", "mail"),), 4.0)]
     assert "other_total" not in body
+
+
+def test_series_named_in_text_that_is_not_utf8_are_passed_over(tmp_path):
+    """Bytes SQLite holds as text but that are not UTF-8 (labels, names) never fail a
+    scrape nor the process's own snapshots."""
+    path = stored_jobs(tmp_path, mail=3)
+    edit(
+        path,
+        "INSERT INTO metric_series (family, sample, labels) VALUES "
+        "('jobs', 'jobs_total', CAST(x'5b5b2271222c2280ff225d5d' AS TEXT)), "
+        "('jobs', CAST(x'6a6f6273ff' AS TEXT), '[]')",
+    )
+    with Engine(path) as second:
+        jobs = second.counter("jobs", "Jobs", labels=["queue"])
+        jobs.labels("sms").inc()
+        assert sorted(samples(second, "jobs").values()) == [1.0, 3.0]
+        assert second.flush(10)

@@ -89,19 +89,32 @@ def load_catalog(connection: apsw.Connection, catalog: Catalog) -> None:
     """Learn the series named since ``catalog`` was last brought up to date. A row no
     version of ours writes (a file edited by hand) is passed over: its id stays a gap,
     so values stored at it are never shown."""
-    for series_id, family, sample, text in connection.execute(
-        "SELECT id, family, sample, labels FROM metric_series WHERE id >= ? ORDER BY id",
+    # As blobs, decoded here: text that is not UTF-8 would fail apsw's own decoding.
+    for series_id, *raw in connection.execute(
+        "SELECT id, CAST(family AS BLOB), CAST(sample AS BLOB), CAST(labels AS BLOB) "
+        "FROM metric_series WHERE id >= ? ORDER BY id",
         (catalog.size,),
     ):
+        family, sample, text = map(_text, raw)
         labels = _labels(text)
         if (
             labels is not None
             and isinstance(series_id, int)
+            and family is not None
+            and sample is not None
             and is_metric_name(family)
             and is_metric_name(sample)
             and sample.startswith(family)
         ):
             catalog.add(series_id, family, sys.intern(sample), labels)
+
+
+def _text(blob: object) -> str | None:
+    """A stored name or label set, if it is UTF-8 text."""
+    try:
+        return blob.decode() if isinstance(blob, bytes) else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _labels(text: object) -> Labels | None:
