@@ -27,6 +27,7 @@ from observabilipy.core.cells import (
 )
 from observabilipy.core.encoding.floats import format_le
 from observabilipy.core.exemplars import ExemplarLabels
+from observabilipy.core.label_call import keyword_labels, missing
 from observabilipy.core.models import Exemplar
 from observabilipy.core.names import check_label_names, check_metric_name, check_text, label_value
 from observabilipy.core.series import (
@@ -89,6 +90,9 @@ class Family(Generic[C]):
         self._pairs: list[LabelPairs] = []
         self._cells: list[Any] = []
         self._children_lock = threading.Lock()
+        built = keyword_labels(self.labelnames, Family._wrong_call, type(self).__name__)
+        if built is not None:
+            self.__dict__["labels"] = built.__get__(self)
 
     def _finish(self, registry: object) -> None:
         """Bind an unlabelled family's one series onto it, then join ``registry``."""
@@ -116,7 +120,7 @@ class Family(Generic[C]):
             )
         registry.adopt(cast("Counter", self))  # whichever kind: adopt takes them all
 
-    def labels(self, *values: Any, **by_name: Any) -> C:
+    def labels(self, /, *values: Any, **by_name: Any) -> C:
         """The child for one set of label values, given by position or by name."""
         if by_name:
             if values or len(by_name) != len(self.labelnames):
@@ -168,6 +172,15 @@ class Family(Generic[C]):
         if not self.labelnames:
             raise ValueError(f"{self.name!r} has no labels, got {given}")
         raise ValueError(f"{self.name!r} takes labels {list(self.labelnames)}, got {given}")
+
+    def _wrong_call(self, values: tuple[Any, ...], more: tuple[Any, ...]) -> NoReturn:
+        """Raise for a built ``labels`` call: a label left out, or values too many."""
+        if more:
+            self._wrong_labels(values + more, {})
+        left_out = [
+            name for name, value in zip(self.labelnames, values, strict=True) if value is missing
+        ]
+        raise ValueError(f"{self.name!r} takes labels {list(self.labelnames)}, {left_out} left out")
 
     def _single_series(self) -> None:
         """Refuse, at once, a helper (``time()``...) on a labelled family: it would
