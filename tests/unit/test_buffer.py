@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from observabilipy import LogEntry, Logger
 from observabilipy.runtime.buffer import Buffer
 
 
@@ -103,3 +104,40 @@ def test_bad_settings_are_refused(args, message):
     """Zero capacity, an unknown policy or a negative timeout raise ValueError naming it."""
     with pytest.raises(ValueError, match=message):
         Buffer(*args)
+
+
+def test_a_logger_appends_through_the_lane_until_a_batch_waits():
+    """Below the batch size a logger appends to the queue itself; from there on the
+    buffer sees each append: the writer is woken, and every entry is counted."""
+    buffer: Buffer[LogEntry] = Buffer(10, "drop_newest")
+    buffer.batch_size = 3
+    log = Logger("lane", buffer.append, lane=buffer.lane()).bind(shop="eu")
+    for i in range(3):
+        log.info("entry", i=i)
+    assert not buffer.wakeup.is_set()
+    log.info("entry", i=3)  # through append: a batch is waiting
+    assert buffer.wakeup.is_set()
+    for i in range(4, 12):
+        log.info("entry", i=i)
+    taken = buffer.take(100)
+    assert [entry.attributes for entry in taken] == [{"shop": "eu", "i": i} for i in range(10)]
+    assert (buffer.appended, buffer.taken, buffer.dropped) == (12, 10, 2)
+
+
+def test_the_lane_never_holds_more_than_the_capacity():
+    """A capacity below the batch size bounds the lane: the policy sees the rest."""
+    buffer: Buffer[int] = Buffer(2, "drop_newest")
+    buffer.batch_size = 100
+    assert buffer.lane() == (buffer._items, 2)
+
+
+def test_a_reset_keeps_the_queue_loggers_append_to():
+    """A forked child's reset empties the queue in place: a logger made before the
+    fork still appends where the writer takes from."""
+    buffer: Buffer[LogEntry] = Buffer(10)
+    buffer.batch_size = 5
+    log = Logger("lane", buffer.append, lane=buffer.lane())
+    log.info("before")
+    buffer.reset()
+    log.info("after")
+    assert [entry.message for entry in buffer.take(10)] == ["after"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -39,7 +40,7 @@ def format_message(message: object, args: tuple[Any, ...] | Mapping[str, Any]) -
 
 def _level_method(level: str) -> Callable[..., None]:
     """One level's method, its level and number bound once: the hot path makes no
-    extra call beyond the sink."""
+    extra call beyond the sink, and none at all while the sink's lane has room."""
     number = level_number(level)
 
     def record(self: Logger, message: object, /, *args: Any, **attributes: Any) -> None:
@@ -51,7 +52,11 @@ def _level_method(level: str) -> Callable[..., None]:
                 message, extra = format_message(message, args)
                 if extra is not None:
                     attributes["args"] = extra
-            self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
+            items = self._lane
+            if len(items) < self._room:
+                items.append(LogEntry(self._clock(), level, message, attributes, self.name))
+            else:
+                self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
 
     record.__name__ = record.__qualname__ = level
     record.__doc__ = f"Record at {level} level."
@@ -63,9 +68,14 @@ class Logger:
 
     ``bind(**attributes)`` returns a child logger whose entries carry those attributes
     too (the call's own attributes win on a clash). Entries below ``level`` are skipped.
+
+    ``lane`` is the sink's own queue and how many entries it may hold before the sink
+    needs to see an append (a buffer's batch size: beyond it the writer is woken and
+    the overflow policy applies). Below that an entry is appended to the queue
+    directly, which saves a Python call on every log call.
     """
 
-    __slots__ = ("_clock", "_context", "_minimum", "_sink", "level", "name")
+    __slots__ = ("_clock", "_context", "_lane", "_minimum", "_room", "_sink", "level", "name")
 
     def __init__(
         self,
@@ -75,6 +85,7 @@ class Logger:
         level: str | int = "debug",
         context: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
+        lane: tuple[deque[LogEntry], int] | None = None,
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"logger name must be a str, not {type(name).__name__}")
@@ -84,6 +95,8 @@ class Logger:
         self._sink = sink
         self._context = context or {}
         self._clock = clock
+        self._lane: deque[LogEntry] = lane[0] if lane else deque(maxlen=0)
+        self._room = lane[1] if lane else 0
 
     def _emit(
         self, level: str, message: object, args: tuple[Any, ...], attributes: dict[str, Any]
@@ -134,4 +147,5 @@ class Logger:
             level=self.level,
             context={**self._context, **attributes},
             clock=self._clock,
+            lane=(self._lane, self._room) if self._room else None,
         )

@@ -17,9 +17,11 @@ says so once on stderr, naming how to change the policy), or still waiting.
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 import time
 from collections import deque
+from itertools import repeat
 from typing import Final, Generic, Literal, TypeVar
 
 from observabilipy.runtime.stderr import say
@@ -46,11 +48,13 @@ class Buffer(Generic[T]):
         self.policy = policy
         self.block_timeout = block_timeout
         self.batch_size = 1
+        self._items: deque[T] = deque()
         self.reset()
 
     def reset(self) -> None:
-        """Empty, with fresh counts and locks (a forked child starts from here)."""
-        self._items: deque[T] = deque()
+        """Empty, with fresh counts and locks (a forked child starts from here). The
+        queue stays the same object: loggers append to it directly (see ``lane``)."""
+        self._items.clear()
         self._dropped = 0  # under _drop_lock: drops are off the fast path
         self._drop_lock = threading.Lock()
         self._taken = 0  # only the single consumer changes it
@@ -83,6 +87,12 @@ class Buffer(Generic[T]):
         if waiting >= self.batch_size and not self.wakeup.is_set():
             self.wakeup.set()
         return True
+
+    def lane(self) -> tuple[deque[T], int]:
+        """The queue and how many items it may hold before ``append`` must see the
+        next one: below the batch size (and the capacity) an append needs no wakeup
+        and no policy, so a producer may append to the queue itself."""
+        return self._items, min(self.batch_size, self.capacity)
 
     def _make_room(self) -> bool:
         """Apply the policy to a full buffer; True when ``item`` may now be appended."""
@@ -130,11 +140,17 @@ class Buffer(Generic[T]):
     def take(self, limit: int) -> list[T]:
         """Remove and return up to ``limit`` items, oldest first (single consumer only)."""
         items = self._items
-        batch: list[T] = []
-        pop = items.popleft
-        with contextlib.suppress(IndexError):  # drop_oldest emptied it meanwhile
-            for _ in range(min(limit, len(items))):
-                batch.append(pop())  # noqa: PERF401 - each popped item must land in batch
+        count = min(limit, len(items))
+        if self.policy != "drop_oldest":
+            # Only this consumer removes items, so ``count`` are there: pop them in one
+            # C loop (the writer holds the GIL here, which producers wait out).
+            batch: list[T] = list(map(operator.call, repeat(items.popleft, count)))
+        else:
+            batch = []
+            pop = items.popleft
+            with contextlib.suppress(IndexError):  # a producer's drop emptied it meanwhile
+                for _ in range(count):
+                    batch.append(pop())  # one by one: each popped item must land in batch
         self._taken += len(batch)
         if batch and self.policy in ("block", "backpressure"):
             with self._space:

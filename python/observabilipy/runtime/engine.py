@@ -251,7 +251,8 @@ class Engine:
     # -- recording -------------------------------------------------------------------
     def logger(self, name: str = "", *, level: str | int | None = None) -> Logger:
         """A logger whose entries carry ``name``; cheap to create, safe to share."""
-        return Logger(name, self.buffer.append, level=self.level if level is None else level)
+        level = self.level if level is None else level
+        return Logger(name, self.buffer.append, level=level, lane=self.buffer.lane())
 
     def counter(
         self,
