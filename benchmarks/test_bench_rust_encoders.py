@@ -33,7 +33,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from observabilipy import LogEntry, Registry, SQLiteLogStorage
-from observabilipy.adapters.storage.sqlite import load_ndjson_function
+from observabilipy.adapters.storage.sqlite import load_sqlite_extension
 from observabilipy.core.encoding.attributes import encode_attributes
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import MetricFamily
@@ -206,7 +206,7 @@ def test_read_and_encode_from_sqlite(
     if side == "sqlite extension":
         rust: Encoders = request.getfixturevalue("rust")
         native = SQLiteLogStorage(stored.path)
-        assert load_ndjson_function(native.connection, rust.sqlite_extension)
+        assert load_sqlite_extension(native.connection, rust.sqlite_extension)
         native.native_ndjson = True
         count, _, output, _ = benchmark(native.read_ndjson, limit=ROWS, max_bytes=2**40)
         assert count == ROWS

@@ -3,10 +3,12 @@
 //! This file only registers the module; each submodule owns its exports. The writers
 //! (`prometheus`, `ndjson`, `fmt`) and `gzip` (response bodies deflated on several
 //! threads) are pure Rust; `py` is the glue to Python and `sqlite_ext` a SQLite
-//! extension reading stored logs as NDJSON.
+//! extension reading stored logs as NDJSON (with `sqlite_batch`, the writer's batches
+//! as rows).
 
 use pyo3::prelude::*;
 
+pub mod batch;
 pub mod errors;
 pub mod fmt;
 pub mod gzip;
@@ -18,8 +20,10 @@ pub mod prometheus;
 pub mod proto;
 mod py;
 pub mod remote_write;
-// The one module that speaks C: SQLite's extension interface (and one libc clock call
-// in `py::exemplars`).
+// The modules that speak C: SQLite's extension interface (and one libc clock call in
+// `py::exemplars`).
+#[allow(unsafe_code)]
+pub mod sqlite_batch;
 #[allow(unsafe_code)]
 pub mod sqlite_ext;
 

@@ -346,6 +346,10 @@ pub unsafe extern "C" fn sqlite3_observabilipy_init(
         if status != ffi::SQLITE_OK {
             return status;
         }
+        let status = crate::sqlite_batch::register(db);
+        if status != ffi::SQLITE_OK {
+            return status;
+        }
         let name: &CStr = c"observabilipy_ndjson_body";
         ffi::sqlite3_create_function_v2(
             db,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from observabilipy import encoders
-from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_ndjson_function
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
 from tests.backends import PYTHON, rust
 
 INSERT = "INSERT INTO logs (ts, level, logger, message, attributes) VALUES (?, ?, ?, ?, ?)"
@@ -25,7 +25,7 @@ Row = tuple[float | int, int, str, str, str]
 def readers(path: Path) -> tuple[SQLiteLogStorage, SQLiteLogStorage]:
     """Two storages on one file: SQLite assembling the NDJSON, and Python doing it."""
     native = SQLiteLogStorage(str(path))
-    if not load_ndjson_function(native.connection, rust().sqlite_extension):
+    if not load_sqlite_extension(native.connection, rust().sqlite_extension):
         pytest.fail("this apsw cannot load the observabilipy SQLite extension")
     native.native_ndjson = True
     python = SQLiteLogStorage(str(path))
@@ -56,8 +56,8 @@ def test_the_extension_loads_with_the_rust_backend(tmp_path: Path) -> None:
 
 def test_a_library_that_cannot_load_leaves_the_python_reader(tmp_path: Path) -> None:
     storage = SQLiteLogStorage(str(tmp_path / "logs.db"))
-    assert not load_ndjson_function(storage.connection, str(tmp_path / "missing.so"))
-    assert not load_ndjson_function(storage.connection, None)
+    assert not load_sqlite_extension(storage.connection, str(tmp_path / "missing.so"))
+    assert not load_sqlite_extension(storage.connection, None)
     storage.native_ndjson = False
     store(storage, ROWS[:1])
     assert storage.read_ndjson() == (1, 1, PYTHON.encode_log_rows(storage.query()), False)

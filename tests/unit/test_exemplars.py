@@ -3,6 +3,8 @@ series (per bucket for histograms), written by OpenMetrics only, alike on both b
 
 import math
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -221,3 +223,16 @@ def test_the_scrape_path_writes_counter_exemplars_from_the_cells():
         == encode_text(registry.collect())
         == b"# HELP jobs_total Jobs\n# TYPE jobs_total counter\njobs_total 1\n"
     )
+
+
+def test_the_span_source_never_imports_opentelemetry() -> None:
+    """Until the application imports the API no span can be active: an observation
+    answers at once, rather than importing on whichever thread observes first."""
+    code = (
+        "import sys, observabilipy as obs\n"
+        "from observabilipy.adapters.opentelemetry import span_labels\n"
+        "assert span_labels() is None\n"
+        "obs.Registry().histogram('took_seconds', 'Took').observe(0.1)\n"
+        "assert 'opentelemetry.trace' not in sys.modules, 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,14 +9,18 @@ lead to a trace that exists.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from observabilipy.core import exemplars
 
 
 def span_labels() -> dict[str, str] | None:
     """The active sampled span's ``trace_id`` and ``span_id`` in hex, or None."""
-    from opentelemetry import trace  # imported on first use: a startup cost otherwise
-
+    # Never imported here: until something imports the API no span can be active, and
+    # an import on the first observation would stall whichever thread made it.
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return None
     context = trace.get_current_span().get_span_context()
     if not context.is_valid or not context.trace_flags.sampled:
         return None

@@ -22,7 +22,7 @@ from typing import Final
 
 import apsw
 
-from observabilipy.adapters.storage.sqlite import open_connection
+from observabilipy.adapters.storage.sqlite import load_sqlite_extension, open_connection
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_schema import StorageError, scalar
 from observabilipy.adapters.storage.sqlite_segments import DEFAULT_SEGMENTING, Segmenting
@@ -95,6 +95,7 @@ class Writer:
         #: file never holds more than a batch beyond its rules, whatever the backlog).
         self.after_batch: Task | None = None
         self._connection: apsw.Connection | None = None
+        self._native = False  # the connection has the Rust extension (see _open)
         self._held: list[LogEntry] = []
         self._jobs: deque[Job] = deque()
         #: Entries committed (stored or rejected) through ``commit``, not the buffer.
@@ -208,7 +209,11 @@ class Writer:
                 with connection:  # one transaction: all of the request, or none
                     for batch in job.batches():
                         more, refused = insert_entries(
-                            connection, batch, self.max_entry_bytes, self.segmenting
+                            connection,
+                            batch,
+                            self.max_entry_bytes,
+                            self.segmenting,
+                            native=self._native,
                         )
                         stored += more
                         rejections += refused
@@ -310,7 +315,7 @@ class Writer:
             connection = self._connect()
             with connection:
                 stored, rejected = insert_entries(
-                    connection, batch, self.max_entry_bytes, self.segmenting
+                    connection, batch, self.max_entry_bytes, self.segmenting, native=self._native
                 )
         except apsw.Error as error:  # the storage failed: keep the batch, retry later
             self._failed(error)
@@ -365,6 +370,7 @@ class Writer:
         # job, so the WAL still restarts from its beginning.
         page_size = int(scalar(connection, "PRAGMA page_size"))
         connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
+        self._native = load_sqlite_extension(connection)
         return connection
 
     def _failed(self, error: BaseException) -> None:

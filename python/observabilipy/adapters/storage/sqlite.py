@@ -23,7 +23,7 @@ from observabilipy.adapters.storage.sqlite_insert import (
 from observabilipy.adapters.storage.sqlite_ndjson import (
     CHUNK_BYTES,
     Chunk,
-    load_ndjson_function,
+    load_sqlite_extension,
     read_chunk,
     read_range,
 )
@@ -96,7 +96,7 @@ class SQLiteLogStorage:
         )
         self._lock = threading.RLock()  # one connection, used by one thread at a time
         #: Whether chunks of NDJSON are assembled inside SQLite (the Rust extension).
-        self.native_ndjson = load_ndjson_function(self._connection)
+        self.native_ndjson = load_sqlite_extension(self._connection)
         self._synchronous, self._busy_ms, self._readonly = synchronous, busy_ms, readonly
         # Connections for read_ndjson_ids, which may run at once on several threads
         # (SQLite's WAL lets readers and the writer proceed together). A private
@@ -250,7 +250,7 @@ class SQLiteLogStorage:
                 busy_ms=self._busy_ms,
                 readonly=self._readonly,
             )
-            reader = connection, self.native_ndjson and load_ndjson_function(connection)
+            reader = connection, self.native_ndjson and load_sqlite_extension(connection)
         try:
             yield reader
         finally:
@@ -346,7 +346,7 @@ __all__ = [
     "SQLiteLogStorage",
     "StorageError",
     "filters",
-    "load_ndjson_function",
+    "load_sqlite_extension",
     "open_connection",
     "quick_check",
 ]

@@ -48,13 +48,16 @@ class Chunk(NamedTuple):
     more: bool
 
 
-def load_ndjson_function(
+def load_sqlite_extension(
     connection: apsw.Connection, library: str | None = sqlite_extension
 ) -> bool:
-    """Register ``observabilipy_ndjson`` from the Rust ``library`` on ``connection``.
+    """Load the Rust ``library`` into ``connection``: ``observabilipy_ndjson`` (reads
+    here) and ``observabilipy_entries`` (the writer's batches as rows, see
+    ``sqlite_insert``).
 
     False when the pure-Python backend is in use (no library) or this apsw cannot load
-    extensions; readers then fetch rows and encode them in Python, to the same bytes.
+    extensions; readers then fetch rows and encode them in Python, to the same bytes,
+    and the writer has SQLite parse its batches as JSON.
     """
     if library is None:
         return False

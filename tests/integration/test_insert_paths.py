@@ -1,0 +1,90 @@
+"""The writer's two ways into a real SQLite file agree: SQLite parsing the batch as JSON
+(``jsonb_each``), and the Rust extension's ``observabilipy_entries`` reading it into
+columns. Same rows stored, same entries rejected, whatever the entries hold."""
+
+import math
+from pathlib import Path
+from typing import Any
+
+import apsw
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from observabilipy import LogEntry
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
+from observabilipy.adapters.storage.sqlite_insert import insert_entries
+from tests.backends import rust
+
+texts = st.text(max_size=12) | st.sampled_from(['"', "\\", "\n\t\x01", "é😀", "\u2028", "\ud800"])
+values = st.none() | st.booleans() | st.integers() | st.floats() | texts
+attributes = st.dictionaries(st.text(max_size=5), values | st.lists(values, max_size=3), max_size=3)
+entries = st.builds(
+    LogEntry,
+    timestamp=st.floats(allow_nan=True) | st.integers(-(10**12), 10**12) | st.just("soon"),
+    level=st.sampled_from(["debug", "info", "warning", "error", "critical", "trace", 20]),
+    message=texts | st.integers(),
+    attributes=attributes | st.just([1]) | st.none(),
+    logger=texts,
+)
+
+
+def stored(storage: SQLiteLogStorage) -> list[tuple[Any, ...]]:
+    rows = storage.connection.execute(
+        "SELECT id, ts, level, logger, message, attributes FROM logs ORDER BY id"
+    ).fetchall()
+    # NaN never equals itself; neither path may store one, but compare them as text.
+    return [tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows]
+
+
+def insert(storage: SQLiteLogStorage, batch: list[LogEntry], native: bool) -> list[str]:
+    with storage.connection:
+        _, rejected = insert_entries(storage.connection, batch, native=native)
+    return [reason for _, reason in rejected]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[SQLiteLogStorage, SQLiteLogStorage]:
+    native = SQLiteLogStorage(str(tmp_path / "native.db"))
+    if not load_sqlite_extension(native.connection, rust().sqlite_extension):
+        pytest.fail("this apsw cannot load the observabilipy SQLite extension")
+    return native, SQLiteLogStorage(str(tmp_path / "json.db"))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.lists(entries, max_size=6), min_size=1, max_size=3))
+def test_both_paths_store_and_reject_the_same(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage], batches: list[list[LogEntry]]
+) -> None:
+    native, json = pair
+    for storage in pair:
+        with storage.connection:
+            storage.connection.execute("DELETE FROM logs")
+    for batch in batches:
+        assert insert(native, batch, True) == insert(json, batch, False)
+    assert stored(native) == stored(json)
+
+
+def test_the_native_path_stores_a_plain_batch(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage],
+) -> None:
+    """Ordinary entries take the table-valued function itself (no fallback)."""
+    native, _ = pair
+    batch = [LogEntry(1700000000.5 + i, "info", f"paid {i}", {"i": i}, "shop") for i in range(3)]
+    assert insert(native, batch, True) == []
+    assert stored(native)[1] == (2, 1700000001.5, 20, "shop", "paid 1", '{"i":1}')
+    payload = b'[[1,"info","m",{},"l"],[2,"info",5,{},"l"]]'
+    with pytest.raises(apsw.ConstraintError, match="the message must be a string"):
+        native.connection.execute("SELECT * FROM observabilipy_entries(?)", (payload,)).fetchall()
+
+
+def test_the_function_is_not_callable_from_a_schema(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage],
+) -> None:
+    """A view in the file cannot reach it: only the application's own statements."""
+    native, _ = pair
+    native.connection.execute("CREATE VIEW sneaky AS SELECT * FROM observabilipy_entries('[]')")
+    with pytest.raises(apsw.SQLError, match="unsafe use of virtual table"):
+        native.connection.execute("SELECT * FROM sneaky").fetchall()
