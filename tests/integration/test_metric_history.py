@@ -221,3 +221,21 @@ def test_wsgi_serves_the_page_the_reads_and_the_redirect(engine):
     status, headers, _ = wsgi("/", script="/observability")
     assert status == "200 OK"
     assert headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_a_gauge_at_nan_or_infinity_does_not_fail_the_history(tmp_path):
+    """NaN has no place on a chart and is left out of the history; infinities are kept.
+    The history write must not fail (it made the writer report storage errors, and
+    flush() say False, for a legal gauge value)."""
+    with Engine(tmp_path / "app.db", history_interval=0.05) as engine:
+        for name, value in (("nan", float("nan")), ("up", float("inf")), ("down", -float("inf"))):
+            engine.gauge(f"reading_{name}", "A reading").set(value)
+        engine.logger("x").info("kept")
+        time.sleep(0.2)
+        assert engine.flush(10)
+        assert engine.health()["status"] == "ok"
+        values = engine.logs.connection.execute(
+            "SELECT sample, value FROM metric_history WHERE sample LIKE 'reading_%'"
+        ).fetchall()
+    assert {sample for sample, _ in values} == {"reading_up", "reading_down"}
+    assert {value for _, value in values} == {float("inf"), -float("inf")}
