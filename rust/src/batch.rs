@@ -264,7 +264,7 @@ impl Reader<'_> {
     fn skip_string(&mut self) -> Result<(), String> {
         loop {
             let rest = self.json.get(self.at..).unwrap_or_default();
-            let Some(found) = rest.iter().position(|&byte| byte == b'"' || byte == b'\\') else {
+            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
                 return Err("a string in the attributes is not closed".to_owned());
             };
             self.at += found + 1;

@@ -17,31 +17,22 @@ const WIDE_DIGITS: usize = 19;
 #[must_use]
 pub fn needs_care(json: &[u8], max_element: usize, max_depth: usize) -> bool {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
     let mut digits = 0usize;
     let mut element_start = 0usize;
-    for (at, &byte) in json.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&byte) = json.get(at) {
         if byte.is_ascii_digit() {
             digits += 1;
             if digits >= WIDE_DIGITS {
                 return true;
             }
+            at += 1;
             continue;
         }
         digits = 0;
         match byte {
-            b'"' => in_string = true,
+            // Most of a batch is inside strings: jump over them.
+            b'"' => at = string_end(json, at + 1),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
@@ -65,8 +56,25 @@ pub fn needs_care(json: &[u8], max_element: usize, max_depth: usize) -> bool {
             }
             _ => {}
         }
+        at += 1;
     }
     false
+}
+
+/// The index of the quote closing the string whose contents start at `from` (the
+/// end of `json` when it is not closed).
+fn string_end(json: &[u8], mut from: usize) -> usize {
+    while let Some(found) = json
+        .get(from..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        let at = from + found;
+        if json[at] == b'"' {
+            return at;
+        }
+        from = at + 2; // past the escape and the byte it escapes
+    }
+    json.len()
 }
 
 #[cfg(test)]
