@@ -292,3 +292,25 @@ def test_a_row_larger_than_the_budget_is_read_alone(tmp_path: Path) -> None:
         assert (first.rows, first.cursor, first.more) == (1, 1, True)
         second = reader.read_ndjson(first.cursor, limit=10, max_bytes=1024)
         assert (second.rows, second.cursor, second.more) == (1, 2, False)
+
+
+@pytest.mark.parametrize("rows", [17, 18, 40])
+def test_a_read_of_small_rows_reads_no_more_rows_than_fit_the_budget(
+    tmp_path: Path, rows: int
+) -> None:
+    """A 1 KB budget holds at most 17 of the smallest lines (64 bytes each): a read asks
+    SQLite for no more, says whether rows follow exactly as the Python reader does, and
+    reading on from its cursor gives every row once."""
+    native, python = readers(tmp_path / "logs.db")
+    store(native, [(float(i), 20, "", "", "{}") for i in range(rows)])
+    cursor: int | None = 0
+    ids: list[int] = []
+    while True:
+        got = native.read_ndjson(cursor, limit=1000, max_bytes=1024)
+        assert got == python.read_ndjson(cursor, limit=1000, max_bytes=1024)
+        if not got.rows:
+            break
+        assert got.rows <= 17
+        ids += [json.loads(line)["id"] for line in got.body.splitlines()]
+        cursor = got.cursor
+    assert ids == list(range(1, rows + 1))

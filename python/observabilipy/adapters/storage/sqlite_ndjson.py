@@ -83,12 +83,20 @@ def read_chunk(
     """Up to ``limit`` rows matching ``where`` as NDJSON, up to ``max_bytes``: (rows,
     last id, body, whether the budget left rows out)."""
     if native:
-        extent = _one(connection, _NDJSON.format(where=where), (max_bytes, *params, limit))[0]
-        return _taken(connection, extent)
-    found = connection.execute(f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?", [*params, limit])
-    rows, cut = _fetch_within(found, max_bytes)
-    count, last, body, more = encode_log_rows_within(rows, max_bytes)
-    if cut and not more:  # rows not fetched may follow: ask SQLite, without reading them
+        # No more rows than could fit the budget: the aggregate skips rows past it, but
+        # SQLite would still read every one the LIMIT lets through, so a long read in
+        # chunks read its remaining rows again for each chunk.
+        cap = min(limit, max_bytes // _LINE_FRAME + 1)
+        extent = _one(connection, _NDJSON.format(where=where), (max_bytes, *params, cap))[0]
+        count, last, body, more = _taken(connection, extent)
+        cut = count == cap < limit
+    else:
+        found = connection.execute(
+            f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
+        )
+        rows, cut = _fetch_within(found, max_bytes)
+        count, last, body, more = encode_log_rows_within(rows, max_bytes)
+    if cut and not more:  # rows not read may follow: ask SQLite, without reading them
         later = (
             f"SELECT 1 FROM (SELECT id FROM logs WHERE {where} ORDER BY id LIMIT ?) WHERE id > ?"
         )
