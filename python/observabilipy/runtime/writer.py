@@ -52,6 +52,10 @@ class WriterStats:
     rejected: Counter
 
 
+#: The writer connection's page cache (SQLite's default is 2 MiB).
+WRITER_CACHE_KIB: Final = 32 * 1024
+
+
 @dataclass
 class PeriodicTask:
     """Work run between batches every ``interval`` seconds, and once more at stop."""
@@ -118,6 +122,9 @@ class Writer:
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         self._connection = self._open()
+        started = time.monotonic()
+        for task in self.tasks:  # due at once, but behind a backlog (see _run_due_tasks)
+            task.due = task.due or started
         self._thread = threading.Thread(target=self._run, name="observabilipy-writer", daemon=True)
         self._thread.start()
         self._checkpointer.start()
@@ -370,6 +377,9 @@ class Writer:
         # job, so the WAL still restarts from its beginning.
         page_size = int(scalar(connection, "PRAGMA page_size"))
         connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
+        # A batch's pages (up to max_batch rows, some MiB) fit in the cache, so a
+        # transaction does not spill half-written pages to the WAL before its commit.
+        connection.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self._native = load_sqlite_extension(connection)
         return connection
 
@@ -396,8 +406,10 @@ class Writer:
 
     def _run_due_tasks(self) -> bool:
         now = time.monotonic()
+        # With a batch waiting, logs go first: a task may wait up to one more interval.
+        backlog = len(self.buffer) >= self.buffer.batch_size
         for task in self.tasks:
-            if now >= task.due:
+            if now >= task.due and not (backlog and now < task.due + task.interval):
                 task.due = now + task.interval
                 try:
                     task.run(self._connect())
