@@ -66,6 +66,19 @@ def crash(path: str) -> None:
             print(seq - 1, flush=True)
 
 
+def scrape_loop(path: str) -> None:
+    """Count and scrape forever, printing the total each scrape showed (a scrape saves
+    this process's values first); killed from outside, often in the middle of a save."""
+    engine = Engine(path, snapshot_interval=3600)
+    counter = engine.counter("jobs_total", "Jobs done", labels=["kind"])
+    children = [counter.labels(f"kind{i}") for i in range(300)]
+    while True:
+        for child in children:
+            child.inc()
+        [family] = [f for f in engine.collect() if f.name == "jobs"]
+        print(sum(value for _, _, value in family.samples), flush=True)
+
+
 def gauge(path: str, value: str, aggregate: str) -> None:
     """Set a gauge, flush, report, and stay alive until stdin closes."""
     engine = Engine(path, snapshot_interval=0.2)
@@ -145,6 +158,8 @@ if __name__ == "__main__":
         count(args[0], int(args[1]))
     elif command == "crash":
         crash(args[0])
+    elif command == "scrape_loop":
+        scrape_loop(args[0])
     elif command == "gauge":
         gauge(args[0], args[1], args[2])
     elif command == "disk_full":

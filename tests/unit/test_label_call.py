@@ -90,3 +90,8 @@ def test_errors_name_the_family_type() -> None:
     counter = Registry().gauge("queue_depth", "Depth", labels=["queue"])
     with pytest.raises(TypeError, match=r"Gauge\.labels\(\) got an unexpected keyword"):
         counter.labels(zone="eu")
+
+
+def test_help_shows_the_generic_method_s_doc() -> None:
+    counter = Registry().counter("orders_total", "Orders", labels=["method"])
+    assert counter.labels.__doc__ == Family.labels.__doc__

@@ -92,6 +92,7 @@ class Family(Generic[C]):
         self._children_lock = threading.Lock()
         built = keyword_labels(self.labelnames, Family._wrong_call, type(self).__name__)
         if built is not None:
+            built.__doc__ = Family.labels.__doc__
             self.__dict__["labels"] = built.__get__(self)
 
     def _finish(self, registry: object) -> None:
