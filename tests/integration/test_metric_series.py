@@ -7,10 +7,10 @@ from pathlib import Path
 
 import apsw
 
-from observabilipy import Engine
+from observabilipy import Engine, encoders
 from observabilipy.adapters.storage import sqlite_state
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION, scalar
-from observabilipy.encoders import encode_openmetrics
+from observabilipy.encoders import encode_openmetrics, encode_text
 
 VERSION_4 = Path(__file__).parents[1] / "vectors" / "files" / "schema4.db.gz"
 
@@ -125,6 +125,23 @@ def test_a_scrape_of_a_shared_file_carries_this_process_exemplars(tmp_path):
     bucket = next(line for line in body.splitlines() if line.startswith('lat_bucket{le="1.0"}'))
     assert jobs.startswith('jobs_total{queue="a"} 2 # {trace_id="4bf92f35')
     assert ' # {trace_id="4bf92f35' in bucket
+
+
+def test_a_text_scrape_skips_gathering_counter_exemplars_and_shows_the_same(tmp_path):
+    """``exemplars=False`` (what /metrics asks for text 0.0.4) leaves counters'
+    exemplars in their cells; the text is the same, histograms keep theirs."""
+    trace = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    with Engine(tmp_path / "app.db") as engine:
+        engine.counter("jobs", "Jobs", labels=["queue"]).labels("a").inc(2, exemplar=trace)
+        engine.histogram("lat", "Latency", buckets=[1]).observe(0.5, exemplar=trace)
+        full = engine.collect(exposition=True)
+        bare = engine.collect(exposition=True, exemplars=False)
+        assert encode_text(bare) == encode_text(full)
+    bare_kept = {family.name: bool(family.exemplars) for family in bare}
+    full_kept = {family.name: bool(family.exemplars) for family in full}
+    assert (bare_kept["lat"], full_kept["lat"], full_kept["jobs"]) == (True, True, True)
+    if encoders.backend == "rust":  # Python's snapshot gathers them anyway, at no cost
+        assert not bare_kept["jobs"]
 
 
 def test_series_and_families_no_version_writes_are_passed_over(tmp_path):

@@ -205,19 +205,21 @@ def combine(
     remote_meta: dict[str, Meta],
     *,
     exposition: bool = False,
+    exemplars: bool = True,
 ) -> list[MetricFamily]:
     """One family per name, this process's families first, in their order, then the
     families only other processes define. ``processes`` includes this one.
 
     ``exposition=True``: for an encoder only (see ``Registry.collect``); with the Rust
-    backend, counters' series stay in the added arrays."""
+    backend, counters' series stay in the added arrays. ``exemplars=False``: counters'
+    exemplars are not read from their cells (for text 0.0.4, which has none)."""
     meta: dict[str, Meta] = {}
-    exemplars: dict[str, Exemplars] = {}
+    kept: dict[str, Exemplars] = {}
     for family in local:
         meta[family.name] = (family.kind, family.help, local_aggregates.get(family.name, "sum"))
-        found = family.exemplars or _exemplars_in_cells(family.samples)
+        found = family.exemplars or (exemplars and _exemplars_in_cells(family.samples))
         if found:
-            exemplars[family.name] = found
+            kept[family.name] = found
     local_names = set(meta)
     parts = sorted(processes, key=lambda part: part.process)
     totals, present = _sums(parts, catalog.size)
@@ -240,7 +242,7 @@ def combine(
             sample_names, labels = catalog.sample, catalog.labels
             samples = [(sample_names[i], labels[i], totals[i]) for i in ids if present[i]]
         if samples or name in local_names:
-            result.append(_family(name, family_meta, samples, exemplars.get(name)))
+            result.append(_family(name, family_meta, samples, kept.get(name)))
     return result
 
 

@@ -323,13 +323,15 @@ class Engine:
         return self._writer.commit(batches, timeout)
 
     # -- reading ---------------------------------------------------------------------
-    def collect(self, *, exposition: bool = False) -> list[MetricFamily]:
+    def collect(self, *, exposition: bool = False, exemplars: bool = True) -> list[MetricFamily]:
         """Totals across every process sharing the file, this one's values live.
 
         ``exposition=True`` gives families only an encoder may read, at once: counters'
         series may stay in their cells, read as the encoder writes them.
+        ``exemplars=False`` leaves out counters' exemplars where reading them costs a
+        pass over every series (for text 0.0.4, which writes none).
         """
-        return self._sync.totals(exposition=exposition)
+        return self._sync.totals(exposition=exposition, exemplars=exemplars)
 
     @property
     def collect_waits(self) -> bool:

@@ -99,12 +99,13 @@ class MetricsSync:
             store.cap_retired(connection, self.registry.max_series)
 
     # -- scrapes ------------------------------------------------------------------------
-    def totals(self, *, exposition: bool = False) -> list[MetricFamily]:
+    def totals(self, *, exposition: bool = False, exemplars: bool = True) -> list[MetricFamily]:
         """Every family, combined across the processes that share the file (see the
         module for why a scrape writes first).
 
         ``exposition=True``: for an encoder only (see ``Registry.collect``); it only
-        matters where live values are shown (a memory-only engine).
+        matters where live values are shown (a memory-only engine). ``exemplars=False``:
+        counters' exemplars are not gathered from their cells (text 0.0.4 has none).
         """
         if not self.shared and "per_process" not in self.aggregates().values():
             return self.registry.collect(exposition=exposition)  # alone, forever
@@ -139,7 +140,13 @@ class MetricsSync:
                 connection.set_busy_timeout(self._busy_ms)
             # Under the lock: the next save may add to the catalog.
             return combine(
-                local, aggregates, processes, writer.catalog, meta, exposition=exposition
+                local,
+                aggregates,
+                processes,
+                writer.catalog,
+                meta,
+                exposition=exposition,
+                exemplars=exemplars,
             )
 
     def close(self) -> None:

@@ -200,7 +200,8 @@ class Endpoints:
             encode = encode_text_gzip if zipped else encode_text
         started = time.perf_counter()
         try:
-            body = encode(self.engine.collect(exposition=True))
+            families = self.engine.collect(exposition=True, exemplars=fmt == "openmetrics")
+            body = encode(families)
         finally:
             self.render_took = time.perf_counter() - started
         if self.metrics_cache > 0:
