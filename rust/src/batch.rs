@@ -262,17 +262,12 @@ impl Reader<'_> {
 
     /// Past the string whose opening quote was just read.
     fn skip_string(&mut self) -> Result<(), String> {
-        loop {
-            let rest = self.json.get(self.at..).unwrap_or_default();
-            let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err("a string in the attributes is not closed".to_owned());
-            };
-            self.at += found + 1;
-            if rest[found] == b'"' {
-                return Ok(());
-            }
-            self.at += 1; // the escaped byte
+        let end = crate::json_scan::string_end(self.json, self.at);
+        if end >= self.json.len() {
+            return Err("a string in the attributes is not closed".to_owned());
         }
+        self.at = end + 1;
+        Ok(())
     }
 }
 

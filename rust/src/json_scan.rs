@@ -63,7 +63,7 @@ pub fn needs_care(json: &[u8], max_element: usize, max_depth: usize) -> bool {
 
 /// The index of the quote closing the string whose contents start at `from` (the
 /// end of `json` when it is not closed).
-fn string_end(json: &[u8], mut from: usize) -> usize {
+pub(crate) fn string_end(json: &[u8], mut from: usize) -> usize {
     while let Some(found) = json
         .get(from..)
         .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))

@@ -88,3 +88,48 @@ def test_the_function_is_not_callable_from_a_schema(
     native.connection.execute("CREATE VIEW sneaky AS SELECT * FROM observabilipy_entries('[]')")
     with pytest.raises(apsw.SQLError, match="unsafe use of virtual table"):
         native.connection.execute("SELECT * FROM sneaky").fetchall()
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        b'[[1,"info","\xff\xfe",{},"l"]]',  # not UTF-8
+        b'[[1,"info","m",{"a":[1},"l"]]',  # brackets that do not match
+        b'[[1,"info","m",{},"l"]',  # cut short
+        b"[" + b"[" * 100_000,  # deep and unclosed
+        b"\x00" * 1_000_000,  # not JSON at all
+        '[[1,"info","m",{},"l"]] trailing',
+    ],
+)
+def test_the_function_refuses_hostile_batches_as_a_constraint(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage], batch: bytes | str
+) -> None:
+    """Whatever it is given, the function fails the statement the way a refused row
+    does (the writer then goes entry by entry), and never stores part of it."""
+    native, _ = pair
+    with pytest.raises(apsw.ConstraintError, match="observabilipy_entries"), native.connection:
+        native.connection.execute(
+            "INSERT INTO logs (ts, level, logger, message, attributes) "
+            "SELECT ts, level, logger, message, attributes FROM observabilipy_entries(?)",
+            (batch,),
+        )
+    assert stored(native) == []
+
+
+def test_a_huge_batch_and_a_huge_entry_go_in_whole(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage],
+) -> None:
+    """100,000 entries in one batch, and one entry of 4 MB with escapes throughout
+    (cut to the entry limit by the storage rule, the same way on both paths)."""
+    native, json = pair
+    big = 'x"\\\n😀' * 800_000
+    batch = [LogEntry(1700000000.0 + i, "info", f"m{i}", {"i": i}, "l") for i in range(100_000)]
+    batch.append(LogEntry(1700000000.0, "error", big, {"big": big[:10]}, "l"))
+    assert insert(native, batch, True) == insert(json, batch, False) == []
+    rows = stored(native)
+    assert len(rows) == 100_001
+    assert big.startswith(rows[-1][4][:100_000])
+    assert rows[:-1] == [
+        (i + 1, 1700000000.0 + i, 20, "l", f"m{i}", f'{{"i":{i}}}') for i in range(100_000)
+    ]
+    assert rows == stored(json)
