@@ -10,6 +10,7 @@ import apsw
 from observabilipy import Engine, encoders
 from observabilipy.adapters.storage import sqlite_state
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION, scalar
+from observabilipy.core.aggregate import Catalog
 from observabilipy.encoders import encode_openmetrics, encode_text
 
 VERSION_4 = Path(__file__).parents[1] / "vectors" / "files" / "schema4.db.gz"
@@ -102,7 +103,9 @@ def test_stored_arrays_of_odd_lengths_are_read_without_failing(tmp_path):
     with Engine(path) as second:
         found = samples(second, "jobs")
         assert set(found.values()) <= {3.0, 4.0}
-        stored = sqlite_state.read_values(second.logs.connection, 0.0)
+        catalog = Catalog()
+        sqlite_state.load_catalog(second.logs.connection, catalog)
+        stored = sqlite_state.read_values(second.logs.connection, catalog, 0.0)
     assert all(len(p.values) == len(p.present) == len(p.changed) for p in stored)
 
 
@@ -194,3 +197,122 @@ def test_series_named_in_text_that_is_not_utf8_are_passed_over(tmp_path):
         jobs.labels("sms").inc()
         assert sorted(samples(second, "jobs").values()) == [1.0, 3.0]
         assert second.flush(10)
+
+
+def test_a_series_id_far_past_the_others_is_passed_over_and_names_go_on(tmp_path):
+    """A row edited in at a huge id would make every process's arrays that long (and
+    every later series' id follow it): it is passed over, and series named after it
+    get ids next to the others, where scrapes show them."""
+    path = stored_jobs(tmp_path, mail=3)
+    edit(
+        path,
+        "INSERT INTO metric_series (id, family, sample, labels) "
+        "VALUES (1000000000, 'jobs', 'jobs_total', '[[\"queue\", \"far\"]]')",
+    )
+    with Engine(path) as second:
+        jobs = second.counter("jobs", "Jobs", labels=["queue"])
+        jobs.labels("sms").inc(2)
+        second.counter("other", "Other").inc()
+        assert samples(second, "jobs", "other") == {
+            ("jobs_total", (("queue", "mail"),)): 3.0,
+            ("jobs_total", (("queue", "sms"),)): 2.0,
+            ("other_total", ()): 1.0,
+        }
+        assert second.flush(10)
+        connection = second.logs.connection
+        assert scalar(connection, "SELECT max(length(vals)) FROM metric_values") < 8 * 100
+        assert scalar(connection, "SELECT max(id) FROM metric_series WHERE id < 1000000000") < 100
+    with Engine(path) as third:  # a process that starts after the names learns them
+        assert samples(third, "jobs", "other")[("other_total", ())] == 1.0
+
+
+def test_ids_within_the_gap_are_learnt_and_named_after(tmp_path):
+    """A gap no wider than ``MAX_ID_GAP`` is an id no row has (another process named
+    the same series first): the series past it are still read."""
+    gap = sqlite_state.MAX_ID_GAP
+    path = stored_jobs(tmp_path, mail=3)
+    edit(
+        path,
+        "INSERT INTO metric_series (id, family, sample, labels) "
+        "SELECT max(id) + ?, 'jobs', 'jobs_total', '[[\"queue\", \"near\"]]' FROM metric_series",
+        (gap,),
+    )
+    with Engine(path) as second:
+        second.counter("jobs", "Jobs", labels=["queue"]).labels("near").inc()
+        second.counter("other", "Other").inc()
+        assert samples(second, "jobs")[("jobs_total", (("queue", "near"),))] == 1.0
+        connection = second.logs.connection
+        near, other = (
+            scalar(connection, "SELECT id FROM metric_series WHERE labels LIKE '%near%'"),
+            scalar(connection, "SELECT id FROM metric_series WHERE sample = 'other_total'"),
+        )
+    assert near < other < near + 100  # after the row past the gap, not in the gap
+
+
+def test_more_series_than_the_gap_named_at_once_keep_clear_of_a_far_row(tmp_path):
+    """Naming more than ``MAX_ID_GAP`` series in one snapshot goes in steps, so no id
+    lands on a row edited in just past the reach of the last."""
+    gap = sqlite_state.MAX_ID_GAP
+    path = stored_jobs(tmp_path, mail=3)
+    edit(
+        path,
+        "INSERT INTO metric_series (id, family, sample, labels) "
+        "SELECT max(id) + ? + 10, 'jobs', 'jobs_total', '[[\"queue\", \"far\"]]' "
+        "FROM metric_series",
+        (gap,),
+    )
+    with Engine(path) as second:
+        families = [second.counter(f"many{k}", "Many", labels=["n"]) for k in range(3)]
+        for n in range(gap // 3 + 100):
+            for family in families:
+                family.labels(str(n)).inc()
+        totals = samples(second, "many0", "many1", "many2")
+    assert len(totals) == 3 * (gap // 3 + 100)
+    assert set(totals.values()) == {1.0}
+
+
+def test_arrays_longer_than_the_catalog_are_read_in_part(tmp_path):
+    """A stored array far longer than the series the file names is read only as far
+    as those series go: SQLite would read the whole value to cut it."""
+    path = stored_jobs(tmp_path, mail=3)
+    long = 50_000_000
+    edit(
+        path,
+        "UPDATE metric_values SET vals = CAST(vals || zeroblob(?) AS BLOB), "
+        "present = CAST(present || zeroblob(?) AS BLOB), "
+        "changed = CAST(changed || zeroblob(?) AS BLOB)",
+        (8 * long, long, 8 * long),
+    )
+    with Engine(path) as second:
+        assert samples(second, "jobs") == {("jobs_total", (("queue", "mail"),)): 3.0}
+        catalog = Catalog()
+        sqlite_state.load_catalog(second.logs.connection, catalog)
+        stored = sqlite_state.read_values(second.logs.connection, catalog, 0.0)
+    assert stored
+    assert all(len(part.values) <= catalog.size for part in stored)
+
+
+def test_histogram_series_edited_in_without_a_bound_never_fail_a_scrape(tmp_path):
+    """Bucket series no version writes (no ``le``, or one that is not a number) are
+    shown after the others rather than failing the scrape that orders them."""
+    path = tmp_path / "app.db"
+    with Engine(path) as first:
+        first.histogram("latency_seconds", "Latency", buckets=[0.1, 1.0]).observe(0.5)
+    edit(
+        path,
+        "INSERT INTO metric_series (family, sample, labels) VALUES "
+        "('latency_seconds', 'latency_seconds_bucket', '[]'), "
+        "('latency_seconds', 'latency_seconds_bucket', '[[\"le\", \"many\"]]')",
+    )
+    edit(
+        path,
+        "UPDATE metric_values SET present = CAST(present || x'0101' AS BLOB), "
+        "vals = CAST(vals || zeroblob(16) AS BLOB), "
+        "changed = CAST(changed || zeroblob(16) AS BLOB)",
+    )
+    with Engine(path) as second:
+        second.histogram("latency_seconds", "Latency", buckets=[0.1, 1.0])
+        found = samples(second, "latency_seconds")
+        encode_text(second.collect(exposition=True))
+    assert found[("latency_seconds_bucket", (("le", "1.0"),))] == 1.0
+    assert found[("latency_seconds_count", ())] == 1.0

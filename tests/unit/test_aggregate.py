@@ -220,6 +220,35 @@ def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
     ]
 
 
+def test_histogram_series_named_after_a_scrape_join_their_label_set_in_order():
+    """The order is worked out once per change of the family's series: series named
+    later (a new label set, a new bucket) still come in their place."""
+    catalog = Catalog()
+
+    def lat(*samples: tuple[str, Labels, float]) -> MetricFamily:
+        return MetricFamily("lat", "histogram", "Latency", list(samples))
+
+    first = lat(
+        ("lat_bucket", (("r", "b"), ("le", "+Inf")), 1.0), ("lat_count", (("r", "b"),), 1.0)
+    )
+    parts = [process(catalog, 1, first)]
+    combine([first], {}, parts, catalog, {})
+    later = lat(
+        ("lat_count", (("r", "a"),), 2.0),
+        ("lat_bucket", (("r", "b"), ("le", "0.5")), 1.0),
+        ("lat_bucket", (("r", "a"), ("le", "+Inf")), 2.0),
+    )
+    parts.append(process(catalog, 2, later))
+    [family] = combine([first], {}, parts, catalog, {})
+    assert [(s[0], s[1]) for s in family.samples] == [
+        ("lat_bucket", (("r", "a"), ("le", "+Inf"))),
+        ("lat_count", (("r", "a"),)),
+        ("lat_bucket", (("r", "b"), ("le", "0.5"))),
+        ("lat_bucket", (("r", "b"), ("le", "+Inf"))),
+        ("lat_count", (("r", "b"),)),
+    ]
+
+
 native_only = pytest.mark.skipif(backend.native is None, reason="needs the Rust extension")
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 arrays = st.lists(floats, max_size=12).map(lambda values: array("d", values))

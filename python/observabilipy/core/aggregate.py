@@ -49,6 +49,9 @@ class Catalog:
     labels: list[Labels] = field(default_factory=lambda: [()])
     index: dict[tuple[str, Labels], int] = field(default_factory=dict)
     ids_of: dict[str, list[int]] = field(default_factory=dict)
+    #: Histograms' and summaries' ids in the order an exposition shows them, sorted
+    #: when their series change rather than at every scrape.
+    _in_order: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False)
     #: The Rust extension's lookup by object identity, valid for this catalog only.
     by_identity: IdentityIndex | None = field(
         default_factory=lambda: None if native is None else native.SeriesIndex()
@@ -72,6 +75,19 @@ class Catalog:
         self.labels.append(labels)
         self.index[(sample, labels)] = series_id
         self.ids_of.setdefault(family, []).append(series_id)
+
+    def ids_in_order(self, family: str, kind: str) -> list[int]:
+        """The family's ids, each histogram or summary label set's series together (its
+        buckets by bound, then count and sum), as ``Registry.collect`` gives them."""
+        ids = self.ids_of.get(family, [])
+        if kind not in ("histogram", "summary"):
+            return ids
+        ordered = self._in_order.get(family)
+        if ordered is None or len(ordered) != len(ids):  # ids are only ever added
+            sample, labels = self.sample, self.labels
+            ordered = sorted(ids, key=lambda i: _series_order(family, sample[i], labels[i]))
+            self._in_order[family] = ordered
+        return ordered
 
 
 class Values(NamedTuple):
@@ -229,7 +245,7 @@ def combine(
             meta[name] = remote_meta[name]
     result = []
     for name, family_meta in meta.items():
-        ids = catalog.ids_of.get(name, [])
+        ids = catalog.ids_in_order(name, family_meta[0])
         if family_meta[0] == "gauge":
             samples = _gauge_samples(catalog, ids, family_meta[2], live)
         elif isinstance(totals, bytes):
@@ -301,8 +317,6 @@ def _family(
     name: str, meta: Meta, samples: list[Sample], exemplars: Exemplars | None
 ) -> MetricFamily:
     kind, help_text, _ = meta
-    if kind in ("histogram", "summary"):  # each label set's samples together
-        samples.sort(key=lambda s: _histogram_order(name, s))
     return MetricFamily(name, kind, help_text, samples, exemplars or {})
 
 
@@ -316,12 +330,21 @@ def _gauge(aggregate: str, values: list[tuple[float, float, int]]) -> float:
     return math.fsum(v for v, _, _ in values)
 
 
-def _histogram_order(name: str, sample: Sample) -> tuple[Labels, int, float]:
-    """Group each label set's buckets (by bound), then its count and sum."""
-    sample_name, labels, _ = sample
-    suffix = sample_name[len(name) :]
+def _series_order(family: str, sample: str, labels: Labels) -> tuple[Labels, int, float]:
+    """Group each label set's buckets (by bound), then its count and sum. A bucket
+    without a bound that is a number (a file edited by hand) goes last."""
+    suffix = sample[len(family) :]
     if suffix == "_bucket":
-        base = tuple(pair for pair in labels if pair[0] != "le")
-        bound = next(float(v) for k, v in labels if k == "le")
-        return base, 0, bound
+        return tuple(pair for pair in labels if pair[0] != "le"), 0, _bound(labels)
     return labels, _SUFFIX_ORDER.get(suffix, 3), 0.0
+
+
+def _bound(labels: Labels) -> float:
+    for name, text in labels:
+        if name == "le":
+            try:
+                bound = float(text)
+            except ValueError:
+                break
+            return math.inf if math.isnan(bound) else bound
+    return math.inf

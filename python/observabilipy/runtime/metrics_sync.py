@@ -122,7 +122,9 @@ class MetricsSync:
                     store.load_catalog(connection, writer.catalog)
                     processes = [
                         writer.values,
-                        *store.read_values(connection, live_after, but=writer.process),
+                        *store.read_values(
+                            connection, writer.catalog, live_after, but=writer.process
+                        ),
                     ]
                     meta = store.family_meta(connection) if len(processes) > 1 else {}
             except apsw.BusyError:
@@ -131,7 +133,7 @@ class MetricsSync:
                 with connection:
                     local = []
                     store.load_catalog(connection, writer.catalog)
-                    processes = store.read_values(connection, live_after)
+                    processes = store.read_values(connection, writer.catalog, live_after)
                     meta = store.family_meta(connection)
             except BaseException:
                 writer.forget()

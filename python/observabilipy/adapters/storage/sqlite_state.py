@@ -44,9 +44,28 @@ _UPSERT_FAMILIES: Final = """
     ON CONFLICT (name) DO UPDATE
         SET kind = excluded.kind, help = excluded.help, aggregate = excluded.aggregate
 """
-_NAME_SERIES: Final = """
-    INSERT INTO metric_series (family, sample, labels)
-    SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
+#: How far past the last series a process knows the next id may be. Ids a process
+#: names follow one another (a gap is only where another process named the same
+#: series first), so a row further out was edited into the file: it is passed over,
+#: and ids are named after the last row within reach, never after it. A huge id would
+#: otherwise make every process's arrays that long.
+MAX_ID_GAP: Final = 4096
+# The last id reachable from ``:size - 1`` in steps of at most MAX_ID_GAP.
+_LAST_ID: Final = f"""
+    WITH ends(id) AS (SELECT :size - 1 UNION ALL SELECT id FROM metric_series WHERE id >= :size)
+    SELECT min(id) FROM ends WHERE NOT EXISTS (
+        SELECT 1 FROM metric_series AS s WHERE s.id > ends.id AND s.id <= ends.id + {MAX_ID_GAP}
+    )
+"""
+_SERIES_FROM: Final = f"""
+    SELECT id, CAST(family AS BLOB), CAST(sample AS BLOB), CAST(labels AS BLOB)
+    FROM metric_series WHERE id >= :size AND id <= ({_LAST_ID}) ORDER BY id
+"""
+# At most MAX_ID_GAP series a statement: their ids then lie where no row is.
+_NAME_SERIES: Final = f"""
+    INSERT INTO metric_series (id, family, sample, labels)
+    SELECT ({_LAST_ID}) + key + 1, value ->> 0, value ->> 1, value ->> 2
+    FROM json_each(:named) WHERE true
     ON CONFLICT (sample, labels) DO NOTHING
 """
 _UPSERT_VALUES: Final = """
@@ -54,10 +73,23 @@ _UPSERT_VALUES: Final = """
     ON CONFLICT (process) DO UPDATE
         SET present = excluded.present, vals = excluded.vals, changed = excluded.changed
 """
-_VALUES: Final = """
-    SELECT v.process, p.pid, p.exited = 0 AND p.heartbeat >= ?2 AND v.process != 0,
-        v.present, v.vals, v.changed
+
+
+def _bounded(column: str, width: int) -> str:
+    """A stored array, if it is a blob no longer than the catalog's ids need; -1 for a
+    longer blob, read in part (``_prefix``): SQLite would read a value whole, however
+    large, to cut it."""
+    return (
+        f"CASE WHEN typeof(v.{column}) != 'blob' THEN NULL "
+        f"WHEN octet_length(v.{column}) <= {width} * :size THEN v.{column} ELSE -1 END"
+    )
+
+
+_VALUES: Final = f"""
+    SELECT v.process, p.pid, p.exited = 0 AND p.heartbeat >= :live_after AND v.process != 0,
+        {_bounded("present", 1)}, {_bounded("vals", 8)}, {_bounded("changed", 8)}
     FROM metric_values AS v JOIN processes AS p ON p.id = v.process
+    WHERE v.process != :but
 """
 #: What version 5 adds: series named once for every process, and each process's values
 #: as arrays over their ids (see ``core.aggregate``).
@@ -92,14 +124,10 @@ def register_process(connection: apsw.Connection, now: float) -> int:
 
 def load_catalog(connection: apsw.Connection, catalog: Catalog) -> None:
     """Learn the series named since ``catalog`` was last brought up to date. A row no
-    version of ours writes (a file edited by hand) is passed over: its id stays a gap,
-    so values stored at it are never shown."""
+    version of ours writes (a file edited by hand, or beyond ``MAX_ID_GAP``) is passed
+    over: its id stays a gap, so values stored at it are never shown."""
     # As blobs, decoded here: text that is not UTF-8 would fail apsw's own decoding.
-    for series_id, *raw in connection.execute(
-        "SELECT id, CAST(family AS BLOB), CAST(sample AS BLOB), CAST(labels AS BLOB) "
-        "FROM metric_series WHERE id >= ? ORDER BY id",
-        (catalog.size,),
-    ):
+    for series_id, *raw in connection.execute(_SERIES_FROM, {"size": catalog.size}):
         family, sample, text = map(_text, raw)
         labels = _labels(text)
         if (
@@ -149,7 +177,9 @@ def name_series(connection: apsw.Connection, catalog: Catalog, series: list[Seri
     every id named since. Writes first, so the transaction holds the write lock before
     it reads."""
     named = [(family, sample, orjson.dumps(labels).decode()) for family, sample, labels in series]
-    connection.execute(_NAME_SERIES, (orjson.dumps(named),))
+    for start in range(0, len(named), MAX_ID_GAP):
+        part = orjson.dumps(named[start : start + MAX_ID_GAP])
+        connection.execute(_NAME_SERIES, {"named": part, "size": catalog.size})
     load_catalog(connection, catalog)
 
 
@@ -236,14 +266,37 @@ def write_values(connection: apsw.Connection, values: Values) -> None:
     )
 
 
-def read_values(connection: apsw.Connection, live_after: float, *, but: int = -1) -> list[Values]:
-    """Every process's stored values (but one), live if it beat its heart after
-    ``live_after`` and has not exited."""
-    sql, params = _VALUES + " WHERE v.process != ?1", (but, live_after)
+def read_values(
+    connection: apsw.Connection, catalog: Catalog, live_after: float, *, but: int = -1
+) -> list[Values]:
+    """Every process's stored values (but one) over ``catalog``'s ids, live if it beat
+    its heart after ``live_after`` and has not exited."""
+    size = catalog.size
+    params = {"live_after": live_after, "but": but, "size": size}
     return [
-        _stored(process, pid, bool(live), present, vals, changed)
-        for process, pid, live, present, vals, changed in connection.execute(sql, params)
+        _stored(
+            process,
+            pid,
+            bool(live),
+            _prefix(connection, "present", process, present, size),
+            _prefix(connection, "vals", process, vals, 8 * size),
+            _prefix(connection, "changed", process, changed, 8 * size),
+        )
+        for process, pid, live, present, vals, changed in connection.execute(_VALUES, params)
     ]
+
+
+def _prefix(
+    connection: apsw.Connection, column: str, process: int, value: object, width: int
+) -> object:
+    """The array as read, or the first ``width`` bytes of one too long to read whole."""
+    if value != -1:
+        return value
+    blob = connection.blob_open("main", "metric_values", column, process, False)
+    try:
+        return blob.read(width)
+    finally:
+        blob.close()
 
 
 def _stored(
@@ -309,11 +362,11 @@ def retire_dead(connection: apsw.Connection, dead_before: float, me: int) -> int
 
 
 def _retire(connection: apsw.Connection, process: int) -> None:
-    stored = {part.process: part for part in read_values(connection, 0.0)}
-    if process not in stored:
-        return
     catalog = Catalog()
     load_catalog(connection, catalog)
+    stored = {part.process: part for part in read_values(connection, catalog, 0.0)}
+    if process not in stored:
+        return
     kinds = {name: meta[0] for name, meta in family_meta(connection).items()}
     totals = stored.get(0) or no_values(0, 0)
     write_values(connection, add_values(catalog, totals, stored[process], kinds))
@@ -342,11 +395,11 @@ def cap_retired(connection: apsw.Connection, max_series: int) -> int:
 
 
 def _cap(connection: apsw.Connection, max_series: int) -> int:
-    stored = [part for part in read_values(connection, 0.0) if part.process == 0]
-    if not stored:
-        return 0
     catalog = Catalog()
     load_catalog(connection, catalog)
+    stored = [part for part in read_values(connection, catalog, 0.0) if part.process == 0]
+    if not stored:
+        return 0
     kinds = {name: meta[0] for name, meta in family_meta(connection).items()}
     crowded: dict[str, dict[Labels, list[int]]] = {}
     for family, ids in catalog.ids_of.items():
