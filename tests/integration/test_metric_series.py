@@ -316,3 +316,38 @@ def test_histogram_series_edited_in_without_a_bound_never_fail_a_scrape(tmp_path
         encode_text(second.collect(exposition=True))
     assert found[("latency_seconds_bucket", (("le", "1.0"),))] == 1.0
     assert found[("latency_seconds_count", ())] == 1.0
+
+
+def test_a_file_backed_scrape_encodes_as_a_memory_only_one(tmp_path):
+    """Every kind, with labels that need escaping and an exemplar: the totals read
+    back from the file's arrays encode to the same bytes as the live values (but the
+    exemplar's timestamp, which is when each was observed)."""
+
+    def fill(engine: Engine) -> tuple[bytes, bytes]:
+        jobs = engine.counter("jobs", "Jobs", labels=["queue"])
+        jobs.labels('we"ird\\q\n').inc(2)
+        jobs.labels("mail").inc(exemplar={"trace_id": "t1"})
+        engine.gauge("busy", "Busy", labels=["pool"]).labels("a").set(3)
+        lat = engine.histogram("lat", "Latency", labels=["route"], buckets=[0.1, 1.0])
+        for route, value in (("/b", 0.05), ("/a", 0.5), ("/a", 2.0)):
+            lat.labels(route).observe(value, exemplar={"trace_id": route})
+        engine.summary("size", "Size").observe(7)
+        names = {"jobs", "busy", "lat", "size"}
+        families = [f for f in engine.collect(exposition=True) if f.name in names]
+        text = encode_text(families)
+        families = [f for f in engine.collect(exposition=True) if f.name in names]
+        return text, encode_openmetrics(families)
+
+    def without_times(body: bytes) -> list[str]:
+        return [
+            line.rsplit(" ", 1)[0] if " # {" in line else line
+            for line in body.decode().splitlines()
+        ]
+
+    with Engine() as memory:
+        expected = fill(memory)
+    with Engine(tmp_path / "app.db") as shared:
+        found = fill(shared)
+    assert found[0] == expected[0]
+    assert without_times(found[1]) == without_times(expected[1])
+    assert "# {trace_id=" in found[1].decode()

@@ -181,7 +181,8 @@ def test_retiring_adds_counters_and_drops_gauges():
 
 
 def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
-    """Buckets by bound (+Inf last), then count and sum, one label set at a time."""
+    """Buckets by bound (+Inf last), then count and sum, one label set at a time, label
+    sets in the order they were first named (``r=b`` here)."""
     catalog = Catalog()
     mine = MetricFamily(
         "lat",
@@ -209,14 +210,14 @@ def test_histogram_samples_are_grouped_per_label_set_and_ordered_by_bound():
     parts = [process(catalog, 1, mine), process(catalog, 2, other)]
     [family] = combine([mine], {}, parts, catalog, {})
     assert [(s[0], dict(s[1]).get("r"), dict(s[1]).get("le"), s[2]) for s in family.samples] == [
-        ("lat_bucket", "a", "1.0", 0.0),
-        ("lat_bucket", "a", "+Inf", 1.0),
-        ("lat_count", "a", None, 1.0),
-        ("lat_sum", "a", None, 2.0),
         ("lat_bucket", "b", "1.0", 3.0),
         ("lat_bucket", "b", "+Inf", 1.0),
         ("lat_count", "b", None, 1.0),
         ("lat_sum", "b", None, 0.5),
+        ("lat_bucket", "a", "1.0", 0.0),
+        ("lat_bucket", "a", "+Inf", 1.0),
+        ("lat_count", "a", None, 1.0),
+        ("lat_sum", "a", None, 2.0),
     ]
 
 
@@ -241,11 +242,11 @@ def test_histogram_series_named_after_a_scrape_join_their_label_set_in_order():
     parts.append(process(catalog, 2, later))
     [family] = combine([first], {}, parts, catalog, {})
     assert [(s[0], s[1]) for s in family.samples] == [
-        ("lat_bucket", (("r", "a"), ("le", "+Inf"))),
-        ("lat_count", (("r", "a"),)),
         ("lat_bucket", (("r", "b"), ("le", "0.5"))),
         ("lat_bucket", (("r", "b"), ("le", "+Inf"))),
         ("lat_count", (("r", "b"),)),
+        ("lat_bucket", (("r", "a"), ("le", "+Inf"))),
+        ("lat_count", (("r", "a"),)),
     ]
 
 

@@ -78,14 +78,20 @@ class Catalog:
 
     def ids_in_order(self, family: str, kind: str) -> list[int]:
         """The family's ids, each histogram or summary label set's series together (its
-        buckets by bound, then count and sum), as ``Registry.collect`` gives them."""
+        buckets by bound, then count and sum), label sets in the order they were first
+        named: as ``Registry.collect`` gives them."""
         ids = self.ids_of.get(family, [])
         if kind not in ("histogram", "summary"):
             return ids
         ordered = self._in_order.get(family)
         if ordered is None or len(ordered) != len(ids):  # ids are only ever added
-            sample, labels = self.sample, self.labels
-            ordered = sorted(ids, key=lambda i: _series_order(family, sample[i], labels[i]))
+            # Label sets in the order they were first named, as a registry keeps them.
+            first: dict[Labels, int] = {}
+            keys = {}
+            for i in ids:
+                label_set, rank, bound = _series_order(family, self.sample[i], self.labels[i])
+                keys[i] = (first.setdefault(label_set, i), rank, bound)
+            ordered = sorted(ids, key=keys.__getitem__)
             self._in_order[family] = ordered
         return ordered
 
@@ -251,9 +257,8 @@ def combine(
         elif isinstance(totals, bytes):
             assert native is not None
             series = native.SummedSeries(ids, catalog.sample, catalog.labels, totals, present)
-            # For an encoder, a counter's series stay in the arrays (no tuple each).
-            keep = exposition and family_meta[0] == "counter"
-            samples = cast("list[Sample]", series) if keep else series.samples()
+            # For an encoder, the series stay in the arrays (no tuple each).
+            samples = cast("list[Sample]", series) if exposition else series.samples()
         else:
             sample_names, labels = catalog.sample, catalog.labels
             samples = [(sample_names[i], labels[i], totals[i]) for i in ids if present[i]]
