@@ -220,8 +220,8 @@ def test_histogram_samples_agree_with_each_series_state():
         ("rpc_seconds_count", labels[1], 6.0),
         ("rpc_seconds_sum", labels[1], total),
     ]
+    # Read in step as far as all go: a family's lists may gain a pair before its cell.
     for args in [(labels[:-1], buckets, cells), (labels, buckets[:-1], cells)]:
-        with pytest.raises(ValueError, match=r"2 .* for 3"):
-            histogram_samples("rpc_seconds", *args)
+        assert histogram_samples("rpc_seconds", *args) == samples[:10]
     with pytest.raises(ValueError, match=r"has labels .*: call \.labels"):
         histogram.state()  # a labelled family has no series of its own

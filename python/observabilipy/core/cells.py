@@ -227,11 +227,6 @@ class PyHistogramCell:
         self._lock = threading.Lock()
 
 
-def _check_lengths(labels: Sequence[object], cells: Sequence[object]) -> None:
-    if len(labels) != len(cells):
-        raise ValueError(f"{len(labels)} label sets for {len(cells)} cells")
-
-
 def py_counter_samples(
     sample: str,
     labels: list[LabelPairs],
@@ -239,20 +234,20 @@ def py_counter_samples(
     exemplars: Exemplars | None = None,
 ) -> Samples:
     """A counter family's samples from its series' label pairs and cells, in matching
-    order; each series' exemplar goes into ``exemplars`` (when given)."""
-    _check_lengths(labels, cells)
+    order, read in step as far as both go (a family's lists may gain a pair before its
+    cell: ``Family.cells``); each series' exemplar goes into ``exemplars`` (when given)."""
     if exemplars is not None:
-        for pairs, cell in zip(labels, cells, strict=True):
+        for pairs, cell in zip(labels, cells, strict=False):
             exemplar = cell.exemplar()
             if exemplar is not None:
                 exemplars[sample, pairs] = exemplar
-    return [(sample, pairs, cell.get()) for pairs, cell in zip(labels, cells, strict=True)]
+    return [(sample, pairs, cell.get()) for pairs, cell in zip(labels, cells, strict=False)]
 
 
 def py_gauge_samples(sample: str, labels: list[LabelPairs], cells: Sequence[GaugeCell]) -> Samples:
-    """A gauge family's samples from its series' label pairs and cells, in matching order."""
-    _check_lengths(labels, cells)
-    return [(sample, pairs, cell.get()) for pairs, cell in zip(labels, cells, strict=True)]
+    """A gauge family's samples from its series' label pairs and cells, in matching order,
+    read in step as far as both go."""
+    return [(sample, pairs, cell.get()) for pairs, cell in zip(labels, cells, strict=False)]
 
 
 def py_histogram_samples(
@@ -265,11 +260,9 @@ def py_histogram_samples(
     """A histogram family's samples, series by series: its buckets (label pairs from
     ``bucket_labels``), then ``_count`` and ``_sum``; each bucket's exemplar goes into
     ``exemplars`` (when given)."""
-    _check_lengths(labels, cells)
-    _check_lengths(bucket_labels, cells)
     bucket, count, total = f"{name}_bucket", f"{name}_count", f"{name}_sum"
     samples: Samples = []
-    for pairs, buckets, cell in zip(labels, bucket_labels, cells, strict=True):
+    for pairs, buckets, cell in zip(labels, bucket_labels, cells, strict=False):
         cumulative, observed = cell.state()
         samples.extend((bucket, b, float(n)) for b, n in zip(buckets, cumulative, strict=True))
         samples.append((count, pairs, float(cumulative[-1])))

@@ -199,13 +199,15 @@ class Family(Generic[C]):
         with self._children_lock:
             if self._children.pop(key, None) is not None:
                 at = self._pairs.index(tuple(zip(self.labelnames, key, strict=True)))
-                del self._pairs[at], self._cells[at]
+                # New lists: a snapshot may still be reading the old ones (see cells).
+                self._pairs = self._pairs[:at] + self._pairs[at + 1 :]
+                self._cells = self._cells[:at] + self._cells[at + 1 :]
 
     def clear(self) -> None:
         """Forget every child, as prometheus_client's ``clear`` does."""
         with self._children_lock:
             self._children.clear()
-            del self._pairs[:], self._cells[:]
+            self._pairs, self._cells = [], []
             self._overflow = None
 
     def children(self) -> list[tuple[LabelKey, C]]:
@@ -217,11 +219,15 @@ class Family(Generic[C]):
 
     def cells(self) -> tuple[list[LabelPairs], list[Any]]:
         """Every series' ``(label, value)`` pairs and its cell, in matching order: what a
-        snapshot reads (the Rust cells a family at a time)."""
+        snapshot reads (the Rust cells a family at a time). The lists themselves, not
+        copies (a scrape of many series would spend much of its time copying): they
+        only ever grow at their ends, a pair before its cell, and a child removed makes
+        new lists. So reading both in step (``zip``, stopping at the shorter) always
+        gives matching pairs and cells, whatever is added meanwhile."""
         if not self.labelnames:
             return [()], [self._single_cell]
-        with self._children_lock:  # both lists gain and lose children together
-            return self._pairs.copy(), self._cells.copy()
+        with self._children_lock:  # the two lists of the same moment
+            return self._pairs, self._cells
 
     def reset_after_fork(self) -> None:
         """In a forked child: tallies restart from zero (the parent reports its own)."""

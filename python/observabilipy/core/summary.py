@@ -102,7 +102,8 @@ def summary_samples(
 ) -> list[Sample]:
     """Each series' ``_count`` then ``_sum``."""
     samples: list[Sample] = []
-    for labels, cell in zip(label_sets, cells, strict=True):
+    # Not strict: the lists may gain a pair before its cell meanwhile (Family.cells).
+    for labels, cell in zip(label_sets, cells, strict=False):
         count, total = cell.get()
         samples.append((f"{name}_count", labels, float(count)))
         samples.append((f"{name}_sum", labels, total))

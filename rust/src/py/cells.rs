@@ -168,7 +168,8 @@ impl CounterCell {
 }
 
 /// `[(sample, labels, value), ...]` for a counter family's series: their label pairs
-/// and their cells, in matching order. One call for the whole family.
+/// and their cells, in matching order, read in step as far as both go (a family's
+/// lists may gain a pair before its cell). One call for the whole family.
 /// Each series' exemplar goes into `exemplars` (when given) by `(sample, labels)`.
 #[pyfunction]
 #[pyo3(signature = (sample, labels, cells, exemplars = None))]
@@ -198,7 +199,6 @@ fn family_samples<'py>(
     cells: &Bound<'py, PyList>,
     read: impl Fn(&Bound<'py, PyAny>, &Bound<'py, PyAny>) -> PyResult<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
-    check_lengths(labels, cells)?;
     let py = sample.py();
     let samples = labels
         .iter()
@@ -209,18 +209,6 @@ fn family_samples<'py>(
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, samples)
-}
-
-/// Label sets and cells must pair up one to one.
-pub(crate) fn check_lengths(labels: &Bound<'_, PyList>, cells: &Bound<'_, PyList>) -> PyResult<()> {
-    if labels.len() == cells.len() {
-        return Ok(());
-    }
-    Err(PyValueError::new_err(format!(
-        "{} label sets for {} cells",
-        labels.len(),
-        cells.len()
-    )))
 }
 
 /// A counter family's series left in their cells, for an encoder to read as it writes:
@@ -239,13 +227,12 @@ impl CounterSeries {
         sample: Bound<'_, PyString>,
         labels: Bound<'_, PyList>,
         cells: Bound<'_, PyList>,
-    ) -> PyResult<Self> {
-        check_lengths(&labels, &cells)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             sample: sample.unbind(),
             labels: labels.unbind(),
             cells: cells.unbind(),
-        })
+        }
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
@@ -357,7 +344,7 @@ impl GaugeCell {
 }
 
 /// `[(sample, labels, value), ...]` for a gauge family's series: their label pairs and
-/// their cells, in matching order.
+/// their cells, in matching order, read in step as far as both go.
 #[pyfunction]
 pub fn gauge_samples<'py>(
     sample: &Bound<'py, PyString>,

@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::cells::{check_lengths, number};
+use super::cells::number;
 use super::exemplars::Slot;
 
 /// A histogram series: per-bucket counts and the sum, changed together under one short
@@ -153,8 +153,6 @@ pub fn histogram_samples<'py>(
     cells: &Bound<'py, PyList>,
     exemplars: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    check_lengths(labels, cells)?;
-    check_lengths(bucket_labels, cells)?;
     let py = name.py();
     let base = name.to_str()?;
     let [bucket, count, sum] = ["_bucket", "_count", "_sum"]
