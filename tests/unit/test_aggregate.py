@@ -308,6 +308,46 @@ def test_the_extension_places_values_at_their_ids_as_python_does(values, size):
 
 
 @native_only
+@given(
+    calls=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["x_count", "x_sum"]), st.integers(0, 2), floats),
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_one_index_agrees_with_python_call_after_call(calls):
+    """The index replays last call's samples by position: series that move, appear,
+    vanish, or share one labels object under two names (a histogram's count and sum)
+    still land at their own ids, call after call."""
+    assert backend.native is not None
+    label_sets = [(("k", k),) for k in "abc"]  # one object each, kept across calls
+    index: dict[tuple[str, Labels], int] = {
+        (name, labels): n + 1
+        for n, (name, labels) in enumerate(
+            (name, labels) for name in ("x_count", "x_sum") for labels in label_sets
+        )
+    }
+    series = backend.native.SeriesIndex()
+    for samples in calls:
+        family = MetricFamily(
+            "x", "gauge", "", [(name, label_sets[k], v) for name, k, v in samples]
+        )
+        ours = series.values([family], index, 7)
+        expected = aggregate.series_values([family], index, 7)
+        assert ours is not None
+        assert expected is not None
+        decoded = array("d")
+        decoded.frombytes(ours[0])
+        assert ([repr(v) for v in decoded], ours[1]) == (
+            [repr(v) for v in expected[0]],
+            expected[1],
+        )
+
+
+@native_only
 def test_the_identity_index_agrees_when_label_tuples_are_made_anew():
     """Tuples equal in value but new each scrape (never the registry's way) are found
     by value, and the index starts over rather than growing without bound."""

@@ -85,6 +85,20 @@ fn floats<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
 pub struct SeriesIndex {
     by_address: ByAddress,
     kept: Vec<Py<PyAny>>,
+    /// The samples of the last call, in the order met, and those of this call: a scrape
+    /// meets the same series in the same order, so the n-th sample is usually last
+    /// call's n-th, found by comparing addresses in order instead of hashing into
+    /// `by_address` (whose scattered entries cost a cache miss each).
+    previous: Vec<Met>,
+    current: Vec<Met>,
+}
+
+/// A sample met: its labels object's address (kept alive in `kept`), its name (a
+/// Python reference: counting it up costs no atomic operation), its id.
+struct Met {
+    labels: usize,
+    name: Py<PyString>,
+    id: usize,
 }
 
 /// Label tuples by address, each with the ids of the sample names seen with it.
@@ -132,7 +146,27 @@ impl SeriesIndex {
         if self.kept.len() > 2 * size + 1024 {
             self.by_address.clear();
             self.kept.clear();
+            self.previous.clear();
         }
+        self.current.clear();
+        let found = self.fill(py, families, index, size);
+        // The next call replays this one's samples (as far as it got).
+        std::mem::swap(&mut self.previous, &mut self.current);
+        let Some((values, present)) = found? else {
+            return Ok(None);
+        };
+        Ok(Some((floats(py, &values), PyBytes::new(py, &present))))
+    }
+}
+
+impl SeriesIndex {
+    fn fill(
+        &mut self,
+        py: Python<'_>,
+        families: &Bound<'_, PyAny>,
+        index: &Bound<'_, PyDict>,
+        size: usize,
+    ) -> PyResult<Option<(Vec<f64>, Vec<u8>)>> {
         let mut values = vec![0f64; size];
         let mut present = vec![0u8; size];
         for family in families.try_iter()? {
@@ -141,10 +175,9 @@ impl SeriesIndex {
                 // Counters collected for exposition: values straight from their cells.
                 let series = series.get();
                 let name = series.sample.bind(py);
-                let text = name.to_str()?;
                 let cells = series.cells.bind(py);
                 for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
-                    let found = self.id(py, (name.as_any(), text), &labels, index)?;
+                    let found = self.id(py, name, &labels, index)?;
                     let Some(id) = found.filter(|id| *id < size) else {
                         return Ok(None);
                     };
@@ -157,8 +190,8 @@ impl SeriesIndex {
                 let sample = sample?;
                 let sample = sample.cast::<PyTuple>()?;
                 let (name, labels) = (sample.get_item(0)?, sample.get_item(1)?);
-                let text = name.cast::<PyString>()?.to_str()?;
-                let Some(id) = self.id(py, (&name, text), &labels, index)? else {
+                let name = name.cast::<PyString>()?;
+                let Some(id) = self.id(py, name, &labels, index)? else {
                     return Ok(None);
                 };
                 if id >= size {
@@ -168,13 +201,41 @@ impl SeriesIndex {
                 present[id] = 1;
             }
         }
-        Ok(Some((floats(py, &values), PyBytes::new(py, &present))))
+        Ok(Some((values, present)))
     }
-}
 
-impl SeriesIndex {
-    /// The id of the sample named `name` (the object and its text) with `labels`.
+    /// The id of the sample named `name` with `labels`.
     fn id(
+        &mut self,
+        py: Python<'_>,
+        name: &Bound<'_, PyString>,
+        labels: &Bound<'_, PyAny>,
+        index: &Bound<'_, PyDict>,
+    ) -> PyResult<Option<usize>> {
+        let address = labels.as_ptr() as usize;
+        let text = name.to_str()?;
+        let replayed = self.previous.get(self.current.len()).filter(|met| {
+            // A recorded address is kept alive, so no other object can have it.
+            met.labels == address
+                && (met.name.as_ptr() == name.as_ptr()
+                    || met.name.bind(py).to_str().is_ok_and(|known| known == text))
+        });
+        let id = match replayed {
+            Some(met) => met.id,
+            None => match self.id_by_address(py, (name.as_any(), text), labels, index)? {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+        };
+        self.current.push(Met {
+            labels: address,
+            name: name.clone().unbind(),
+            id,
+        });
+        Ok(Some(id))
+    }
+
+    fn id_by_address(
         &mut self,
         py: Python<'_>,
         (name, text): (&Bound<'_, PyAny>, &str),
