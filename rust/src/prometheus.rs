@@ -123,6 +123,8 @@ pub struct Exposition {
     labels_start: usize,
     families: Vec<Family>,
     samples: Vec<Sample>,
+    /// Bytes of sample names written more than once but kept once.
+    shared_names: usize,
 }
 
 impl Exposition {
@@ -132,6 +134,7 @@ impl Exposition {
         self.labels_start = 0;
         self.families.clear();
         self.samples.clear();
+        self.shared_names = 0;
     }
 
     /// Bytes of memory held, pushed or not.
@@ -201,8 +204,16 @@ impl Exposition {
             start: self.labels_start,
             end: self.text.len(),
         };
+        // Samples in a row mostly share a name: its text is kept once.
+        let name = match self.samples.last() {
+            Some(last) if self.get(last.name) == name => {
+                self.shared_names += name.len();
+                last.name
+            }
+            _ => self.keep(name),
+        };
         let sample = Sample {
-            name: self.keep(name),
+            name,
             labels: labelled.then_some(labels),
             value,
             exemplar: None,
@@ -280,7 +291,7 @@ impl Exposition {
     /// Bytes of text pushed: about the size of the exposition, without the numbers.
     #[must_use]
     pub fn text_len(&self) -> usize {
-        self.text.len()
+        self.text.len() + self.shared_names
     }
 
     /// Append the samples in `part` (not empty, unless there are no samples at all) to
@@ -289,7 +300,7 @@ impl Exposition {
     /// concatenated in order, are the whole exposition.
     pub fn encode_part_into(&self, out: &mut Vec<u8>, format: Format, part: Range<usize>) {
         let is_last = part.end == self.samples.len();
-        let bytes = self.text.len() * part.len() / self.samples.len().max(1);
+        let bytes = self.text_len() * part.len() / self.samples.len().max(1);
         out.reserve(bytes + part.len() * 16 + 8);
         // Families that start before the part had their header written by an earlier one.
         let mut next = self

@@ -4,8 +4,12 @@ bytes as plain snapshots, in both formats, call after call."""
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from observabilipy import Registry
+from observabilipy.core.backend import native
+from observabilipy.core.encoding.prometheus import encode_text as python_encode_text
 from observabilipy.core.models import MetricFamily
 from observabilipy.encoders import encode_openmetrics, encode_text
 from observabilipy.encoders import native_counter_series as counter_series
@@ -63,3 +67,30 @@ def test_series_under_a_family_of_another_kind_are_refused() -> None:
     assert encode_text([MetricFamily("jobs", "counter", "", unpaired)]) == (
         b"# TYPE jobs_total counter\n"
     )
+
+
+@pytest.mark.skipif(native is None, reason="needs the Rust extension")
+@given(
+    calls=st.lists(
+        st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.text(max_size=30)), max_size=40),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_label_sets_replayed_call_after_call_encode_as_python_does(calls: Any) -> None:
+    """The Rust encoder replays label sets rendered last call (kept in one text it
+    compacts now and then): label sets kept across calls, made anew, moved, or with
+    values that need escaping encode as the Python encoder writes them, every call."""
+    kept = [(("k", f"v{n}"), ("x", 'q"\\\n')) for n in range(6)]
+    for samples in calls:
+        family = MetricFamily(
+            "jobs",
+            "counter",
+            "Jobs",
+            [
+                ("jobs_total", kept[n] if same else (("k", text),), float(n))
+                for n, same, text in samples
+            ],
+        )
+        assert native is not None
+        assert native.encode_text([family]) == python_encode_text([family])

@@ -136,7 +136,10 @@ impl Reader<'_> {
             let labelled = self.sample_labels(&labels, name_object)?;
             let cell = counter_cell(&cell)?;
             self.exposition.push_sample(&name, labelled, cell.value());
-            if let Some(exemplar) = cell.exemplar.latest(py, 0)?.filter(|_| self.exemplars) {
+            if !self.exemplars {
+                continue;
+            }
+            if let Some(exemplar) = cell.exemplar.latest(py, 0)? {
                 self.exemplar(&exemplar, name_object)?;
             }
         }

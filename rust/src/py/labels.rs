@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 /// One labelled sample's record: its tuple (if the rendering may be reused), where the
-/// rendering sits in the text buffer, and how many calls in a row missed here.
+/// rendering sits in the text, and how many calls in a row missed here.
 struct Record {
     labels: Option<Py<PyTuple>>,
     start: usize,
@@ -31,26 +31,18 @@ struct Record {
 /// A position that keeps missing holds its tuple again once in this many calls.
 const PROBE: u8 = 16;
 
-#[derive(Default)]
-struct Records {
-    records: Vec<Record>,
+/// Renderings live in one text that only grows between compactions: a record replayed
+/// moves to the next call without copying its text.
+pub struct LabelReplay {
+    previous: Vec<Record>,
+    current: Vec<Record>,
     text: Vec<u8>,
 }
 
-pub struct LabelReplay {
-    previous: Records,
-    current: Records,
-}
-
 static REPLAY: Mutex<LabelReplay> = Mutex::new(LabelReplay {
-    previous: Records {
-        records: Vec::new(),
-        text: Vec::new(),
-    },
-    current: Records {
-        records: Vec::new(),
-        text: Vec::new(),
-    },
+    previous: Vec::new(),
+    current: Vec::new(),
+    text: Vec::new(),
 });
 
 impl LabelReplay {
@@ -68,26 +60,29 @@ impl LabelReplay {
     /// this same object; it is then recorded again for the next call. Only addresses
     /// are compared: a recorded tuple is alive, so no other object can have its address.
     pub fn replay(&mut self, labels: &Bound<'_, PyAny>) -> Option<&[u8]> {
-        let position = self.current.records.len();
-        let record = self.previous.records.get_mut(position)?;
+        let position = self.current.len();
+        let record = self.previous.get_mut(position)?;
         let held = record.labels.as_ref()?;
         if held.as_ptr() != labels.as_ptr() {
             return None;
         }
         // Move the reference over rather than count it up here and down later.
-        let labels = record.labels.take();
-        let rendered = &self.previous.text[record.start..record.end];
-        self.current.push(labels, rendered, 0);
-        Some(rendered)
+        let (start, end) = (record.start, record.end);
+        self.current.push(Record {
+            labels: record.labels.take(),
+            start,
+            end,
+            misses: 0,
+        });
+        Some(&self.text[start..end])
     }
 
     /// Record what the next labelled sample rendered, when the replay missed; `labels`
     /// is `None` when the rendering may not be reused.
     pub fn record(&mut self, labels: Option<&Bound<'_, PyTuple>>, rendered: &[u8]) {
-        let position = self.current.records.len();
+        let position = self.current.len();
         let misses = self
             .previous
-            .records
             .get(position)
             .map_or(0, |previous| previous.misses + 1);
         let (hold, misses) = match misses {
@@ -95,31 +90,34 @@ impl LabelReplay {
             PROBE.. => (true, 1),
             _ => (false, misses),
         };
-        match labels.filter(|_| hold) {
-            Some(labels) => self
-                .current
-                .push(Some(labels.clone().unbind()), rendered, misses),
-            None => self.current.push(None, b"", misses),
-        }
-    }
-
-    /// End a call: its records become the ones the next call replays.
-    pub fn end_call(&mut self) {
-        std::mem::swap(&mut self.previous, &mut self.current);
-        self.current.records.clear();
-        self.current.text.clear();
-    }
-}
-
-impl Records {
-    fn push(&mut self, labels: Option<Py<PyTuple>>, rendered: &[u8], misses: u8) {
+        let (labels, rendered) = match labels.filter(|_| hold) {
+            Some(labels) => (Some(labels.clone().unbind()), rendered),
+            None => (None, &b""[..]),
+        };
         let start = self.text.len();
         self.text.extend_from_slice(rendered);
-        self.records.push(Record {
+        self.current.push(Record {
             labels,
             start,
             end: self.text.len(),
             misses,
         });
+    }
+
+    /// End a call: its records become the ones the next call replays. The text is
+    /// compacted once renderings no record holds make up most of it.
+    pub fn end_call(&mut self) {
+        std::mem::swap(&mut self.previous, &mut self.current);
+        self.current.clear();
+        let live: usize = self.previous.iter().map(|r| r.end - r.start).sum();
+        if self.text.len() > 2 * live + 4096 {
+            let mut text = Vec::with_capacity(2 * live);
+            for record in &mut self.previous {
+                let start = text.len();
+                text.extend_from_slice(&self.text[record.start..record.end]);
+                (record.start, record.end) = (start, text.len());
+            }
+            self.text = text;
+        }
     }
 }
