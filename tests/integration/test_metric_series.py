@@ -275,7 +275,7 @@ def test_arrays_longer_than_the_catalog_are_read_in_part(tmp_path):
     """A stored array far longer than the series the file names is read only as far
     as those series go: SQLite would read the whole value to cut it."""
     path = stored_jobs(tmp_path, mail=3)
-    long = 50_000_000
+    long = 2_000_000
     edit(
         path,
         "UPDATE metric_values SET vals = CAST(vals || zeroblob(?) AS BLOB), "
