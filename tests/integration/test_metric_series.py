@@ -6,6 +6,7 @@ from array import array
 from pathlib import Path
 
 import apsw
+import pytest
 
 from observabilipy import Engine, encoders
 from observabilipy.adapters.storage import sqlite_state
@@ -182,20 +183,31 @@ def test_series_and_families_no_version_writes_are_passed_over(tmp_path):
     assert "other_total" not in body
 
 
-def test_series_named_in_text_that_is_not_utf8_are_passed_over(tmp_path):
-    """Bytes SQLite holds as text but that are not UTF-8 (labels, names) never fail a
-    scrape nor the process's own snapshots."""
-    path = stored_jobs(tmp_path, mail=3)
-    edit(
-        path,
-        "INSERT INTO metric_series (family, sample, labels) VALUES "
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # Bytes SQLite holds as text but that are not UTF-8 (labels, names).
         "('jobs', 'jobs_total', CAST(x'5b5b2271222c2280ff225d5d' AS TEXT)), "
         "('jobs', CAST(x'6a6f6273ff' AS TEXT), '[]')",
-    )
+        # Blobs, which SQLite's JSON cannot hold (read as their text).
+        "(CAST('jobs' AS BLOB), 'jobs_total', '[[\"queue\", \"blob\"]]'), "
+        "('jobs', 'jobs_total', CAST('[[\"queue\", \"x\"]]' AS BLOB))",
+    ],
+    ids=["not-utf8", "blobs"],
+)
+def test_series_named_in_odd_text_never_fail_a_scrape(tmp_path, rows):
+    """Names or label sets the catalog's one-step read cannot take (it then reads row
+    by row) never fail a scrape nor the process's own snapshots, and the series named
+    after them are read."""
+    path = stored_jobs(tmp_path, mail=3)
+    edit(path, "INSERT INTO metric_series (family, sample, labels) VALUES " + rows)
     with Engine(path) as second:
         jobs = second.counter("jobs", "Jobs", labels=["queue"])
         jobs.labels("sms").inc()
-        assert sorted(samples(second, "jobs").values()) == [1.0, 3.0]
+        assert samples(second, "jobs") == {
+            ("jobs_total", (("queue", "mail"),)): 3.0,
+            ("jobs_total", (("queue", "sms"),)): 1.0,
+        }
         assert second.flush(10)
 
 

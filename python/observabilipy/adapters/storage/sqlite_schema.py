@@ -118,7 +118,9 @@ SELECT_ROWS: Final = (
 )
 
 
-def scalar(connection: apsw.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+def scalar(
+    connection: apsw.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+) -> Any:
     """The first column of the first row (None when there is no row)."""
     for row in connection.execute(sql, params):
         return row[0]

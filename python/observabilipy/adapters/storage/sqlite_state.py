@@ -20,7 +20,7 @@ from typing import Final
 import apsw
 import orjson
 
-from observabilipy.adapters.storage.sqlite_schema import immediate
+from observabilipy.adapters.storage.sqlite_schema import immediate, scalar
 from observabilipy.core.aggregate import (
     Catalog,
     Labels,
@@ -57,9 +57,18 @@ _LAST_ID: Final = f"""
         SELECT 1 FROM metric_series AS s WHERE s.id > ends.id AND s.id <= ends.id + {MAX_ID_GAP}
     )
 """
-_SERIES_FROM: Final = f"""
+_SERIES_WHERE: Final = f"FROM metric_series WHERE id >= :size AND id <= ({_LAST_ID})"
+# Every row in one JSON array, in one step: apsw hands the GIL over at each step, and a
+# busy thread in the process makes each handover wait (10,000 rows: 1.5 s, not 0.08).
+_SERIES_JSON: Final = f"""
+    SELECT CAST(json_group_array(json_array(id, family, sample, labels) ORDER BY id) AS BLOB)
+    {_SERIES_WHERE}
+"""
+# Row by row, as blobs, decoded here: for a file holding text that is not UTF-8 (which
+# would fail apsw's decoding, and the JSON above).
+_SERIES_ROWS: Final = f"""
     SELECT id, CAST(family AS BLOB), CAST(sample AS BLOB), CAST(labels AS BLOB)
-    FROM metric_series WHERE id >= :size AND id <= ({_LAST_ID}) ORDER BY id
+    {_SERIES_WHERE} ORDER BY id
 """
 # At most MAX_ID_GAP series a statement: their ids then lie where no row is.
 _NAME_SERIES: Final = f"""
@@ -126,15 +135,21 @@ def load_catalog(connection: apsw.Connection, catalog: Catalog) -> None:
     """Learn the series named since ``catalog`` was last brought up to date. A row no
     version of ours writes (a file edited by hand, or beyond ``MAX_ID_GAP``) is passed
     over: its id stays a gap, so values stored at it are never shown."""
-    # As blobs, decoded here: text that is not UTF-8 would fail apsw's own decoding.
-    for series_id, *raw in connection.execute(_SERIES_FROM, {"size": catalog.size}):
-        family, sample, text = map(_text, raw)
+    params = {"size": catalog.size}
+    try:
+        rows = orjson.loads(scalar(connection, _SERIES_JSON, params))
+    except (apsw.SQLError, orjson.JSONDecodeError):  # blobs, or text that is not UTF-8
+        rows = [
+            (series_id, *map(_text, raw))
+            for series_id, *raw in connection.execute(_SERIES_ROWS, params)
+        ]
+    for series_id, family, sample, text in rows:
         labels = _labels(text)
         if (
             labels is not None
             and isinstance(series_id, int)
-            and family is not None
-            and sample is not None
+            and isinstance(family, str)
+            and isinstance(sample, str)
             and is_metric_name(family)
             and is_metric_name(sample)
             and sample.startswith(family)
