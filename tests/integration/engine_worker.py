@@ -79,6 +79,19 @@ def scrape_loop(path: str) -> None:
         print(sum(value for _, _, value in family.samples), flush=True)
 
 
+def history_loop(path: str) -> None:
+    """Count while the writer keeps the history as often as it can; killed from
+    outside, often in the middle of a history insert."""
+    engine = Engine(path, history_interval=0.001, flush_interval=0.001, snapshot_interval=3600)
+    counter = engine.counter("jobs_total", "Jobs done", labels=["kind"])
+    children = [counter.labels(f"kind{i}") for i in range(300)]
+    print("counting", flush=True)
+    while True:
+        for child in children:
+            child.inc()
+        time.sleep(0.001)  # room for the writer
+
+
 def gauge(path: str, value: str, aggregate: str) -> None:
     """Set a gauge, flush, report, and stay alive until stdin closes."""
     engine = Engine(path, snapshot_interval=0.2)
@@ -160,6 +173,8 @@ if __name__ == "__main__":
         crash(args[0])
     elif command == "scrape_loop":
         scrape_loop(args[0])
+    elif command == "history_loop":
+        history_loop(args[0])
     elif command == "gauge":
         gauge(args[0], args[1], args[2])
     elif command == "disk_full":

@@ -146,6 +146,31 @@ def test_kill_9_mid_scrape_never_loses_a_total_a_scrape_showed(tmp_path):
     assert shown >= 300 * 6  # every worker scraped at least once after counting
 
 
+def test_kill_9_mid_history_leaves_whole_history_points(tmp_path):
+    """A process whose writer keeps the metric history as often as it can is killed at
+    random moments, most inside a history insert. The file stays intact, and every
+    point in time the history holds has all of the family's series: a point is
+    written whole or not at all."""
+    path = str(tmp_path / "history.db")
+    rng = random.Random(7)
+    for _ in range(6):
+        process = worker("history_loop", path)
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "counting"
+        time.sleep(rng.uniform(0.2, 0.6))
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+        connection = apsw.Connection(path)
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        points = connection.execute(
+            "SELECT process, ts, count(*) FROM metric_history WHERE sample = 'jobs_total' "
+            "GROUP BY process, ts"
+        ).fetchall()
+        connection.close()
+        assert {count for _, _, count in points} <= {300}
+    assert len(points) > 60  # each writer kept many points, so kills land mid-insert
+
+
 def test_a_forked_child_writes_only_its_own_entries(tmp_path):
     """After fork the child starts empty with its own writer: nothing is written twice."""
     path = tmp_path / "fork.db"
