@@ -223,8 +223,10 @@ class SummedSeries:
     lists, values from the added arrays; iterates as ``(sample, labels, value)``."""
 
     def __new__(
-        cls, ids: list[int], names: list[str], labels: list[Any], totals: bytes, present: bytes
-    ) -> Self: ...
+        cls, ids: bytes, names: list[str], labels: list[Any], totals: bytes, present: bytes
+    ) -> Self:
+        """The series of ``ids`` (native unsigned 64-bit integers, ``array('Q')``)
+        that are ``present``, valued ``totals[id]`` (native float64)."""
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
     def samples(self) -> list[tuple[str, Any, float]]:

@@ -52,6 +52,8 @@ class Catalog:
     #: Histograms' and summaries' ids in the order an exposition shows them, sorted
     #: when their series change rather than at every scrape.
     _in_order: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False)
+    #: Those ids as native 64-bit integers, for the Rust extension to read at once.
+    _packed: dict[str, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
     #: The Rust extension's lookup by object identity, valid for this catalog only.
     by_identity: IdentityIndex | None = field(
         default_factory=lambda: None if native is None else native.SeriesIndex()
@@ -94,6 +96,15 @@ class Catalog:
             ordered = sorted(ids, key=keys.__getitem__)
             self._in_order[family] = ordered
         return ordered
+
+    def packed_ids(self, family: str, kind: str) -> bytes:
+        """``ids_in_order`` as native unsigned 64-bit integers (``array('Q')``)."""
+        ids = self.ids_in_order(family, kind)
+        count, packed = self._packed.get(family, (-1, b""))
+        if count != len(ids):
+            packed = array("Q", ids).tobytes()
+            self._packed[family] = (len(ids), packed)
+        return packed
 
 
 class Values(NamedTuple):
@@ -256,7 +267,8 @@ def combine(
             samples = _gauge_samples(catalog, ids, family_meta[2], live)
         elif isinstance(totals, bytes):
             assert native is not None
-            series = native.SummedSeries(ids, catalog.sample, catalog.labels, totals, present)
+            packed = catalog.packed_ids(name, family_meta[0])
+            series = native.SummedSeries(packed, catalog.sample, catalog.labels, totals, present)
             # For an encoder, the series stay in the arrays (no tuple each).
             samples = cast("list[Sample]", series) if exposition else series.samples()
         else:

@@ -276,31 +276,36 @@ pub struct SummedSeries {
 
 #[pymethods]
 impl SummedSeries {
-    /// The series of `ids` that are `present`, named by `names[id]` and `labels[id]`,
-    /// valued `totals[id]` (native float64 bytes, from `add_floats`).
+    /// The series of `ids` (native unsigned 64-bit integers, an `array('Q')`'s bytes)
+    /// that are `present`, named by `names[id]` and `labels[id]`, valued `totals[id]`
+    /// (native float64 bytes, from `add_floats`).
     #[new]
     fn new(
-        ids: &Bound<'_, PyList>,
+        ids: &[u8],
         names: Bound<'_, PyList>,
         labels: Bound<'_, PyList>,
         totals: &[u8],
         present: &[u8],
-    ) -> PyResult<Self> {
-        let mut series = Vec::with_capacity(ids.len());
-        for id in ids.iter() {
-            let id: usize = id.extract()?;
-            if present.get(id).copied().unwrap_or(0) == 0 || id >= names.len().min(labels.len()) {
+    ) -> Self {
+        let known = names.len().min(labels.len());
+        let mut series = Vec::with_capacity(ids.len() / 8);
+        for id in ids.chunks_exact(8) {
+            let id = u64::from_ne_bytes(id.try_into().unwrap_or_default());
+            let Some(id) = usize::try_from(id).ok().filter(|id| *id < known) else {
+                continue;
+            };
+            if present.get(id).copied().unwrap_or(0) == 0 {
                 continue;
             }
             if let Some(total) = totals.get(id * 8..id * 8 + 8) {
                 series.push((id, f64::from_ne_bytes(total.try_into().unwrap_or_default())));
             }
         }
-        Ok(Self {
+        Self {
             names: names.unbind(),
             labels: labels.unbind(),
             series,
-        })
+        }
     }
 
     fn __len__(&self) -> usize {
