@@ -53,7 +53,9 @@ class Catalog:
     #: when their series change rather than at every scrape.
     _in_order: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False)
     #: Those ids as native 64-bit integers, for the Rust extension to read at once.
-    _packed: dict[str, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
+    _packed: dict[tuple[str, str], tuple[int, bytes]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     #: The Rust extension's lookup by object identity, valid for this catalog only.
     by_identity: IdentityIndex | None = field(
         default_factory=lambda: None if native is None else native.SeriesIndex()
@@ -100,10 +102,10 @@ class Catalog:
     def packed_ids(self, family: str, kind: str) -> bytes:
         """``ids_in_order`` as native unsigned 64-bit integers (``array('Q')``)."""
         ids = self.ids_in_order(family, kind)
-        count, packed = self._packed.get(family, (-1, b""))
+        count, packed = self._packed.get((family, kind), (-1, b""))
         if count != len(ids):
             packed = array("Q", ids).tobytes()
-            self._packed[family] = (len(ids), packed)
+            self._packed[family, kind] = (len(ids), packed)
         return packed
 
 
