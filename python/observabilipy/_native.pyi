@@ -18,6 +18,7 @@ __all__ = [
     "CounterSeries",
     "GaugeCell",
     "HistogramCell",
+    "HistogramSeries",
     "SeriesIndex",
     "SummedSeries",
     "__version__",
@@ -132,6 +133,27 @@ def gauge_samples(
     sample: str, labels: list[Any], cells: list[GaugeCell]
 ) -> list[tuple[str, Any, float]]:
     """``[(sample, labels, value), ...]`` for a gauge family's label pairs and cells."""
+
+@final
+class HistogramSeries:
+    """A histogram family's series left in their cells, for the encoder to read as it
+    writes (``name`` is the family's: its samples are ``<name>_bucket``, ``_count``,
+    ``_sum``)."""
+
+    def __new__(
+        cls,
+        name: str,
+        labels: list[Any],
+        bucket_labels: list[list[Any]],
+        cells: list[HistogramCell],
+    ) -> Self: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
+    def exemplars(self) -> dict[tuple[str, Any], Exemplar]:
+        """The latest exemplar of each bucket that has one, keyed ``(sample, labels)``."""
+
+    def samples(self) -> list[tuple[str, Any, float]]:
+        """The samples as ``histogram_samples`` gives them (for anything but an encoder)."""
 
 def histogram_samples(
     name: str,

@@ -45,6 +45,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cells::GaugeCell>()?;
     m.add_class::<histogram::HistogramCell>()?;
     m.add_function(wrap_pyfunction!(histogram::histogram_samples, m)?)?;
+    m.add_class::<histogram::HistogramSeries>()?;
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     m.add_function(wrap_pyfunction!(json_needs_care, m)?)?;

@@ -1,5 +1,5 @@
-"""Families collected for exposition (counters left in their cells) encode to the same
-bytes as plain snapshots, in both formats, call after call."""
+"""Families collected for exposition (counters and histograms left in their cells)
+encode to the same bytes as plain snapshots, in both formats, call after call."""
 
 from typing import Any
 
@@ -26,6 +26,10 @@ def registry() -> Registry:
     registry.counter("unused_total", "Never incremented", labels=["a"])
     registry.gauge("temperature", "A gauge").set(21.5)
     registry.histogram("latency_seconds", "A histogram", buckets=[0.1, 1]).observe(0.3)
+    routes = registry.histogram("route_seconds", "Labelled", labels=["route"], buckets=[0.1, 1])
+    routes.labels('/a"\n').observe(0.05, exemplar={"trace_id": "abc"})
+    routes.labels("/b").observe(2.5)
+    routes.labels('/a"\n').observe(0.5)
     return registry
 
 
@@ -62,6 +66,16 @@ def test_series_under_a_family_of_another_kind_are_refused() -> None:
         encode_text([MetricFamily("jobs", "gauge", "", series)])
     with pytest.raises(ValueError, match="'jobs_total'"):
         encode_text([MetricFamily("other", "counter", "", series)])
+    assert native is not None
+    histogram = Registry().histogram("lat", "", buckets=[1.0])
+    labels, cells = histogram.cells()
+    buckets = [histogram.bucket_labels(pairs) for pairs in labels]
+    latencies: Any = native.HistogramSeries("lat", labels, buckets, cells)
+    with pytest.raises(ValueError, match="'lat_bucket'"):
+        encode_text([MetricFamily("lat", "counter", "", latencies)])
+    bad: Any = native.HistogramSeries("lat", labels, [buckets[0][:1]], cells)
+    with pytest.raises(ValueError, match="bucket label sets"):
+        encode_text([MetricFamily("lat", "histogram", "", bad)])
     # Read in step as far as both go: a family's lists may gain a pair before its cell.
     unpaired: Any = counter_series("jobs_total", [()], [])
     assert encode_text([MetricFamily("jobs", "counter", "", unpaired)]) == (

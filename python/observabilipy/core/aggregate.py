@@ -283,7 +283,7 @@ def combine(
 
 def _exemplars_in_cells(samples: object) -> Exemplars:
     """The exemplars of counters collected for exposition (still in their cells)."""
-    if native is not None and isinstance(samples, native.CounterSeries):
+    if native is not None and isinstance(samples, native.CounterSeries | native.HistogramSeries):
         found: Exemplars = samples.exemplars()
         return found
     return {}

@@ -283,6 +283,10 @@ gauge_samples: Callable[..., Samples]
 histogram_samples: Callable[..., Samples]
 #: The Rust ``CounterSeries`` (a family's cells for the Rust encoder to read), or None.
 counter_series: Callable[[str, list[LabelPairs], list[Any]], object] | None
+#: The Rust ``HistogramSeries`` (the same for a histogram family), or None.
+histogram_series: (
+    Callable[[str, list[LabelPairs], list[list[LabelPairs]], list[Any]], object] | None
+)
 
 if TYPE_CHECKING or native is None:
     new_counter_cell, new_gauge_cell, new_histogram_cell = (
@@ -292,8 +296,10 @@ if TYPE_CHECKING or native is None:
     )
     counter_samples, gauge_samples = py_counter_samples, py_gauge_samples
     histogram_samples, counter_series = py_histogram_samples, None
+    histogram_series = None
 else:
     new_counter_cell, new_gauge_cell = native.CounterCell, native.GaugeCell
     new_histogram_cell = native.HistogramCell
     counter_samples, gauge_samples = native.counter_samples, native.gauge_samples
     histogram_samples, counter_series = native.histogram_samples, native.CounterSeries
+    histogram_series = native.HistogramSeries

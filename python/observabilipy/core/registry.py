@@ -12,6 +12,7 @@ from observabilipy.core.cells import (
     counter_series,
     gauge_samples,
     histogram_samples,
+    histogram_series,
 )
 from observabilipy.core.exemplars import Exemplars
 from observabilipy.core.instruments import (
@@ -255,7 +256,12 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     if isinstance(family, Histogram):
         histogram_sets, histograms = family.cells()
         buckets = [family.bucket_labels(labels) for labels in histogram_sets]
-        samples = histogram_samples(family.name, histogram_sets, buckets, histograms, exemplars)
+        if exposition and histogram_series is not None:
+            # As counters: the Rust encoder reads counts and exemplars from the cells.
+            series = histogram_series(family.name, histogram_sets, buckets, histograms)
+            samples = cast("list[Sample]", series)
+        else:
+            samples = histogram_samples(family.name, histogram_sets, buckets, histograms, exemplars)
     elif isinstance(family, Summary):
         samples = summary_samples(family.name, *family.cells())
     elif isinstance(family, Counter):

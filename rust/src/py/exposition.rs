@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::cells::{counter_cell, CounterSeries};
+use super::histogram::{bucket_exemplar, read_cell, HistogramSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, type_name, unpack};
 use super::series::SummedSeries;
@@ -83,6 +84,9 @@ impl Reader<'_> {
         if let Ok(series) = samples.cast_exact::<CounterSeries>() {
             return self.counter_series(series.get(), (&name_object, name, kind));
         }
+        if let Ok(series) = samples.cast_exact::<HistogramSeries>() {
+            return self.histogram_series(series.get(), (&name_object, name, kind));
+        }
         if let Ok(series) = samples.cast_exact::<SummedSeries>() {
             let exemplars = if self.exemplars {
                 exemplars_of(family)?
@@ -121,16 +125,12 @@ impl Reader<'_> {
         family: (&Bound<'_, PyAny>, &str, Kind),
     ) -> PyResult<()> {
         let py = family.0.py();
-        let (family_name, prefix, kind) = family;
         let name_object = series.sample.bind(py);
-        let name = self.text(name_object)?.into_owned();
-        if kind != Kind::Counter
-            || !name.starts_with(prefix.as_bytes())
-            || !kind.allows_suffix(&name[prefix.len()..])
-        {
-            let (sample, family) = (repr(name_object)?, repr(family_name)?);
+        if family.2 != Kind::Counter {
+            let (sample, family) = (repr(name_object)?, repr(family.0)?);
             return Err(Error::ForeignSample { sample, family }.into());
         }
+        let name = self.checked_name(name_object, family)?.into_owned();
         let cells = series.cells.bind(py);
         for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
             let labelled = self.sample_labels(&labels, name_object)?;
@@ -142,6 +142,46 @@ impl Reader<'_> {
             if let Some(exemplar) = cell.exemplar.latest(py, 0)? {
                 self.exemplar(&exemplar, name_object)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Read a histogram family's series straight from their cells, as
+    /// [`Self::sample`] reads the tuples `histogram_samples` makes: each bucket, then the
+    /// count and the sum; sample names checked once.
+    fn histogram_series(
+        &mut self,
+        series: &HistogramSeries,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+    ) -> PyResult<()> {
+        let py = family.0.py();
+        let names = series.sample_names(py)?;
+        let mut checked = Vec::with_capacity(3);
+        for name in &names {
+            checked.push(self.checked_name(name.as_any(), family)?.into_owned());
+        }
+        let [bucket, count, sum] = &names;
+        for (labels, buckets, cell) in series.series(py) {
+            let (histogram, cumulative, total) = read_cell(&cell, &buckets)?;
+            for (index, (pairs, running)) in buckets.try_iter()?.zip(&cumulative).enumerate() {
+                let labelled = self.sample_labels(&pairs?, bucket.as_any())?;
+                // Python's float(int): exact below 2**53, rounded to nearest above.
+                #[allow(clippy::cast_precision_loss)]
+                self.exposition
+                    .push_sample(&checked[0], labelled, *running as f64);
+                if self.exemplars {
+                    if let Some(exemplar) = bucket_exemplar(py, histogram, index)? {
+                        self.exemplar(&exemplar, bucket.as_any())?;
+                    }
+                }
+            }
+            let observed = cumulative.last().copied().unwrap_or(0);
+            let labelled = self.sample_labels(&labels, count.as_any())?;
+            #[allow(clippy::cast_precision_loss)]
+            self.exposition
+                .push_sample(&checked[1], labelled, observed as f64);
+            let labelled = self.sample_labels(&labels, sum.as_any())?;
+            self.exposition.push_sample(&checked[2], labelled, total);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 
 use super::cells::number;
 use super::exemplars::Slot;
@@ -160,16 +160,8 @@ pub fn histogram_samples<'py>(
     let mut samples = Vec::with_capacity(cells.len() * 16);
     let series = labels.iter().zip(bucket_labels.iter()).zip(cells.iter());
     for ((labels, buckets), cell) in series {
-        let histogram = cell.cast::<HistogramCell>()?.get();
-        let (cumulative, total) = histogram.cumulative();
         let buckets = buckets.cast::<PyList>()?;
-        if buckets.len() != cumulative.len() {
-            return Err(PyValueError::new_err(format!(
-                "{} bucket label sets for {} buckets",
-                buckets.len(),
-                cumulative.len()
-            )));
-        }
+        let (histogram, cumulative, total) = read_cell(&cell, buckets)?;
         // Python's float(int): exact below 2**53, rounded to nearest above, as `as` does.
         #[allow(clippy::cast_precision_loss)]
         for (index, (pairs, running)) in buckets.iter().zip(&cumulative).enumerate() {
@@ -188,4 +180,126 @@ pub fn histogram_samples<'py>(
         samples.push(PyTuple::new(py, [&sum, &labels, &total])?);
     }
     PyList::new(py, samples)
+}
+
+/// A histogram family's series left in their cells, for an encoder to read as it writes
+/// (as `CounterSeries` is for counters): no tuple per bucket.
+#[pyclass(module = "observabilipy._native", frozen)]
+pub struct HistogramSeries {
+    /// The family's name: its samples are `<name>_bucket`, `<name>_count`, `<name>_sum`.
+    pub name: Py<PyString>,
+    pub labels: Py<PyList>,
+    pub bucket_labels: Py<PyList>,
+    pub cells: Py<PyList>,
+}
+
+impl HistogramSeries {
+    /// The sample names, `_bucket`, `_count` and `_sum`, as Python strings.
+    pub fn sample_names<'py>(&self, py: Python<'py>) -> PyResult<[Bound<'py, PyString>; 3]> {
+        let base = self.name.bind(py).to_str()?;
+        Ok(["_bucket", "_count", "_sum"]
+            .map(|suffix| PyString::new(py, &format!("{base}{suffix}"))))
+    }
+
+    /// Each series' label pairs, its buckets' label pairs and its cell, in step as far
+    /// as all three go.
+    pub fn series<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let labels = self.labels.bind(py).clone();
+        let buckets = self.bucket_labels.bind(py).clone();
+        let cells = self.cells.bind(py).clone();
+        labels
+            .into_iter()
+            .zip(buckets)
+            .zip(cells)
+            .map(|((labels, buckets), cell)| (labels, buckets, cell))
+    }
+}
+
+/// A histogram cell's cumulative counts and sum, with its bucket label pairs checked
+/// to match its buckets.
+pub fn read_cell<'a>(
+    cell: &'a Bound<'_, PyAny>,
+    buckets: &Bound<'_, PyAny>,
+) -> PyResult<(&'a HistogramCell, Vec<u64>, f64)> {
+    let histogram = cell.cast::<HistogramCell>()?.get();
+    let (cumulative, total) = histogram.cumulative();
+    let count = buckets.len()?;
+    if count != cumulative.len() {
+        return Err(PyValueError::new_err(format!(
+            "{count} bucket label sets for {} buckets",
+            cumulative.len()
+        )));
+    }
+    Ok((histogram, cumulative, total))
+}
+
+/// The latest exemplar of bucket `index` of `cell`, if it keeps one.
+pub fn bucket_exemplar<'py>(
+    py: Python<'py>,
+    cell: &HistogramCell,
+    index: usize,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    cell.exemplars.latest(py, index)
+}
+
+#[pymethods]
+impl HistogramSeries {
+    #[new]
+    fn new(
+        name: Bound<'_, PyString>,
+        labels: Bound<'_, PyList>,
+        bucket_labels: Bound<'_, PyList>,
+        cells: Bound<'_, PyList>,
+    ) -> Self {
+        Self {
+            name: name.unbind(),
+            labels: labels.unbind(),
+            bucket_labels: bucket_labels.unbind(),
+            cells: cells.unbind(),
+        }
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let mut count = 0;
+        for (_, buckets, _) in self.series(py) {
+            count += buckets.len()? + 2;
+        }
+        Ok(count)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.samples(py)?.try_iter()
+    }
+
+    /// The latest exemplar of each bucket that has one, keyed as `histogram_samples`
+    /// keys them: `(sample, labels)`.
+    fn exemplars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let found = PyDict::new(py);
+        self.fill(py, Some(&found))?;
+        Ok(found)
+    }
+
+    /// The samples as `histogram_samples` gives them (for anything but an encoder).
+    fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.fill(py, None)
+    }
+}
+
+impl HistogramSeries {
+    fn fill<'py>(
+        &self,
+        py: Python<'py>,
+        exemplars: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        histogram_samples(
+            self.name.bind(py),
+            self.labels.bind(py),
+            self.bucket_labels.bind(py),
+            self.cells.bind(py),
+            exemplars,
+        )
+    }
 }

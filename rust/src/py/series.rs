@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyIterator, PyList, PyString, PyTuple};
 
 use super::cells::{CounterCell, CounterSeries};
+use super::histogram::{read_cell, HistogramSeries};
 
 /// `changed` (when each value last changed) with `now` wherever `values` or `present`
 /// differ from `before` and `before_present`; shorter arrays hold zeros past their end.
@@ -183,6 +184,32 @@ impl SeriesIndex {
                     };
                     values[id] = cell.cast::<CounterCell>()?.get().value();
                     present[id] = 1;
+                }
+                continue;
+            }
+            if let Ok(series) = samples.cast::<HistogramSeries>() {
+                let series = series.get();
+                let [bucket, count, sum] = series.sample_names(py)?;
+                for (labels, buckets, cell) in series.series(py) {
+                    let (_, cumulative, total) = read_cell(&cell, &buckets)?;
+                    let observed = cumulative.last().copied().unwrap_or(0);
+                    // Python's float(int): exact below 2**53, rounded to nearest above.
+                    #[allow(clippy::cast_precision_loss)]
+                    let found = buckets
+                        .try_iter()?
+                        .zip(cumulative.iter().map(|running| *running as f64))
+                        .map(|(pairs, value)| pairs.map(|pairs| (&bucket, pairs, value)))
+                        .chain([Ok((&count, labels.clone(), observed as f64))])
+                        .chain([Ok((&sum, labels.clone(), total))]);
+                    for sample in found {
+                        let (name, labels, value) = sample?;
+                        let found = self.id(py, name, &labels, index)?;
+                        let Some(id) = found.filter(|id| *id < size) else {
+                            return Ok(None);
+                        };
+                        values[id] = value;
+                        present[id] = 1;
+                    }
                 }
                 continue;
             }
