@@ -22,6 +22,7 @@ from typing import Final
 import apsw
 
 from observabilipy.adapters.storage import sqlite_metrics as history
+from observabilipy.adapters.storage import sqlite_retire as retire
 from observabilipy.adapters.storage import sqlite_state as store
 from observabilipy.core.aggregate import combine
 from observabilipy.core.instruments import Gauge
@@ -95,8 +96,8 @@ class MetricsSync:
         """Fold exited processes into the retired totals, and those past the series
         limit into their families' overflow series."""
         dead_before = time.time() - 10 * self.snapshot_interval - 5
-        if store.retire_dead(connection, dead_before, self.process):
-            store.cap_retired(connection, self.registry.max_series)
+        if retire.retire_dead(connection, dead_before, self.process):
+            retire.cap_retired(connection, self.registry.max_series)
 
     # -- scrapes ------------------------------------------------------------------------
     def totals(self, *, exposition: bool = False, exemplars: bool = True) -> list[MetricFamily]:
