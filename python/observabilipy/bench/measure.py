@@ -253,9 +253,11 @@ def log_bytes_per_entry(path: Path | str) -> float:
         try:
             used = _number(
                 connection,
-                # logs is a view over segment tables (logs_seg_N) and their indexes.
+                # logs is a view over segment tables (logs_seg_N) and their indexes,
+                # with spans of ids bounding reads by time.
                 "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'logs\\_%' ESCAPE '\\' "
-                "OR name LIKE 'sqlite\\_autoindex\\_logs\\_%' ESCAPE '\\'",
+                "OR name LIKE 'sqlite\\_autoindex\\_logs\\_%' ESCAPE '\\' "
+                "OR name = 'log_spans'",
             )
         except apsw.SQLError:
             pages = _number(connection, "PRAGMA page_count")

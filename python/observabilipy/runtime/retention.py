@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 
 import apsw
 
-from observabilipy.adapters.storage import sqlite_outbox
+from observabilipy.adapters.storage import sqlite_outbox, sqlite_spans
 from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage.sqlite_schema import immediate, scalar
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
@@ -169,11 +169,12 @@ def _delete_rows(
     removed = 0
     while True:
         with connection:
+            ceiling = sqlite_spans.id_ceiling(connection, before)
             try:
                 connection.execute(
                     f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} "
-                    "WHERE level = ? AND ts < ? ORDER BY id LIMIT ?)",
-                    (level, before, retention.step_rows),
+                    "WHERE level = ? AND ts < ? AND id <= ? ORDER BY id LIMIT ?)",
+                    (level, before, ceiling, retention.step_rows),
                 )
             except apsw.SQLError:  # dropped meanwhile by another process's retention
                 return removed

@@ -30,11 +30,13 @@ from observabilipy.adapters.storage.sqlite_ndjson import (
 from observabilipy.adapters.storage.sqlite_schema import (
     SEGMENTED_VERSION,
     SELECT_ROWS,
+    SPANS_VERSION,
     StorageError,
     check,
     prepare,
     scalar,
 )
+from observabilipy.adapters.storage.sqlite_spans import read_without_spans
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.models import LogEntry
@@ -63,6 +65,8 @@ def open_connection(
                 raise StorageError(f"{path} holds no observabilipy data (no Engine wrote it)")
             if version < SEGMENTED_VERSION:
                 segments.read_unsegmented(connection)
+            if version < SPANS_VERSION:
+                read_without_spans(connection)
         except apsw.CantOpenError as error:  # e.g. no -shm file and no right to create one
             connection.close()
             raise StorageError(f"cannot open {path}: {error}") from error
@@ -161,7 +165,7 @@ class SQLiteLogStorage:
     ) -> Iterator[LogRow]:
         """Like ``query`` but fetched ``chunk`` rows (at most about ``CHUNK_BYTES`` of
         text) at a time, so memory stays flat whatever the rows' size."""
-        where, params = filters(after, since, until, level, logger, self._floor(since))
+        where, params = filters(after, since, until, level, logger, *self._bounds(since, until))
         sql = f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?"
         cursor = after
         remaining = limit
@@ -202,20 +206,19 @@ class SQLiteLogStorage:
         body holds ``max_bytes`` (see ``sqlite_ndjson``)."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        where, params = filters(after, since, until, level, logger, self._floor(since))
+        where, params = filters(after, since, until, level, logger, *self._bounds(since, until))
         with self._lock:
             rows, last, body, more = read_chunk(
                 self._connection, self.native_ndjson, where, params, limit, max_bytes
             )
         return Chunk(rows, last if rows else after, body, more)
 
-    def _floor(self, since: float | None) -> int:
-        """An id bound for a time filter's lower bound, so SQLite skips the segments it
-        rules out (-1 without one)."""
-        if since is None:
-            return -1
+    def _bounds(self, since: float | None, until: float | None) -> tuple[int, int | None]:
+        """Id bounds for a time filter, so SQLite reads only the ids that may match."""
+        if since is None and until is None:
+            return -1, None
         with self._lock:
-            return segments.id_floor(self._connection, float(since))
+            return segments.bounds(self._connection, since, until)
 
     def read_ndjson_ids(self, after: int, upto: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
         """The rows with ids in (``after``, ``upto``] as NDJSON, up to ``max_bytes``.
@@ -313,9 +316,10 @@ def filters(
     level: str | int | None,
     logger: str | None,
     floor: int = -1,
+    ceiling: int | None = None,
 ) -> tuple[str, list[Any]]:
     """A WHERE clause and its parameters for the filters, the cursor's last (ids above
-    ``after`` and ``floor``)."""
+    ``after`` and ``floor``, and at most ``ceiling``)."""
     if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
         raise TypeError(f"after must be an int cursor, got {after!r}")
     clauses: list[str] = []
@@ -335,6 +339,9 @@ def filters(
     if logger is not None:
         clauses.append("logger = ?")
         params.append(logger)
+    if ceiling is not None:
+        clauses.append("id <= ?")
+        params.append(ceiling)
     clauses.append("id > ?")
     params.append(max(floor, -1 if after is None else after))
     return " AND ".join(clauses), params

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import apsw
 import msgspec
 import orjson
 
 from observabilipy.adapters.storage import sqlite_segments as segments
+from observabilipy.adapters.storage import sqlite_spans as spans
 from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care, text_of
 from observabilipy.core.entries import MAX_ENTRY_BYTES, EntryRejectedError, Row, normalize
 from observabilipy.core.models import LogEntry
@@ -84,18 +85,33 @@ def encode_batch(entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES) 
     return None if any(map(may_need_care, parts)) else payload
 
 
-def _target(
-    connection: apsw.Connection, wanted: int, segmenting: segments.Segmenting
-) -> tuple[int, int, str]:
+class _Slice(NamedTuple):
+    """Ids reserved for a slice of a batch: ``base + 1``..``base + size``, in ``table``,
+    the segment whose ids start at ``segment_first``."""
+
+    base: int
+    size: int
+    table: str
+    segment_first: int
+
+    def stored(self, connection: apsw.Connection) -> None:
+        """Record the slice's rows in the spans that bound reads by time."""
+        spans.record_span(
+            connection, self.table, self.segment_first, self.base + 1, self.base + self.size
+        )
+
+
+def _target(connection: apsw.Connection, wanted: int, segmenting: segments.Segmenting) -> _Slice:
     """Reserve ids for up to ``wanted`` rows, no more than the segment they go into has
-    room for: (the id before the first, how many, the segment's table)."""
-    base = segments.reserve_ids(connection, 0)  # the first write: takes the write lock
+    room for."""
+    base, newest = segments.reserve_ids(connection, wanted)  # takes the write lock
     segment = segments.rotate_if_full(
-        connection, base + 1, time.time(), segmenting.rows, segmenting.seconds
+        connection, newest, base + 1, time.time(), segmenting.rows, segmenting.seconds
     )
     count = min(wanted, segment.first_id + segmenting.rows - base - 1)
-    segments.reserve_ids(connection, count)
-    return base, count, segments.table(segment.number)
+    if count < wanted:  # the rest go into the next segment, with ids reserved then
+        segments.give_back_ids(connection, base + count)
+    return _Slice(base, count, segments.table(segment.number), segment.first_id)
 
 
 def insert_rows(
@@ -105,11 +121,15 @@ def insert_rows(
 ) -> None:
     """Insert normalized rows (the caller owns the transaction)."""
     while rows:
-        base, count, table = _target(connection, len(rows), segmenting)
+        target = _target(connection, len(rows), segmenting)
+        base = target.base
         _insert_with_ids(
-            connection, table, [(base + i + 1, *row) for i, row in enumerate(rows[:count])]
+            connection,
+            target.table,
+            [(base + i + 1, *row) for i, row in enumerate(rows[: target.size])],
         )
-        rows = rows[count:]
+        target.stored(connection)
+        rows = rows[target.size :]
 
 
 def _insert_with_ids(
@@ -135,8 +155,12 @@ def insert_entries(
     """
     stored, rejected = 0, list[Rejection]()
     while entries:
-        base, count, table = _target(connection, len(entries), segmenting)
-        more, refused = _insert_slice(connection, entries[:count], base, table, max_bytes, native)
+        target = _target(connection, len(entries), segmenting)
+        count = target.size
+        more, refused = _insert_slice(
+            connection, entries[:count], target.base, target.table, max_bytes, native
+        )
+        target.stored(connection)
         stored, rejected = stored + more, rejected + refused
         entries = entries[count:]
     return stored, rejected

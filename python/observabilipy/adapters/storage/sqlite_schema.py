@@ -102,12 +102,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     # Version 5: metric series named once, values as arrays over their ids (see
     # sqlite_state).
     lambda connection: _to_series(connection),
+    # Version 6: reads by time bounded by spans of ids, not an index on every row (see
+    # sqlite_spans).
+    lambda connection: _to_spans(connection),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 #: The first version with the log table in segments; read-only readers of older files
 #: read its one table as it is (``sqlite_segments.read_unsegmented``).
 SEGMENTED_VERSION: Final = 3
+#: The first version with spans bounding reads by time; read-only readers of older
+#: files see one span over everything (``sqlite_spans.read_without_spans``) and scan
+#: with their segments' ts indexes.
+SPANS_VERSION: Final = 6
 
 #: Stored log rows as readers take them: id, timestamp, level name, message, logger,
 #: attributes JSON (levels named as the Rust extension names them).
@@ -247,3 +254,12 @@ def _to_outbox(connection: apsw.Connection) -> None:
     from observabilipy.adapters.storage import sqlite_outbox
 
     connection.execute(sqlite_outbox.DDL)
+
+
+def _to_spans(connection: apsw.Connection) -> None:
+    from observabilipy.adapters.storage import sqlite_segments as segments
+    from observabilipy.adapters.storage import sqlite_spans
+
+    found = segments.segments(connection)
+    sqlite_spans.add_spans(connection, [segments.table(segment.number) for segment in found])
+    segments.rebuild_view(connection)  # the insert trigger records spans too

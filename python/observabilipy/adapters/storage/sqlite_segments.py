@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 
 import apsw
 
+from observabilipy.adapters.storage import sqlite_spans as spans
 from observabilipy.adapters.storage.sqlite_schema import scalar
 
 _COLUMNS: Final = "id, ts, level, logger, message, attributes"
@@ -36,7 +37,7 @@ SEGMENT_DDL: Final = """
         message TEXT NOT NULL,
         attributes TEXT NOT NULL               -- a JSON object
     );
-    CREATE INDEX logs_seg_{n}_ts ON logs_seg_{n} (ts);
+    -- No index on ts: reads by time are bounded by log_spans (see sqlite_spans).
     -- Warnings and worse are few and wanted fast; indexing every row costs ingest speed.
     CREATE INDEX logs_seg_{n}_problems ON logs_seg_{n} (level, id) WHERE level >= 30;
 """
@@ -78,16 +79,25 @@ def last_id(connection: apsw.Connection) -> int:
     return int(scalar(connection, "SELECT last_id FROM log_state") or 0)
 
 
-def reserve_ids(connection: apsw.Connection, count: int) -> int:
-    """Reserve ``count`` ids; returns the one before the first. As the transaction's
-    first write it takes the file's write lock, so no other writer reserves the same."""
-    return int(
-        scalar(
-            connection,
-            "UPDATE log_state SET last_id = last_id + ?1 RETURNING last_id - ?1",
-            (count,),
-        )
-    )
+def reserve_ids(connection: apsw.Connection, count: int) -> tuple[int, Segment]:
+    """Reserve ``count`` ids: (the one before the first, the newest segment). One
+    statement, so a writer waits for the GIL once for it. As the transaction's first
+    write it takes the file's write lock, so no other writer reserves the same ids or
+    changes the segments before the transaction ends."""
+    newest = "FROM log_segments WHERE n = (SELECT max(n) FROM log_segments)"
+    for base, number, first_id, created in connection.execute(
+        f"""UPDATE log_state SET last_id = last_id + ?1 RETURNING last_id - ?1,
+            (SELECT n {newest}), (SELECT first_id {newest}), (SELECT created {newest})""",
+        (count,),
+    ):
+        return int(base), Segment(int(number), int(first_id), float(created))
+    raise AssertionError("a file with segments always has one and its log_state row")
+
+
+def give_back_ids(connection: apsw.Connection, last: int) -> None:
+    """Make ``last`` the newest id given, returning ids reserved beyond it in this same
+    transaction (no one else can have seen them)."""
+    connection.execute("UPDATE log_state SET last_id = ?", (last,))
 
 
 def current(connection: apsw.Connection) -> Segment:
@@ -100,11 +110,15 @@ def current(connection: apsw.Connection) -> Segment:
 
 
 def rotate_if_full(
-    connection: apsw.Connection, next_id: int, now: float, max_rows: int, max_seconds: float
+    connection: apsw.Connection,
+    segment: Segment,
+    next_id: int,
+    now: float,
+    max_rows: int,
+    max_seconds: float,
 ) -> Segment:
-    """The segment the rows from ``next_id`` go into: the current one, or a new one when
-    it holds ``max_rows`` ids or is ``max_seconds`` old (and is not empty)."""
-    segment = current(connection)
+    """The segment the rows from ``next_id`` go into: ``segment`` (the newest), or a new
+    one when it holds ``max_rows`` ids or is ``max_seconds`` old (and is not empty)."""
     full = next_id - segment.first_id >= max_rows or now - segment.created >= max_seconds
     if not full or next_id == segment.first_id:
         return segment
@@ -126,26 +140,42 @@ def drop_segment(connection: apsw.Connection, segment: Segment, now: float) -> i
     if segment.number == current(connection).number:
         add_segment(connection, segment.number + 1, last_id(connection) + 1, now)
     name = table(segment.number)
-    # The ts index is the smallest b-tree holding every row: counting is a walk of it.
-    rows = int(scalar(connection, f"SELECT count(*) FROM {name}"))
+    rows = int(scalar(connection, f"SELECT count(*) FROM {name}"))  # reads page headers only
     connection.execute(f"DROP TABLE {name}")
+    spans.forget(connection, segment.first_id, _end(connection, segment) or last_id(connection) + 1)
     connection.execute("DELETE FROM log_segments WHERE n = ?", (segment.number,))
     rebuild_view(connection)
     return rows
 
 
+def _end(connection: apsw.Connection, segment: Segment) -> int | None:
+    """The first id of the segment after ``segment`` (None for the newest)."""
+    end = scalar(
+        connection, "SELECT min(first_id) FROM log_segments WHERE n > ?", (segment.number,)
+    )
+    return None if end is None else int(end)
+
+
 def newest_ts(connection: apsw.Connection, segment: Segment) -> float | None:
-    """The newest timestamp in a segment (one index probe), None when it is empty."""
-    newest = scalar(connection, f"SELECT max(ts) FROM {table(segment.number)}")
-    return None if newest is None else float(newest)
+    """The newest timestamp in a segment (or a later one, when rows were deleted from
+    it), None when it is empty: read from its spans."""
+    return spans.newest_ts(
+        connection, table(segment.number), segment.first_id, _end(connection, segment)
+    )
 
 
 def rebuild_view(connection: apsw.Connection) -> None:
     """``logs`` as the union of the segments, and its triggers for other writers."""
-    numbers = [segment.number for segment in segments(connection)]
+    found = segments(connection)
+    numbers = [segment.number for segment in found]
     union = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table(n)}" for n in numbers)
     newest = table(numbers[-1])
     deletes = " ".join(f"DELETE FROM {table(n)} WHERE id = OLD.id;" for n in numbers)
+    given = "(SELECT last_id FROM log_state)"
+    times = "SELECT NEW.ts AS low, NEW.ts AS high"
+    span = spans.span_sql(given, given, times, str(found[-1].first_id)) + ";"
+    if scalar(connection, "SELECT 1 FROM sqlite_master WHERE name = 'log_spans'") is None:
+        span = ""  # a file migrating from before spans (version 6 adds them, and this again)
     connection.execute(
         f"""
         DROP VIEW IF EXISTS logs;
@@ -155,26 +185,24 @@ def rebuild_view(connection: apsw.Connection) -> None:
             INSERT INTO {newest} ({_COLUMNS}) VALUES (
                 (SELECT last_id FROM log_state),
                 NEW.ts, NEW.level, NEW.logger, NEW.message, NEW.attributes);
+            {span}
         END;
         CREATE TRIGGER logs_delete INSTEAD OF DELETE ON logs BEGIN {deletes} END;
         """
     )
 
 
-def id_floor(connection: apsw.Connection, since: float) -> int:
-    """An id below which no row has a timestamp at or after ``since``: the first id of
-    the oldest segment holding such a row, less one. Time filters add it as an id
-    bound, so SQLite skips whole older segments (their ``max(ts)`` is one index probe).
-    """
-    with connection:  # one snapshot: no segment dropped between listing and probing
-        found = segments(connection)
-        floor = last_id(connection) if found else 0
-        for segment in found:
-            newest = newest_ts(connection, segment)
-            if newest is not None and newest >= since:
-                floor = segment.first_id - 1
-                break
-    return floor
+def bounds(
+    connection: apsw.Connection, since: float | None, until: float | None
+) -> tuple[int, int | None]:
+    """Ids bounding the rows with times at or after ``since`` and before ``until``: the
+    rows lie above the first and at or below the second (None: no bound), as the spans
+    show them now. A row stored later gets a higher id, above the first bound; the next
+    read's bounds take it in."""
+    with connection:  # one snapshot of the spans and the last id
+        floor = -1 if since is None else spans.id_floor(connection, since, last_id(connection))
+        ceiling = None if until is None else spans.id_ceiling(connection, until)
+    return floor, ceiling
 
 
 def read_unsegmented(connection: apsw.Connection) -> None:
