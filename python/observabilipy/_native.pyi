@@ -38,6 +38,7 @@ __all__ = [
     "histogram_samples",
     "json_needs_care",
     "mark_changed",
+    "run_steps",
     "set_exemplar_source",
 ]
 
@@ -58,6 +59,15 @@ def encode_openmetrics_gzip(families: Iterable[MetricFamily]) -> bytes:
 def json_needs_care(json: bytes, max_element: int, max_depth: int) -> bool:
     """Whether JSON text holds an integer that may lie beyond 64 bits, nests deeper than
     ``max_depth``, or is an array with an element longer than ``max_element`` bytes."""
+
+def run_steps(
+    connection: int, steps: list[str], params: dict[str, object]
+) -> tuple[dict[str, Any], int, tuple[int, str] | None]:
+    """Run SQL statements on the apsw connection whose ``sqlite3pointer()`` is
+    ``connection``, with the GIL released once: (the first rows' columns by name, the
+    statements run to their end, SQLite's error code and message for one that failed).
+    Needs the SQLite extension loaded first; the caller's thread alone may use the
+    connection meanwhile."""
 
 def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""

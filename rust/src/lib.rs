@@ -26,6 +26,8 @@ pub mod remote_write;
 pub mod sqlite_batch;
 #[allow(unsafe_code)]
 pub mod sqlite_ext;
+#[allow(unsafe_code)]
+pub mod sqlite_steps;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -49,6 +49,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cells::gauge_samples, m)?)?;
     m.add_function(wrap_pyfunction!(cells::counter_samples, m)?)?;
     m.add_function(wrap_pyfunction!(json_needs_care, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::sqlite_steps::run_steps, m)?)?;
     m.add_function(wrap_pyfunction!(exemplars::set_exemplar_source, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_remote_write, m)?)?;
     m.add_function(wrap_pyfunction!(wire::encode_loki_push, m)?)?;

@@ -329,6 +329,7 @@ pub unsafe extern "C" fn sqlite3_observabilipy_init(
         if ffi::rusqlite_extension_init2(api).is_err() {
             return ffi::SQLITE_ERROR;
         }
+        crate::sqlite_steps::loaded();
         let shared = Arc::new(Kept::default());
         let name: &CStr = c"observabilipy_ndjson";
         let status = ffi::sqlite3_create_function_v2(

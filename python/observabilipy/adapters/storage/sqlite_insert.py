@@ -7,7 +7,9 @@ thread would starve). jsonb_each parses that text once into SQLite's binary JSON
 each column extracts cheaply.
 
 Most batches take the fast path: msgspec writes the entries as they are, in one call,
-and the schema's constraints check what they must. A batch that cannot go that way (odd
+and the schema's constraints check what they must. Reserving the batch's ids, the
+insert and recording its span run as one list of statements (``sqlite_steps``: with
+the Rust extension, the GIL released once for all of them). A batch that cannot go that way (odd
 text or attributes, a wide integer, an entry over the size limit, a value the schema
 refuses) goes entry by entry through ``core.entries.normalize``, the one rule for every
 way into storage; what it rejects is returned, the rest stored.
@@ -16,6 +18,7 @@ way into storage; what it rejects is returned, the rest stored.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
@@ -25,6 +28,7 @@ import orjson
 
 from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage import sqlite_spans as spans
+from observabilipy.adapters.storage.sqlite_steps import Run, Values, run_steps
 from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care, text_of
 from observabilipy.core.entries import MAX_ENTRY_BYTES, EntryRejectedError, Row, normalize
 from observabilipy.core.models import LogEntry
@@ -38,26 +42,26 @@ _INSERT: Final = """
 """
 # The fast path: entries encoded by msgspec in one C call (LogEntry is an array:
 # timestamp, level, message, attributes, logger), ids following the reserved base
-# (?2), levels mapped in SQL. An unknown level, text that is not a string or attributes
+# (:base), levels mapped in SQL. An unknown level, text that is not a string or attributes
 # that are not an object become NULL, and a timestamp out of range fails its CHECK, so
 # the statement fails and the batch goes through the rule: see insert_entries.
 _INSERT_ENTRIES: Final = """
     INSERT INTO {table} (id, ts, level, logger, message, attributes)
-    SELECT ?2 + key + 1, value ->> 0,
+    SELECT :base + key + 1, value ->> 0,
         CASE value ->> 1 WHEN 'info' THEN 20 WHEN 'debug' THEN 10 WHEN 'warning' THEN 30
             WHEN 'error' THEN 40 WHEN 'critical' THEN 50 END,
         iif(json_type(value, '$[4]') = 'text', value ->> 4, NULL),
         iif(json_type(value, '$[2]') = 'text', value ->> 2, NULL),
         iif(json_type(value, '$[3]') = 'object', value -> 3, NULL)
-    FROM jsonb_each(?1)
+    FROM jsonb_each(:payload)
 """
 # The same, with the Rust extension loaded on the connection: its table-valued function
 # reads the batch into columns, so SQLite parses no JSON (a third of the insert's cost
 # through jsonb_each). An entry it cannot read fails the statement as a constraint does.
 _INSERT_ENTRIES_NATIVE: Final = """
     INSERT INTO {table} (id, ts, level, logger, message, attributes)
-    SELECT ?2 + rowid + 1, ts, level, logger, message, attributes
-    FROM observabilipy_entries(?1)
+    SELECT :base + rowid + 1, ts, level, logger, message, attributes
+    FROM observabilipy_entries(:payload)
 """
 _ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
 #: What SQLite raises for a statement the data itself makes fail: never worth a retry.
@@ -101,17 +105,53 @@ class _Slice(NamedTuple):
         )
 
 
-def _target(connection: apsw.Connection, wanted: int, segmenting: segments.Segmenting) -> _Slice:
+#: The newest segment each connection last wrote into: a batch's statements name its
+#: table in advance, and a guess gone stale (another process started a segment) only
+#: stops the run before the insert (``segments.NEWEST``'s ``stop``).
+_NEWEST_SEEN: Final = weakref.WeakKeyDictionary[apsw.Connection, int]()
+#: The statements of ``_insert_at_once``; the insert is the third.
+_AT_ONCE: Final = 4
+
+
+def _parameters(wanted: int, segmenting: segments.Segmenting, expected: int) -> dict[str, Any]:
+    return {
+        "wanted": wanted,
+        "rows": segmenting.rows,
+        "seconds": float(segmenting.seconds),
+        "now": time.time(),
+        "expected": expected,
+    }
+
+
+def _target(
+    connection: apsw.Connection,
+    wanted: int,
+    segmenting: segments.Segmenting,
+    native: bool,
+    reserved: Values | None = None,
+) -> _Slice:
     """Reserve ids for up to ``wanted`` rows, no more than the segment they go into has
-    room for."""
-    base, newest = segments.reserve_ids(connection, wanted)  # takes the write lock
-    segment = segments.rotate_if_full(
-        connection, newest, base + 1, time.time(), segmenting.rows, segmenting.seconds
-    )
-    count = min(wanted, segment.first_id + segmenting.rows - base - 1)
+    room for, starting a segment when the newest must rotate. ``reserved``: what
+    ``segments.RESERVE`` and ``segments.NEWEST`` returned in a run already made."""
+    if reserved is None:
+        run = run_steps(
+            connection,
+            (segments.RESERVE, segments.NEWEST),
+            _parameters(wanted, segmenting, -1),
+            native=native,
+        )
+        if run.error is not None:
+            raise run.error
+        reserved = run.values
+    base, number, first = reserved["base"], reserved["segment"], reserved["segment_first"]
+    if reserved["rotate"]:
+        number, first = number + 1, base + 1
+        segments.add_segment(connection, number, first, time.time())
+    _NEWEST_SEEN[connection] = number
+    count = min(wanted, reserved["room"])
     if count < wanted:  # the rest go into the next segment, with ids reserved then
         segments.give_back_ids(connection, base + count)
-    return _Slice(base, count, segments.table(segment.number), segment.first_id)
+    return _Slice(base, count, segments.table(number), first)
 
 
 def insert_rows(
@@ -121,7 +161,7 @@ def insert_rows(
 ) -> None:
     """Insert normalized rows (the caller owns the transaction)."""
     while rows:
-        target = _target(connection, len(rows), segmenting)
+        target = _target(connection, len(rows), segmenting, native=False)
         base = target.base
         _insert_with_ids(
             connection,
@@ -155,30 +195,79 @@ def insert_entries(
     """
     stored, rejected = 0, list[Rejection]()
     while entries:
-        target = _target(connection, len(entries), segmenting)
-        count = target.size
+        payload = encode_batch(entries, max_bytes)
+        reserved = None
+        if payload is not None:
+            run = _insert_at_once(connection, len(entries), payload, segmenting, native)
+            if run.error is None and run.done == _AT_ONCE:
+                return stored + len(entries), rejected
+            if run.error is not None and (run.done != 2 or not isinstance(run.error, DATA_ERRORS)):
+                raise run.error
+            # Stopped before the insert (a segment to start, too little room, or another
+            # process started one), or the data made the insert fail: ids are reserved.
+            reserved = run.values
+            if run.error is not None:
+                payload = None  # go entry by entry
+        target = _target(connection, len(entries), segmenting, native, reserved)
+        whole = target.size == len(entries)
+        part = entries[: target.size]
         more, refused = _insert_slice(
-            connection, entries[:count], target.base, target.table, max_bytes, native
+            connection,
+            part,
+            target,
+            max_bytes,
+            native,
+            payload if whole or payload is None else encode_batch(part, max_bytes),
         )
         target.stored(connection)
         stored, rejected = stored + more, rejected + refused
-        entries = entries[count:]
+        entries = entries[target.size :]
     return stored, rejected
+
+
+def _insert_at_once(
+    connection: apsw.Connection,
+    wanted: int,
+    payload: bytes,
+    segmenting: segments.Segmenting,
+    native: bool,
+) -> Run:
+    """Reserve ids, insert the batch into the newest segment and record its span, as one
+    run (see ``sqlite_steps``): ``_AT_ONCE`` statements done, or a stop or an error on
+    the way with what the statements before returned."""
+    expected = _NEWEST_SEEN.get(connection, -1)
+    steps = [segments.RESERVE, segments.NEWEST]
+    if expected >= 0:  # else NEWEST stops the run: there is no guess to insert into
+        table = segments.table(expected)
+        insert = _INSERT_ENTRIES_NATIVE if native else _INSERT_ENTRIES
+        steps += [insert.format(table=table), spans.record_sql(table)]
+    run = run_steps(
+        connection,
+        steps,
+        {**_parameters(wanted, segmenting, expected), "payload": payload},
+        native=native,
+    )
+    if "segment" in run.values and not run.values["stop"]:
+        _NEWEST_SEEN[connection] = run.values["segment"]
+    return run
 
 
 def _insert_slice(
     connection: apsw.Connection,
     entries: Sequence[LogEntry],
-    base: int,
-    table: str,
+    target: _Slice,
     max_bytes: int,
     native: bool,
+    payload: bytes | None,
 ) -> tuple[int, list[Rejection]]:
-    payload = encode_batch(entries, max_bytes)
+    """Insert a slice into the ids ``target`` reserved: ``payload`` (its entries as
+    ``encode_batch`` writes them) in one statement, or entry by entry through the rule
+    when there is none or the data makes the statement fail."""
+    base, table = target.base, target.table
     if payload is not None:
         insert = _INSERT_ENTRIES_NATIVE if native else _INSERT_ENTRIES
         try:
-            connection.execute(insert.format(table=table), (payload, base))
+            connection.execute(insert.format(table=table), {"payload": payload, "base": base})
         except DATA_ERRORS:
             pass  # the failed statement changed nothing; go entry by entry
         else:

@@ -79,19 +79,26 @@ def last_id(connection: apsw.Connection) -> int:
     return int(scalar(connection, "SELECT last_id FROM log_state") or 0)
 
 
-def reserve_ids(connection: apsw.Connection, count: int) -> tuple[int, Segment]:
-    """Reserve ``count`` ids: (the one before the first, the newest segment). One
-    statement, so a writer waits for the GIL once for it. As the transaction's first
-    write it takes the file's write lock, so no other writer reserves the same ids or
-    changes the segments before the transaction ends."""
-    newest = "FROM log_segments WHERE n = (SELECT max(n) FROM log_segments)"
-    for base, number, first_id, created in connection.execute(
-        f"""UPDATE log_state SET last_id = last_id + ?1 RETURNING last_id - ?1,
-            (SELECT n {newest}), (SELECT first_id {newest}), (SELECT created {newest})""",
-        (count,),
-    ):
-        return int(base), Segment(int(number), int(first_id), float(created))
-    raise AssertionError("a file with segments always has one and its log_state row")
+#: Reserve ``:wanted`` ids: ``first``..``last``, ``base`` the one before. As the
+#: transaction's first write it takes the file's write lock, so no other writer
+#: reserves the same ids or changes the segments before the transaction ends.
+RESERVE: Final = """
+    UPDATE log_state SET last_id = last_id + :wanted
+    RETURNING last_id - :wanted AS base, last_id - :wanted + 1 AS first, last_id AS last
+"""
+#: The newest segment (``segment``, ``segment_first``), and the rule for when rows from
+#: ``:base + 1`` on must start a new one instead (``rotate``): it holds ``:rows`` ids or
+#: is ``:seconds`` old at ``:now``, and is not empty. ``room``: the ids the segment
+#: they go into has left. ``stop``: not all ``:wanted`` rows can go into segment
+#: ``:expected`` as it is.
+NEWEST: Final = """
+    SELECT n AS segment, first_id AS segment_first, rotate,
+        iif(rotate, :rows, first_id + :rows - :base - 1) AS room,
+        rotate OR n != :expected OR first_id + :rows - :base - 1 < :wanted AS stop
+    FROM (SELECT n, first_id, first_id < :base + 1
+            AND (:base + 1 - first_id >= :rows OR :now - created >= :seconds) AS rotate
+        FROM log_segments ORDER BY n DESC LIMIT 1)
+"""
 
 
 def give_back_ids(connection: apsw.Connection, last: int) -> None:
@@ -107,22 +114,6 @@ def current(connection: apsw.Connection) -> Segment:
     ).fetchone()
     assert row is not None, "a file with segments always has one"
     return Segment(int(row[0]), int(row[1]), float(row[2]))
-
-
-def rotate_if_full(
-    connection: apsw.Connection,
-    segment: Segment,
-    next_id: int,
-    now: float,
-    max_rows: int,
-    max_seconds: float,
-) -> Segment:
-    """The segment the rows from ``next_id`` go into: ``segment`` (the newest), or a new
-    one when it holds ``max_rows`` ids or is ``max_seconds`` old (and is not empty)."""
-    full = next_id - segment.first_id >= max_rows or now - segment.created >= max_seconds
-    if not full or next_id == segment.first_id:
-        return segment
-    return add_segment(connection, segment.number + 1, next_id, now)
 
 
 def add_segment(connection: apsw.Connection, number: int, first_id: int, now: float) -> Segment:

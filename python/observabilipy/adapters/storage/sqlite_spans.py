@@ -54,13 +54,21 @@ def span_sql(first: str, last: str, times: str, segment_first: str) -> str:
     """
 
 
+def record_sql(table: str) -> str:
+    """The statement recording the rows of ``table`` (a segment whose ids start at
+    ``:segment_first``) with ids ``:first``..``:last``: nothing when none was stored."""
+    times = f"SELECT min(ts) AS low, max(ts) AS high FROM {table} WHERE id BETWEEN :first AND :last"
+    return span_sql(":first", ":last", times, ":segment_first")
+
+
 def record_span(
     connection: apsw.Connection, table: str, segment_first: int, first: int, last: int
 ) -> None:
     """Record the rows just stored with ids ``first``..``last`` in ``table``, a segment
     whose ids start at ``segment_first`` (nothing when none was stored)."""
-    times = f"SELECT min(ts) AS low, max(ts) AS high FROM {table} WHERE id BETWEEN ?1 AND ?2"
-    connection.execute(span_sql("?1", "?2", times, "?3"), (first, last, segment_first))
+    connection.execute(
+        record_sql(table), {"first": first, "last": last, "segment_first": segment_first}
+    )
 
 
 def id_floor(connection: apsw.Connection, since: float, newest: int) -> int:
