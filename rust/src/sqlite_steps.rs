@@ -206,6 +206,7 @@ unsafe fn run_one(
         return Err((ffi::SQLITE_TOOBIG, "the statement is too long".to_owned()));
     };
     let mut raw = ptr::null_mut();
+    let mut tail: *const c_char = ptr::null();
     // SAFETY: the caller's contract; the text and its length are valid.
     let status = unsafe {
         ffi::sqlite3_prepare_v3(
@@ -214,7 +215,7 @@ unsafe fn run_one(
             length,
             0,
             &raw mut raw,
-            ptr::null_mut(),
+            &raw mut tail,
         )
     };
     if status != ffi::SQLITE_OK {
@@ -225,6 +226,11 @@ unsafe fn run_one(
         return Ok(Vec::new()); // only a comment or white space
     }
     let statement = Statement(raw);
+    // SQLite prepares the first statement of a text: a second would be skipped unseen.
+    let used = (tail as usize).saturating_sub(sql.as_ptr() as usize);
+    if sql.get(used..).is_some_and(|rest| !rest.trim().is_empty()) {
+        return Err((ffi::SQLITE_MISUSE, "one statement per step".to_owned()));
+    }
     // SAFETY: a prepared statement; values outlive it (bound SQLITE_STATIC).
     unsafe { bind(db, &statement, given, returned)? };
     let mut row = Vec::new();

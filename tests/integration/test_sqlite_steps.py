@@ -101,6 +101,19 @@ def test_a_statement_sqlite_cannot_prepare_fails_as_apsw_says(tmp_path):
     assert native.done == 1
 
 
+def test_the_rust_runner_refuses_a_step_of_two_statements(tmp_path):
+    """SQLite prepares a text's first statement only: the second would be skipped."""
+    if backend.native is None:
+        pytest.skip("the Rust runner needs the Rust extension")
+    connection = connection_at(tmp_path / "two.db", native=True)
+    run = run_steps(connection, ["INSERT INTO t (x) VALUES (1); DELETE FROM t"], {}, native=True)
+    assert isinstance(run.error, apsw.MisuseError)
+    assert "one statement per step" in str(run.error)
+    assert connection.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+    whitespace = run_steps(connection, ["SELECT 1 AS one;  \n"], {}, native=True)
+    assert (whitespace.values, whitespace.error) == ({"one": 1}, None)
+
+
 def test_a_lock_held_elsewhere_is_a_busy_error_after_the_timeout(tmp_path):
     """Busy waits run with the GIL released: another thread keeps running meanwhile."""
     if backend.native is None:
