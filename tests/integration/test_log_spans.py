@@ -15,7 +15,7 @@ import orjson
 
 from observabilipy import Engine, LogEntry, Retention
 from observabilipy.adapters.storage import sqlite_segments as segments
-from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
+from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION
 from observabilipy.adapters.storage.sqlite_spans import SPAN_IDS
@@ -213,3 +213,33 @@ def test_a_read_bounded_by_spans_sees_rows_stored_after_its_bounds(tmp_path):
     storage.write_many([LogEntry(50.0, "info", "old")])
     second = storage.read_ndjson(after=first.cursor, until=100.0)
     assert [orjson.loads(line)["message"] for line in second.body.splitlines()] == ["old"]
+
+
+def test_two_writers_taking_turns_each_find_the_segment_the_other_started(tmp_path):
+    """Each connection guesses the newest segment from its own last batch; when the other
+    writer started a segment meanwhile, the guess stops the batch before its insert and
+    the batch goes where it belongs."""
+    path = str(tmp_path / "turns.db")
+    writers = [SQLiteLogStorage(path, segmenting=segments.Segmenting(rows=20)) for _ in range(2)]
+    native = [load_sqlite_extension(storage.connection) for storage in writers]
+    for turn in range(30):
+        storage = writers[turn % 2]
+        batch = [LogEntry(1000.0 + turn, "info", f"{turn}.{i}") for i in range(turn % 7 + 1)]
+        with storage.lock, storage.connection:
+            stored, rejected = insert_entries(
+                storage.connection, batch, segmenting=storage.segmenting, native=native[turn % 2]
+            )
+        assert (stored, rejected) == (len(batch), [])
+    reader = writers[0]
+    rows = reader.query()
+    assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
+    firsts = [segment.first_id for segment in segments.segments(reader.connection)]
+    assert len(firsts) > 3
+    for segment, end in zip(firsts, [*firsts[1:], len(rows) + 1], strict=True):
+        number = segments.segments(reader.connection)[bisect_right(firsts, segment) - 1].number
+        held = reader.connection.execute(
+            f"SELECT min(id), max(id), count(*) FROM {segments.table(number)}"
+        ).fetchall()
+        assert held == [(segment, end - 1, end - segment)], number
+    assert_spans_hold_every_row(reader.connection)
+    assert_time_filters_match_a_scan(reader)
