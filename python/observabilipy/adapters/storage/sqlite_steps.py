@@ -8,10 +8,10 @@ connection, ``run_steps`` runs the whole list with the GIL released once
 (``_native.run_steps``); without it, through apsw one statement at a time: the same
 SQL, the same result.
 
-Each step is one statement (the Rust runner refuses a text holding two). It binds its named parameters (``:name``; every one must have a value)
-from ``params`` and from the columns of the first row earlier statements returned, by
-column name; its rows are read to the end. A first row whose ``stop`` column is true
-ends the run there.
+Each step is one statement (the Rust runner refuses a text holding two). It binds its
+named parameters (``:name``; every one must have a value) from ``params`` and from the
+columns of the first row earlier statements returned, by column name; its rows are
+read to the end. A first row whose ``stop`` column is true ends the run there.
 """
 
 from __future__ import annotations
