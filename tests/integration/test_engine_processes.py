@@ -14,6 +14,7 @@ import apsw
 
 from observabilipy import Engine
 from observabilipy.core.encoding.prometheus import encode_text
+from tests.integration.test_log_spans import UNSPANNED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,6 +119,7 @@ def test_kill_9_keeps_every_entry_whose_flush_returned(tmp_path):
     assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     seqs = {int(s) for (s,) in connection.execute("SELECT attributes ->> 'seq' FROM logs")}
     assert set(range(last_flushed + 1)) <= seqs
+    assert connection.execute(UNSPANNED).fetchall() == [(0,)]  # time filters see them all
 
 
 def test_kill_9_mid_scrape_never_loses_a_total_a_scrape_showed(tmp_path):

@@ -22,6 +22,11 @@ from observabilipy.adapters.storage.sqlite_spans import SPAN_IDS
 from observabilipy.runtime.retention import apply
 
 VERSION_5 = Path(__file__).parents[1] / "vectors" / "files" / "schema5.db.gz"
+#: Rows no span holds with their time (reads by time would miss them): none, ever.
+UNSPANNED = """
+    SELECT count(*) FROM logs WHERE NOT EXISTS (SELECT 1 FROM log_spans
+        WHERE logs.id BETWEEN first_id AND last_id AND logs.ts BETWEEN min_ts AND max_ts)
+"""
 BOUNDS = [(None, None), (0, None), (1000, 1100), (1300, None), (None, 1005), (4, 6), (9e9, None)]
 
 

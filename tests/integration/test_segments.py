@@ -24,6 +24,7 @@ from observabilipy.adapters.storage.sqlite_schema import (
 )
 from observabilipy.core.encoding.prometheus import encode_text
 from observabilipy.runtime.retention import apply
+from tests.integration.test_log_spans import UNSPANNED
 
 
 def test_cursor_reads_see_every_surviving_row_once_while_segments_are_dropped(tmp_path):
@@ -197,4 +198,5 @@ def test_a_kill_9_in_the_middle_of_segment_drops_leaves_a_sound_file(tmp_path):
         }
         listed = {segments.table(s.number) for s in segments.segments(storage.connection)}
         assert tables == listed
+        assert storage.connection.execute(UNSPANNED).fetchall() == [(0,)]
         storage.close()
