@@ -169,12 +169,11 @@ def _delete_rows(
     removed = 0
     while True:
         with connection:
-            ceiling = sqlite_spans.id_ceiling(connection, before)
             try:
                 connection.execute(
-                    f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} "
-                    "WHERE level = ? AND ts < ? AND id <= ? ORDER BY id LIMIT ?)",
-                    (level, before, ceiling, retention.step_rows),
+                    f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} WHERE level = ?1 "
+                    f"AND ts < ?2 AND id <= {sqlite_spans.ceiling_sql('?2')} ORDER BY id LIMIT ?3)",
+                    (level, before, retention.step_rows),
                 )
             except apsw.SQLError:  # dropped meanwhile by another process's retention
                 return removed

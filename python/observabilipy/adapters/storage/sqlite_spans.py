@@ -80,11 +80,17 @@ def id_floor(connection: apsw.Connection, since: float, newest: int) -> int:
     return newest if floor is None else int(floor)
 
 
+def ceiling_sql(until: str) -> str:
+    """An expression: an id above which no row stored so far has a time before ``until``
+    (an SQL expression). Part of a statement, so a write needs no read before it (a
+    read first makes a deferred transaction's write fail when another process wrote
+    meanwhile, without the busy timeout)."""
+    return f"(SELECT coalesce(max(last_id), 0) FROM log_spans WHERE min_ts < {until})"
+
+
 def id_ceiling(connection: apsw.Connection, until: float) -> int:
     """An id above which no row stored so far has a time before ``until``."""
-    return int(
-        scalar(connection, "SELECT max(last_id) FROM log_spans WHERE min_ts < ?", (until,)) or 0
-    )
+    return int(scalar(connection, f"SELECT {ceiling_sql('?')}", (until,)))
 
 
 def newest_ts(connection: apsw.Connection, table: str, first: int, end: int | None) -> float | None:
