@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from observabilipy import encoders
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
+from observabilipy.adapters.storage.sqlite_ndjson import Chunk
 from tests.backends import PYTHON, rust
 
 INSERT = "INSERT INTO logs (ts, level, logger, message, attributes) VALUES (?, ?, ?, ?, ?)"
@@ -294,23 +295,53 @@ def test_a_row_larger_than_the_budget_is_read_alone(tmp_path: Path) -> None:
         assert (second.rows, second.cursor, second.more) == (1, 2, False)
 
 
+def read_small(reader: SQLiteLogStorage, ranges: bool, cursor: int) -> Chunk:
+    """A read of up to 1,000 rows (by filter, or by ids) with a 1 KB byte budget."""
+    if ranges:
+        return reader.read_ndjson_ids(cursor, cursor + 1000, max_bytes=1024)
+    return reader.read_ndjson(cursor, limit=1000, max_bytes=1024)
+
+
+@pytest.mark.parametrize("ranges", [False, True], ids=["filter", "id range"])
 @pytest.mark.parametrize("rows", [17, 18, 40])
 def test_a_read_of_small_rows_reads_no_more_rows_than_fit_the_budget(
-    tmp_path: Path, rows: int
+    tmp_path: Path, rows: int, ranges: bool
 ) -> None:
     """A 1 KB budget holds at most 17 of the smallest lines (64 bytes each): a read asks
     SQLite for no more, says whether rows follow exactly as the Python reader does, and
     reading on from its cursor gives every row once."""
     native, python = readers(tmp_path / "logs.db")
     store(native, [(float(i), 20, "", "", "{}") for i in range(rows)])
-    cursor: int | None = 0
+    cursor = 0
     ids: list[int] = []
     while True:
-        got = native.read_ndjson(cursor, limit=1000, max_bytes=1024)
-        assert got == python.read_ndjson(cursor, limit=1000, max_bytes=1024)
+        got = read_small(native, ranges, cursor)
+        assert got == read_small(python, ranges, cursor)
         if not got.rows:
             break
         assert got.rows <= 17
         ids += [json.loads(line)["id"] for line in got.body.splitlines()]
+        assert got.cursor is not None
         cursor = got.cursor
     assert ids == list(range(1, rows + 1))
+
+
+def test_a_small_read_from_a_long_history_reads_the_pages_it_needs(tmp_path: Path) -> None:
+    """20,000 matching rows after the cursor, a 1 KB budget: SQLite reads a few pages,
+    not every row the limit allows (the aggregate takes no more once full, but SQLite
+    would still step through each row it is given)."""
+    native, _ = readers(tmp_path / "logs.db")
+    store(native, [(float(i), 20, "", "", "{}") for i in range(20_000)])
+    native.close()
+    reader, _ = readers(tmp_path / "logs.db")
+    connection = reader.connection  # filtered reads run on it
+
+    def pages_read() -> int:
+        hit = connection.status(apsw.SQLITE_DBSTATUS_CACHE_HIT, True)[0]
+        return int(hit + connection.status(apsw.SQLITE_DBSTATUS_CACHE_MISS, True)[0])
+
+    pages_read()
+    got = reader.read_ndjson(0, limit=20_000, max_bytes=1024)
+    assert 0 < got.rows == got.cursor <= 17
+    assert got.more
+    assert pages_read() < 20
