@@ -16,6 +16,7 @@ from prometheus_client.openmetrics.parser import (
 
 from observabilipy import Engine
 from observabilipy.adapters.frameworks import asgi_logs
+from observabilipy.adapters.frameworks.endpoints import CHUNK, first_span
 from tests.asgi_client import call, request
 
 
@@ -495,6 +496,14 @@ def test_a_long_history_of_large_rows_streams_in_bounded_reads(engine):
         ids = [e["id"] for e in lines(response)]
         assert ids == list(range(1, (123 if "limit" in query else 300) + 1))
         assert max(len(chunk) for chunk in response.chunks) < 100_000 + 21_000
+
+
+def test_a_streams_first_read_asks_for_what_its_budget_holds_at_128_bytes_a_line():
+    """SQLite steps through every row a read asks for, even past its byte budget: a
+    first read of 20,000 rows to fill 1 MB stepped through about 14,000 rows more."""
+    assert first_span(1024 * 1024) == 8192
+    assert first_span(64) == 1
+    assert first_span(10**9) == CHUNK
 
 
 def test_since_and_until_take_durations_as_the_cli_does(engine):

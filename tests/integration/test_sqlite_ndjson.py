@@ -342,6 +342,7 @@ def test_a_small_read_from_a_long_history_reads_the_pages_it_needs(tmp_path: Pat
 
     pages_read()
     got = reader.read_ndjson(0, limit=20_000, max_bytes=1024)
+    assert got.cursor is not None
     assert 0 < got.rows == got.cursor <= 17
     assert got.more
     assert pages_read() < 20

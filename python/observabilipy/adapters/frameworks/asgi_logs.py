@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from observabilipy.adapters.frameworks.asgi_http import Receive, Send, watch_disconnect
-from observabilipy.adapters.frameworks.endpoints import CHUNK, LAST_ID, NDJSON, LogsRequest
+from observabilipy.adapters.frameworks.endpoints import (
+    CHUNK,
+    LAST_ID,
+    NDJSON,
+    LogsRequest,
+    first_span,
+)
 from observabilipy.adapters.storage.sqlite import Chunk
 from observabilipy.runtime.stderr import say
 
@@ -119,7 +125,7 @@ class _Reads:
         self.streamer = streamer
         self.request = request
         self.ranges = not request.filters
-        self.span = CHUNK  # rows a read asks for; fewer once rows prove large
+        self.span = first_span(streamer.chunk_bytes)  # rows a read asks for
         # Two range reads in flight once rows prove small beside the budget; one until
         # then, so a history of huge rows holds one of them at a time.
         self.ahead = 1

@@ -54,6 +54,15 @@ if TYPE_CHECKING:
 NDJSON: Final = "application/x-ndjson"
 LAST_ID: Final = 2**63 - 1  # SQLite's largest rowid: no cursor goes past it
 CHUNK: Final = 20_000  # rows a read asks for at most
+
+
+def first_span(budget: int) -> int:
+    """Rows a stream's first read asks for, before any row's size is known: as many as
+    fit ``budget`` if lines are 128 bytes (a short message and a few attributes). SQLite
+    steps through every row a read asks for, even those past the byte budget."""
+    return max(1, min(CHUNK, budget // 128))
+
+
 ROUTES: Final = {
     "/metrics": ("GET", "HEAD"),
     "/logs": ("GET", "POST"),
@@ -286,7 +295,7 @@ class Endpoints:
         newline every ``keepalive`` seconds of quiet, which also shows a client left)."""
         engine, budget = self.engine, self.chunk_bytes
         ranges = not request.filters
-        cursor, sent, span = request.cursor, 0, CHUNK
+        cursor, sent, span = request.cursor, 0, first_span(budget)
         quiet_since = time.monotonic()
         announced = False
         while request.limit is None or sent < request.limit:
