@@ -200,3 +200,19 @@ def test_a_kill_9_in_the_middle_of_segment_drops_leaves_a_sound_file(tmp_path):
         assert tables == listed
         assert storage.connection.execute(UNSPANNED).fetchall() == [(0,)]
         storage.close()
+
+
+def test_a_new_file_starts_with_a_segment_of_the_current_form(tmp_path):
+    """A new file's first segment is made as later segments are: the log table that
+    earlier versions began with checked levels with `IN (...)`, which SQLite builds as
+    a table for every row inserted (an insert into it cost about half as much again),
+    and counted ids with AUTOINCREMENT, which no segment needs (log_state gives ids)."""
+    reference = apsw.Connection(":memory:")
+    reference.execute(segments.SEGMENT_DDL.format(n=1))
+    storage = SQLiteLogStorage(str(tmp_path / "new.db"))
+    schema = "SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'logs_seg_1' ORDER BY name"
+    assert storage.connection.execute(schema).fetchall() == reference.execute(schema).fetchall()
+    storage.write_many([LogEntry(1.0, "info", "first"), LogEntry(2.0, "error", "second")])
+    assert [(row[0], row[3]) for row in storage.query()] == [(1, "first"), (2, "second")]
+    assert storage.query(level="error")[0][3] == "second"
+    assert storage.connection.execute(UNSPANNED).fetchall() == [(0,)]

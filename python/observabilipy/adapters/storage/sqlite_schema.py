@@ -219,7 +219,10 @@ def _migrate(connection: apsw.Connection, version: int) -> None:
 
 def _to_segments(connection: apsw.Connection) -> None:
     """Version 3: the log table becomes segment 1, ids carrying on from its own; new
-    rows go into segment 2, so retention can drop the old rows whole."""
+    rows go into segment 2, so retention can drop the old rows whole. A log table that
+    never held a row (a new file) is replaced by a segment of today's form: its
+    `level IN (...)` check made SQLite build that list as a table for every row
+    inserted, a third of an insert's time."""
     from observabilipy.adapters.storage import sqlite_segments as segments
 
     connection.execute(
@@ -237,6 +240,9 @@ def _to_segments(connection: apsw.Connection) -> None:
         INSERT INTO log_segments (n, first_id, created) VALUES (1, 1, unixepoch('subsec'));
         """
     )
+    if not segments.last_id(connection):
+        connection.execute("DROP TABLE logs_seg_1")
+        connection.execute(segments.SEGMENT_DDL.format(n=1))
     segments.rebuild_view(connection)
     if segments.last_id(connection):  # rows come in a segment of their own from now on
         segment = segments.current(connection)
