@@ -79,7 +79,11 @@ class MetricsSync:
         with self._lock:
             connection, writer = self._connection_and_writer()
             connection.set_busy_timeout(self._busy_ms)
-            writer.save(connection, self.registry.collect(), self.aggregates(), time.time())
+            # Families as an encoder takes them: values read from the cells, with no
+            # object per series for the cyclic collector to walk (about 11 passes for
+            # 10,000 series every snapshot interval, in the process being measured).
+            families = self.registry.collect(exposition=True)
+            writer.save(connection, families, self.aggregates(), time.time())
 
     def final(self, connection: object = None) -> None:
         self.snapshot()
