@@ -196,9 +196,10 @@ class Registry:
     def collect(self, *, exposition: bool = False) -> list[MetricFamily]:
         """A consistent snapshot of every family, in the order they were defined.
 
-        ``exposition=True`` (for an encoder that reads the families at once, and only
-        that): with the Rust backend, counters' samples stay in their cells as a
-        ``CounterSeries``, read as the encoder writes, with no tuple per series.
+        ``exposition=True`` (for a reader that takes the families at once, and only
+        that: an encoder, or the save into a file other processes share): with the
+        Rust backend, counters' samples stay in their cells as a ``CounterSeries``,
+        read as the encoder writes, with no tuple per series.
         """
         with self._lock:
             families = list(self._families.values())

@@ -81,7 +81,7 @@ class MetricsSync:
             connection.set_busy_timeout(self._busy_ms)
             # Families as an encoder takes them: values read from the cells, with no
             # object per series for the cyclic collector to walk (about 11 passes for
-            # 10,000 series every snapshot interval, in the process being measured).
+            # 10,000 series every snapshot interval, in the application's process).
             families = self.registry.collect(exposition=True)
             writer.save(connection, families, self.aggregates(), time.time())
 
