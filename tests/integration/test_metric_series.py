@@ -418,3 +418,37 @@ def test_a_snapshot_saves_every_kind_without_an_object_per_series(tmp_path):
     assert read == saved
     assert len(saved) == 5_000 + 20 + 20 * 5
     assert saved[("jobs_total", (("queue", "7"),))] == 8.0
+
+
+def test_series_added_while_a_snapshot_names_others_are_saved_too(tmp_path):
+    """Families collected for exposition read their cells as they are when read, so a
+    series added while a save named the new ones reached the second read without an
+    id: a scrape of a shared file raised ("series without an id"), and so did the
+    periodic snapshot. Every save now succeeds, and the last one holds every series."""
+    import threading
+
+    with quiet_engine(tmp_path / "app.db", max_series=20_000) as engine:
+        jobs = engine.counter("jobs", "Jobs", labels=["queue"])
+        done = threading.Event()
+
+        def add() -> None:
+            for i in range(6_000):
+                jobs.labels(queue=str(i)).inc()
+            done.set()
+
+        adder = threading.Thread(target=add)
+        adder.start()
+        snapshots = 0
+        try:
+            while not done.is_set() or snapshots < 2:
+                engine._sync.snapshot()
+                encode_text(engine.collect(exposition=True))  # a scrape saves too
+                snapshots += 1
+        finally:
+            adder.join()
+        engine._sync.snapshot()
+        with quiet_engine(tmp_path / "app.db") as reader:
+            reader.counter("jobs", "Jobs", labels=["queue"])
+            read = samples(reader, "jobs")
+    assert len(read) == 6_000
+    assert set(read.values()) == {1.0}

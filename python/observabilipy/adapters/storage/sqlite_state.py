@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 import apsw
+import msgspec
 import orjson
 
 from observabilipy.adapters.storage.sqlite_schema import scalar
@@ -256,6 +257,14 @@ class MetricStateWriter:
         if isinstance(values, list):  # series not named yet
             name_series(connection, self.catalog, values)
             values = values_of(self.catalog, families, self.values, now)
+        if isinstance(values, list):
+            # Families collected for exposition read their cells when read: a series
+            # added meanwhile has no id yet. Their samples copied cannot change.
+            families = [msgspec.structs.replace(f, samples=list(f.samples)) for f in families]
+            values = values_of(self.catalog, families, self.values, now)
+            if isinstance(values, list):
+                name_series(connection, self.catalog, values)
+                values = values_of(self.catalog, families, self.values, now)
         if isinstance(values, list):  # cannot be: naming gives every series an id
             raise RuntimeError(f"series without an id in {self.catalog.size}: {values[:3]}")
         return values
