@@ -216,3 +216,51 @@ def test_a_new_file_starts_with_a_segment_of_the_current_form(tmp_path):
     assert [(row[0], row[3]) for row in storage.query()] == [(1, "first"), (2, "second")]
     assert storage.query(level="error")[0][3] == "second"
     assert storage.connection.execute(UNSPANNED).fetchall() == [(0,)]
+
+
+_CREATOR = textwrap.dedent(
+    """
+    import sys
+    from observabilipy import LogEntry
+    from observabilipy.adapters.storage.sqlite import SQLiteLogStorage
+
+    for n in range(1_000_000):
+        storage = SQLiteLogStorage(f"{sys.argv[1]}/new{n}.db")
+        storage.write(LogEntry(1.0, "info", "first"))
+        storage.close()
+        print(n, flush=True)
+    """
+)
+
+
+def test_a_kill_9_while_new_files_are_made_leaves_each_usable(tmp_path):
+    """SIGKILL while a process makes new files one after another (the migrations that
+    give a new file its segment of today's form included): every file left opens,
+    passes integrity_check, has that segment and takes rows."""
+    reference = apsw.Connection(":memory:")
+    reference.execute(segments.SEGMENT_DDL.format(n=1))
+    schema = "SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'logs_seg_1' ORDER BY name"
+    for attempt, delay in enumerate((0.0, 0.02, 0.07, 0.15)):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CREATOR, str(folder)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert process.stdout is not None
+            process.stdout.readline()  # one file made: the next is being made
+            time.sleep(delay)
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            if process.stdout is not None:
+                process.stdout.close()
+        for path in sorted(folder.glob("new*.db")):
+            storage = SQLiteLogStorage(str(path))
+            connection = storage.connection
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert connection.execute(schema).fetchall() == reference.execute(schema).fetchall()
+            before = storage.last_id()
+            storage.write(LogEntry(2.0, "info", "after"))
+            assert [row[3] for row in storage.query(after=before)] == ["after"]
+            storage.close()
