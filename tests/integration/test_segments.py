@@ -166,6 +166,13 @@ _DROPPER = textwrap.dedent(
 )
 
 
+def kill_9(process: subprocess.Popen[str]) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 def test_a_kill_9_in_the_middle_of_segment_drops_leaves_a_sound_file(tmp_path):
     """SIGKILL at moments spread over a process dropping and refilling segments: each
     time the file opens, passes integrity_check, and takes new rows with higher ids."""
@@ -179,10 +186,7 @@ def test_a_kill_9_in_the_middle_of_segment_drops_leaves_a_sound_file(tmp_path):
             assert process.stdout.readline().strip() == "ready"
             time.sleep(delay)
         finally:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
+            kill_9(process)
         connection = apsw.Connection(path)
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         connection.close()
@@ -251,10 +255,7 @@ def test_a_kill_9_while_new_files_are_made_leaves_each_usable(tmp_path):
             process.stdout.readline()  # one file made: the next is being made
             time.sleep(delay)
         finally:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
+            kill_9(process)
         for path in sorted(folder.glob("new*.db")):
             storage = SQLiteLogStorage(str(path))
             connection = storage.connection
