@@ -7,6 +7,11 @@
 //! number, text that is not a string, attributes that are not an object) is an error,
 //! and the writer then stores that batch entry by entry through the storage rule.
 //! Attributes are handed over as the JSON text they are (msgspec writes it compact).
+//!
+//! It also refuses what the storage rule must rewrite, so that the writer needs no
+//! separate pass over the batch to find it: an entry longer than the entry limit, an
+//! integer in the attributes that may lie beyond 64 bits (the rule stores those as
+//! text), attributes nesting deeper than 64 brackets.
 
 use std::ops::Range;
 
@@ -63,13 +68,22 @@ pub fn check_text(json: &[u8]) -> Result<(), String> {
         .map_err(|_| "the batch is not UTF-8".to_owned())
 }
 
+/// Digits in a row from which an integer may not fit in 64 bits: `-(2**63) - 1` has
+/// nineteen, `2**64` twenty.
+const WIDE_DIGITS: u32 = 19;
+
 /// The entry at `position` and the position after it; `None` past the last. `json`
-/// has passed [`check_text`].
+/// has passed [`check_text`]; an entry longer than `max_entry` bytes is an error.
 ///
 /// # Errors
 ///
-/// A description of what is not as the writer's encoder writes it.
-pub fn next_entry(json: &[u8], position: Position) -> Result<(Option<Entry>, Position), String> {
+/// A description of what is not as the writer's encoder writes it, or of what the
+/// storage rule must rewrite.
+pub fn next_entry(
+    json: &[u8],
+    position: Position,
+    max_entry: usize,
+) -> Result<(Option<Entry>, Position), String> {
     let mut reader = Reader { json, at: 0 };
     match position {
         Position::End => return Ok((None, Position::End)),
@@ -94,7 +108,12 @@ pub fn next_entry(json: &[u8], position: Position) -> Result<(Option<Entry>, Pos
             }
         }
     }
+    reader.skip_space();
+    let start = reader.at;
     let entry = reader.entry()?;
+    if reader.at - start > max_entry {
+        return Err(format!("an entry is longer than {max_entry} bytes"));
+    }
     Ok((Some(entry), Position::At(reader.at)))
 }
 
@@ -197,15 +216,11 @@ impl Reader<'_> {
         let start = self.at;
         let mut escaped = false;
         loop {
-            let rest = self.json.get(self.at..).unwrap_or_default();
-            let found = rest
-                .iter()
-                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20);
-            let Some(found) = found else {
+            let Some(found) = find_special(self.json, self.at, true) else {
                 return Err(format!("the {field} is not closed"));
             };
-            self.at += found;
-            match rest[found] {
+            self.at = found;
+            match self.json[found] {
                 b'"' => break,
                 b'\\' => {
                     escaped = true;
@@ -225,16 +240,25 @@ impl Reader<'_> {
     }
 
     /// The object here, as a range of the batch: brackets must match, strings are
-    /// skipped whole; the rest is taken as the encoder wrote it.
+    /// skipped whole, a run of [`WIDE_DIGITS`] digits outside them is an error; the rest
+    /// is taken as the encoder wrote it.
     fn object(&mut self) -> Result<Range<usize>, String> {
         if self.peek() != Some(b'{') {
             return Err("the attributes must be an object".to_owned());
         }
         let start = self.at;
         // Open brackets as bits, innermost lowest: 1 for `[`, 0 for `{`.
-        let (mut open, mut depth) = (0u64, 0u32);
+        let (mut open, mut depth, mut digits) = (0u64, 0u32, 0u32);
         while let Some(&byte) = self.json.get(self.at) {
             self.at += 1;
+            if byte.is_ascii_digit() {
+                digits += 1;
+                if digits >= WIDE_DIGITS {
+                    return Err("an integer in the attributes may not fit in 64 bits".to_owned());
+                }
+                continue;
+            }
+            digits = 0;
             match byte {
                 b'"' => self.skip_string()?,
                 b'{' | b'[' => {
@@ -262,13 +286,47 @@ impl Reader<'_> {
 
     /// Past the string whose opening quote was just read.
     fn skip_string(&mut self) -> Result<(), String> {
-        let end = crate::json_scan::string_end(self.json, self.at);
-        if end >= self.json.len() {
-            return Err("a string in the attributes is not closed".to_owned());
+        while let Some(found) = find_special(self.json, self.at, false) {
+            if self.json[found] == b'"' {
+                self.at = found + 1;
+                return Ok(());
+            }
+            self.at = found + 2; // past the escape and the byte it escapes
         }
-        self.at = end + 1;
-        Ok(())
+        Err("a string in the attributes is not closed".to_owned())
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `word` below `limit` (at most 0x80), exact for the
+/// lowest such byte (a borrow may mark bytes above it, never below).
+fn bytes_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
+}
+
+/// The first quote or backslash in `json` from `at` (or byte below 0x20, with
+/// `controls`), eight bytes at a time: strings are most of a batch.
+fn find_special(json: &[u8], mut at: usize, controls: bool) -> Option<usize> {
+    while let Some(chunk) = json.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let mut found = bytes_below(word ^ (ONES * u64::from(b'"')), 1)
+            | bytes_below(word ^ (ONES * u64::from(b'\\')), 1);
+        if controls {
+            found |= bytes_below(word, 0x20);
+        }
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = json.get(at..)?;
+    rest.iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || (controls && byte < 0x20))
+        .map(|found| at + found)
 }
 
 /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -369,7 +427,7 @@ mod tests {
         check_text(json)?;
         let (mut entries, mut position) = (Vec::new(), Position::Start);
         loop {
-            match next_entry(json, position)? {
+            match next_entry(json, position, usize::MAX)? {
                 (Some(entry), next) => {
                     entries.push(entry);
                     position = next;
@@ -429,6 +487,67 @@ mod tests {
             b"",
         ] {
             assert!(all(json).is_err(), "{}", String::from_utf8_lossy(json));
+        }
+    }
+
+    fn limited(json: &[u8], max_entry: usize) -> Result<usize, String> {
+        let (mut count, mut position) = (0, Position::Start);
+        while let (Some(_), next) = next_entry(json, position, max_entry)? {
+            count += 1;
+            position = next;
+        }
+        Ok(count)
+    }
+
+    #[test]
+    fn an_entry_over_the_limit_is_refused() {
+        let entry = r#"[1.0,"info","message",{},""]"#;
+        let batch = format!("[{entry},{entry}]");
+        assert_eq!(limited(batch.as_bytes(), entry.len()), Ok(2));
+        assert!(limited(batch.as_bytes(), entry.len() - 1).is_err());
+        // The last entry is measured too.
+        let batch = format!(r#"[[1,"info","m",{{}},""],{entry}]"#);
+        assert!(limited(batch.as_bytes(), entry.len() - 1).is_err());
+    }
+
+    #[test]
+    fn wide_integers_in_the_attributes_are_refused_not_in_strings() {
+        for wide in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1234567890123456789",
+        ] {
+            let json = format!(r#"[[1,"info","m",{{"n":[{wide}]}},"l"]]"#);
+            assert!(all(json.as_bytes()).is_err(), "{wide}");
+        }
+        for fine in [
+            r#"{"n":123456789012345678}"#,
+            r#"{"n":"12345678901234567890123"}"#,
+            r#"{"n\"12345678901234567890":1}"#,
+            r#"{"n":1.234567890123456789}"#,
+        ] {
+            let json = format!(r#"[[1,"info","m",{fine},"l"]]"#);
+            assert!(all(json.as_bytes()).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn strings_end_at_their_quote_wherever_it_falls() {
+        // Quotes, escapes and control characters at every offset of the 8-byte scan.
+        for length in 0..20 {
+            let text = "x".repeat(length);
+            let json = format!(r#"[[1,"info","{text}",{{"{text}":"{text}\"{text}"}},"{text}"]]"#);
+            let entries = all(json.as_bytes()).unwrap();
+            assert_eq!(entries[0].message.bytes(json.as_bytes()), text.as_bytes());
+            assert_eq!(entries[0].logger.bytes(json.as_bytes()), text.as_bytes());
+            let json = format!("[[1,\"info\",\"{text}\u{1}{text}\",{{}},\"l\"]]");
+            assert!(all(json.as_bytes()).is_err(), "{length}");
+            let json = format!(r#"[[1,"info","{text}\n{text}",{{}},"l"]]"#);
+            let entries = all(json.as_bytes()).unwrap();
+            assert_eq!(
+                entries[0].message.bytes(json.as_bytes()),
+                format!("{text}\n{text}").as_bytes()
+            );
         }
     }
 

@@ -2,12 +2,15 @@
 //! as the writer's encoder writes it (see [`crate::batch`]), one row per entry with
 //! columns `ts`, `level` (the stdlib number, NULL for an unknown name), `message`,
 //! `attributes` (JSON text) and `logger`, and the entry's position as its rowid.
+//! `observabilipy_entries(batch, max_entry_bytes)` also refuses an entry longer than
+//! that.
 //!
 //! The writer inserts a batch with `INSERT … SELECT … FROM observabilipy_entries(?)`:
 //! SQLite then neither parses JSON nor extracts fields from it, which was about a third
 //! of an insert's cost through `jsonb_each`. An entry the reader refuses fails the
 //! statement with `SQLITE_CONSTRAINT`, as a value the schema refuses does, so the writer
-//! stores that batch entry by entry through the storage rule instead.
+//! stores that batch entry by entry through the storage rule instead; so does an entry
+//! the rule would rewrite (see [`crate::batch`]).
 
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr;
@@ -17,8 +20,12 @@ use libsqlite3_sys as ffi;
 use crate::batch::{check_text, next_entry, Entry, Position};
 
 const SCHEMA: &CStr =
-    c"CREATE TABLE x(ts REAL, level INTEGER, message TEXT, attributes TEXT, logger TEXT, batch HIDDEN)";
+    c"CREATE TABLE x(ts REAL, level INTEGER, message TEXT, attributes TEXT, logger TEXT, batch HIDDEN, max_entry HIDDEN)";
 const BATCH_COLUMN: c_int = 5;
+const MAX_ENTRY_COLUMN: c_int = 6;
+/// `idxNum` bits: which arguments `xFilter` is given, in this order.
+const HAS_BATCH: c_int = 1;
+const HAS_MAX_ENTRY: c_int = 2;
 // The interface's small constants, at the width its fields take.
 #[allow(clippy::cast_possible_truncation)]
 const EQUALS: u8 = ffi::SQLITE_INDEX_CONSTRAINT_EQ as u8;
@@ -31,6 +38,7 @@ struct Cursor {
     base: ffi::sqlite3_vtab_cursor,
     /// The batch, copied: SQLite's value is only valid during `xFilter`.
     batch: Vec<u8>,
+    max_entry: usize,
     position: Position,
     row: i64,
     current: Option<Entry>,
@@ -39,7 +47,7 @@ struct Cursor {
 impl Cursor {
     /// Move to the next entry; an error leaves the cursor at its end.
     fn advance(&mut self) -> Result<(), String> {
-        match next_entry(&self.batch, self.position) {
+        match next_entry(&self.batch, self.position, self.max_entry) {
             Ok((entry, position)) => {
                 self.current = entry;
                 self.position = position;
@@ -108,26 +116,42 @@ unsafe extern "C" fn best_index(
     unsafe {
         let info = &mut *info;
         let count = usize::try_from(info.nConstraint).unwrap_or(0);
+        let (mut batch, mut max_entry) = (None, None);
         for at in 0..count {
             let constraint = &*info.aConstraint.add(at);
-            if constraint.iColumn != BATCH_COLUMN || constraint.op != EQUALS {
+            if constraint.op != EQUALS {
                 continue;
             }
+            let slot = match constraint.iColumn {
+                BATCH_COLUMN => &mut batch,
+                MAX_ENTRY_COLUMN => &mut max_entry,
+                _ => continue,
+            };
             if constraint.usable == 0 {
-                // Another plan must give the batch first.
+                // Another plan must give the arguments first.
                 return ffi::SQLITE_CONSTRAINT;
             }
-            let usage = &mut *info.aConstraintUsage.add(at);
-            usage.argvIndex = 1;
-            usage.omit = 1;
-            info.idxNum = 1;
-            info.estimatedCost = 1.0;
-            info.estimatedRows = 10_000;
-            return ffi::SQLITE_OK;
+            *slot = Some(at);
         }
-        // Without a batch there are no rows.
-        info.idxNum = 0;
-        info.estimatedCost = 1e12;
+        let Some(batch) = batch else {
+            // Without a batch there are no rows.
+            info.idxNum = 0;
+            info.estimatedCost = 1e12;
+            return ffi::SQLITE_OK;
+        };
+        info.idxNum = HAS_BATCH;
+        let usage = |at: usize, index: c_int| {
+            let usage = &mut *info.aConstraintUsage.add(at);
+            usage.argvIndex = index;
+            usage.omit = 1;
+        };
+        usage(batch, 1);
+        if let Some(max_entry) = max_entry {
+            usage(max_entry, 2);
+            info.idxNum |= HAS_MAX_ENTRY;
+        }
+        info.estimatedCost = 1.0;
+        info.estimatedRows = 10_000;
     }
     ffi::SQLITE_OK
 }
@@ -140,6 +164,7 @@ unsafe extern "C" fn open(
         // SAFETY: SQLite fills the base in after this call; zeroed is its documented start.
         base: unsafe { std::mem::zeroed() },
         batch: Vec::new(),
+        max_entry: usize::MAX,
         position: Position::End,
         row: 0,
         current: None,
@@ -170,8 +195,23 @@ unsafe extern "C" fn filter(
         ours.row = 0;
         ours.current = None;
         ours.position = Position::End;
-        if index != 1 || count < 1 {
+        ours.max_entry = usize::MAX;
+        if index & HAS_BATCH == 0 || count < 1 {
             return ffi::SQLITE_OK;
+        }
+        if index & HAS_MAX_ENTRY != 0 && count >= 2 {
+            let limit = *values.add(1);
+            let limit = (ffi::sqlite3_value_type(limit) == ffi::SQLITE_INTEGER)
+                .then(|| usize::try_from(ffi::sqlite3_value_int64(limit)).ok())
+                .flatten();
+            let Some(limit) = limit else {
+                return fail(
+                    cursor,
+                    "the entry limit must be an integer of 0 or more",
+                    ffi::SQLITE_MISMATCH,
+                );
+            };
+            ours.max_entry = limit;
         }
         let value = *values;
         let start = match ffi::sqlite3_value_type(value) {

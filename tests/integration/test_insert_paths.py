@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from observabilipy import LogEntry
+from observabilipy.adapters.storage import sqlite_insert
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
+from observabilipy.adapters.storage.sqlite_segments import DEFAULT_SEGMENTING as DEFAULT
 from tests.backends import rust
 
 texts = st.text(max_size=12) | st.sampled_from(['"', "\\", "\n\t\x01", "é😀", "\u2028", "\ud800"])
@@ -133,3 +135,70 @@ def test_a_huge_batch_and_a_huge_entry_go_in_whole(
         (i + 1, 1700000000.0 + i, 20, "l", f"m{i}", f'{{"i":{i}}}') for i in range(100_000)
     ]
     assert rows == stored(json)
+
+
+def test_the_function_refuses_what_the_rule_would_rewrite(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage],
+) -> None:
+    """The writer's batch check is the function's own: an entry longer than the limit
+    it is given, or an integer in the attributes that may not fit in 64 bits, fails the
+    statement (so the batch goes through the rule), and both paths store the same."""
+    native, json = pair
+    read = "SELECT message FROM observabilipy_entries(?, ?)"
+    entry = b'[1,"info","m",{"n":123456789012345678},"l"]'
+    assert native.connection.execute(read, (b"[" + entry + b"]", len(entry))).fetchall() == [("m",)]
+    with pytest.raises(apsw.ConstraintError, match="longer than"):
+        native.connection.execute(read, (b"[" + entry + b"]", len(entry) - 1)).fetchall()
+    with pytest.raises(apsw.ConstraintError, match="64 bits"):
+        native.connection.execute(read, (b'[[1,"info","m",{"n":[18446744073709551616]},"l"]]', 99))
+    for limit in (-1, 1.5, "10", None):
+        with pytest.raises(apsw.MismatchError, match="the entry limit must be an integer"):
+            native.connection.execute(read, (b"[]", limit)).fetchall()
+    batch = [
+        LogEntry(1.0, "info", "wide", {"n": 2**64, "m": -(2**63) - 1}, "l"),
+        LogEntry(2.0, "info", "long " + "x" * 200, {}, "l"),
+        LogEntry(3.0, "info", "plain", {"n": 2**64 - 1}, "l"),
+    ]
+    with native.connection:
+        assert insert_entries(native.connection, batch, max_bytes=100, native=True)[0] == 3
+    with json.connection:
+        assert insert_entries(json.connection, batch, max_bytes=100, native=False)[0] == 3
+    assert stored(native) == stored(json)
+    wide, long, plain = stored(native)
+    assert wide[5] == '{"n":"18446744073709551616","m":"-9223372036854775809"}'
+    assert '"_truncated"' in long[5]
+    assert len(long[4]) < 100
+    assert plain[5] == '{"n":18446744073709551615}'
+
+
+@pytest.mark.parametrize("native_path", [True, False], ids=["function", "jsonb_each"])
+def test_each_row_gets_the_id_reserved_for_it(
+    pair: tuple[SQLiteLogStorage, SQLiteLogStorage], native_path: bool
+) -> None:
+    """A batch that follows the segment's last row goes in without ids (SQLite numbers
+    it on from there); one that follows ids left unused (an entry rejected at the end
+    of the batch before) gets its ids given. Either way each row has its reserved id."""
+    storage = pair[0] if native_path else pair[1]
+    connection = storage.connection
+
+    def batch(*messages: str) -> list[LogEntry]:
+        # A non-numeric timestamp can never be stored: the entry is rejected.
+        never: Any = "soon"
+        return [LogEntry(never if m == "bad" else 1.0, "info", m, {}, "l") for m in messages]
+
+    for messages in (["a", "b", "c"], ["d", "e", "bad"], ["f", "g"], ["h"]):
+        insert(storage, batch(*messages), native_path)
+    ids = connection.execute("SELECT id, message FROM logs ORDER BY id").fetchall()
+    assert ids == [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e"), (7, "f"), (8, "g"), (9, "h")]
+    with connection:  # the last batch followed the segment's last row: all in one run
+        run = sqlite_insert._insert_at_once(
+            connection,
+            2,
+            b'[[1,"info","i",{},"l"],[1,"info","j",{},"l"]]',
+            99,
+            DEFAULT,
+            native_path,
+        )
+    assert run.error is None
+    assert run.done == sqlite_insert._AT_ONCE
+    assert connection.execute("SELECT max(id) FROM logs").fetchall() == [(11,)]

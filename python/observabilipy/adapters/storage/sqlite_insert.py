@@ -42,12 +42,13 @@ _INSERT: Final = """
 """
 # The fast path: entries encoded by msgspec in one C call (LogEntry is an array:
 # timestamp, level, message, attributes, logger), ids following the reserved base
-# (:base), levels mapped in SQL. An unknown level, text that is not a string or attributes
+# (:base, given in {id} and {given}, or left to SQLite: see _APPENDS), levels mapped in
+# SQL. An unknown level, text that is not a string or attributes
 # that are not an object become NULL, and a timestamp out of range fails its CHECK, so
 # the statement fails and the batch goes through the rule: see insert_entries.
 _INSERT_ENTRIES: Final = """
-    INSERT INTO {table} (id, ts, level, logger, message, attributes)
-    SELECT :base + key + 1, value ->> 0,
+    INSERT INTO {table} ({id}ts, level, logger, message, attributes)
+    SELECT {given}value ->> 0,
         CASE value ->> 1 WHEN 'info' THEN 20 WHEN 'debug' THEN 10 WHEN 'warning' THEN 30
             WHEN 'error' THEN 40 WHEN 'critical' THEN 50 END,
         iif(json_type(value, '$[4]') = 'text', value ->> 4, NULL),
@@ -57,12 +58,35 @@ _INSERT_ENTRIES: Final = """
 """
 # The same, with the Rust extension loaded on the connection: its table-valued function
 # reads the batch into columns, so SQLite parses no JSON (a third of the insert's cost
-# through jsonb_each). An entry it cannot read fails the statement as a constraint does.
+# through jsonb_each). An entry it cannot read, or that the rule would rewrite (longer
+# than :max_bytes, a wide integer), fails the statement as a constraint does: the
+# batch is checked in the same pass that reads it.
 _INSERT_ENTRIES_NATIVE: Final = """
-    INSERT INTO {table} (id, ts, level, logger, message, attributes)
-    SELECT :base + rowid + 1, ts, level, logger, message, attributes
-    FROM observabilipy_entries(:payload)
+    INSERT INTO {table} ({id}ts, level, logger, message, attributes)
+    SELECT {given}ts, level, logger, message, attributes
+    FROM observabilipy_entries(:payload, :max_bytes)
 """
+# A batch whose ids follow the segment's largest goes in without them: SQLite then gives
+# each row the id after the table's largest, :base + 1 onward, and skips the search of
+# the table it makes per row for a given id (about a seventh of an insert). This stops
+# the run before the insert when the largest is not :base (a segment's first batch, or
+# ids left unused at the end of one): that batch goes in with its ids given.
+_APPENDS: Final = "SELECT (SELECT max(id) FROM {table}) IS NOT :base AS stop"
+
+
+def _insert_sql(table: str, *, native: bool, appending: bool) -> str:
+    """The fast path's insert of a batch into ``table``: ids given from ``:base + 1``
+    on, or (``appending``) left to SQLite."""
+    sql, given = (
+        (_INSERT_ENTRIES_NATIVE, ":base + rowid + 1, ")
+        if native
+        else (_INSERT_ENTRIES, ":base + key + 1, ")
+    )
+    if appending:
+        return sql.format(table=table, id="", given="")
+    return sql.format(table=table, id="id, ", given=given)
+
+
 _ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
 #: What SQLite raises for a statement the data itself makes fail: never worth a retry.
 DATA_ERRORS: Final = (apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError)
@@ -71,11 +95,16 @@ DATA_ERRORS: Final = (apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError
 Rejection = tuple[LogEntry | Row, str]
 
 
-def encode_batch(entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES) -> bytes | None:
+def encode_batch(
+    entries: Sequence[LogEntry], max_bytes: int = MAX_ENTRY_BYTES, *, native: bool = False
+) -> bytes | None:
     """The entries as the JSON array the fast insert reads, or None when some entry must
-    go through ``normalize`` (see the module)."""
+    go through ``normalize`` (see the module). ``native``: the insert itself checks.
+    """
     needs_care = native_json_needs_care
     try:
+        if native:
+            return _ENTRY_ENCODER.encode(entries)
         if needs_care is not None:
             payload = _ENTRY_ENCODER.encode(entries)
             # The batch array and each entry's add two levels above its attributes.
@@ -109,8 +138,9 @@ class _Slice(NamedTuple):
 #: table in advance, and a guess gone stale (another process started a segment) only
 #: stops the run before the insert (``segments.NEWEST``'s ``stop``).
 _NEWEST_SEEN: Final = weakref.WeakKeyDictionary[apsw.Connection, int]()
-#: The statements of ``_insert_at_once``; the insert is the third.
-_AT_ONCE: Final = 4
+#: The statements of ``_insert_at_once``, and the insert's place among them.
+_AT_ONCE: Final = 5
+_INSERT_STEP: Final = 3
 
 
 def _parameters(wanted: int, segmenting: segments.Segmenting, expected: int) -> dict[str, Any]:
@@ -195,16 +225,18 @@ def insert_entries(
     """
     stored, rejected = 0, list[Rejection]()
     while entries:
-        payload = encode_batch(entries, max_bytes)
+        payload = encode_batch(entries, max_bytes, native=native)
         reserved = None
         if payload is not None:
-            run = _insert_at_once(connection, len(entries), payload, segmenting, native)
+            run = _insert_at_once(connection, len(entries), payload, max_bytes, segmenting, native)
             if run.error is None and run.done == _AT_ONCE:
                 return stored + len(entries), rejected
-            if run.error is not None and (run.done != 2 or not isinstance(run.error, DATA_ERRORS)):
+            failed_insert = run.done == _INSERT_STEP and isinstance(run.error, DATA_ERRORS)
+            if run.error is not None and not failed_insert:
                 raise run.error
-            # Stopped before the insert (a segment to start, too little room, or another
-            # process started one), or the data made the insert fail: ids are reserved.
+            # Stopped before the insert (a segment to start, too little room, another
+            # process started one, or ids to give: see _APPENDS), or the data made the
+            # insert fail: ids are reserved.
             reserved = run.values
             if run.error is not None:
                 payload = None  # go entry by entry
@@ -217,7 +249,7 @@ def insert_entries(
             target,
             max_bytes,
             native,
-            payload if whole or payload is None else encode_batch(part, max_bytes),
+            payload if whole or payload is None else encode_batch(part, max_bytes, native=native),
         )
         target.stored(connection)
         stored, rejected = stored + more, rejected + refused
@@ -229,22 +261,26 @@ def _insert_at_once(
     connection: apsw.Connection,
     wanted: int,
     payload: bytes,
+    max_bytes: int,
     segmenting: segments.Segmenting,
     native: bool,
 ) -> Run:
-    """Reserve ids, insert the batch into the newest segment and record its span, as one
-    run (see ``sqlite_steps``): ``_AT_ONCE`` statements done, or a stop or an error on
-    the way with what the statements before returned."""
+    """Reserve ids, insert the batch after the newest segment's last row and record its
+    span, as one run (see ``sqlite_steps``): ``_AT_ONCE`` statements done, or a stop or an
+    error on the way with what the statements before returned."""
     expected = _NEWEST_SEEN.get(connection, -1)
     steps = [segments.RESERVE, segments.NEWEST]
     if expected >= 0:  # else NEWEST stops the run: there is no guess to insert into
         table = segments.table(expected)
-        insert = _INSERT_ENTRIES_NATIVE if native else _INSERT_ENTRIES
-        steps += [insert.format(table=table), spans.record_sql(table)]
+        steps += [
+            _APPENDS.format(table=table),
+            _insert_sql(table, native=native, appending=True),
+            spans.record_sql(table),
+        ]
     run = run_steps(
         connection,
         steps,
-        {**_parameters(wanted, segmenting, expected), "payload": payload},
+        {**_parameters(wanted, segmenting, expected), "payload": payload, "max_bytes": max_bytes},
         native=native,
     )
     if "segment" in run.values and not run.values["stop"]:
@@ -265,9 +301,10 @@ def _insert_slice(
     when there is none or the data makes the statement fail."""
     base, table = target.base, target.table
     if payload is not None:
-        insert = _INSERT_ENTRIES_NATIVE if native else _INSERT_ENTRIES
+        insert = _insert_sql(table, native=native, appending=False)
         try:
-            connection.execute(insert.format(table=table), {"payload": payload, "base": base})
+            parameters = {"payload": payload, "base": base, "max_bytes": max_bytes}
+            connection.execute(insert, parameters)
         except DATA_ERRORS:
             pass  # the failed statement changed nothing; go entry by entry
         else:
