@@ -330,8 +330,10 @@ def _stored(
     values, times = _floats(vals), _floats(changed)
     present = present if isinstance(present, bytes) else b""
     size = len(values)
-    times = times[:size] + array("d", bytes(8 * max(0, size - len(times))))
-    present = bytes(present[:size]) + bytes(max(0, size - len(present)))
+    if len(times) != size:  # as written, they agree: no copy of 8 bytes a series
+        times = times[:size] + array("d", bytes(8 * max(0, size - len(times))))
+    if len(present) != size:
+        present = bytes(present[:size]) + bytes(max(0, size - len(present)))
     return Values(process, pid, live, present, values, times)
 
 
