@@ -1,18 +1,19 @@
-"""Storing log entries: a batch is one ``INSERT … SELECT … FROM jsonb_each(?)`` into the
-newest log segment, with ids reserved for it first (see ``sqlite_segments``).
+"""Storing log entries: a batch is one ``INSERT … SELECT`` into the newest log segment,
+from ``observabilipy_entries(?)`` (the Rust extension's reader) or ``jsonb_each(?)``,
+with ids reserved for it first (see ``sqlite_segments``).
 
 The rows cross into SQLite as one JSON text, so the statement runs start to end without
 the GIL instead of handing it back and forth for every row (which a busy producer
-thread would starve). jsonb_each parses that text once into SQLite's binary JSON, so
-each column extracts cheaply.
+thread would starve).
 
 Most batches take the fast path: msgspec writes the entries as they are, in one call,
-and the schema's constraints check what they must. Reserving the batch's ids, the
-insert and recording its span run as one list of statements (``sqlite_steps``: with
-the Rust extension, the GIL released once for all of them). A batch that cannot go that way (odd
-text or attributes, a wide integer, an entry over the size limit, a value the schema
-refuses) goes entry by entry through ``core.entries.normalize``, the one rule for every
-way into storage; what it rejects is returned, the rest stored.
+and the reader and the schema's constraints check what they must. Reserving the
+batch's ids, the insert after the segment's last row and recording its span run as
+one list of statements (``sqlite_steps``: with the Rust extension, the GIL released
+once for all of them). A batch that cannot go that way (odd text or attributes, a wide
+integer, an entry over the size limit, a value the schema refuses) goes entry by entry
+through ``core.entries.normalize``, the one rule for every way into storage; what it
+rejects is returned, the rest stored.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ _INSERT: Final = """
 """
 # The fast path: entries encoded by msgspec in one C call (LogEntry is an array:
 # timestamp, level, message, attributes, logger), ids following the reserved base
-# (:base, given in {id} and {given}, or left to SQLite: see _APPENDS), levels mapped in
-# SQL. An unknown level, text that is not a string or attributes
-# that are not an object become NULL, and a timestamp out of range fails its CHECK, so
-# the statement fails and the batch goes through the rule: see insert_entries.
+# (:base; given through {id} and {given}, or left to SQLite: see _APPENDS), levels
+# mapped in SQL. An unknown level, text that is not a string or attributes that are not
+# an object become NULL, and a timestamp out of range fails its CHECK, so the statement
+# fails and the batch goes through the rule: see insert_entries.
 _INSERT_ENTRIES: Final = """
     INSERT INTO {table} ({id}ts, level, logger, message, attributes)
     SELECT {given}value ->> 0,
