@@ -217,7 +217,7 @@ def test_snapshots_taken_while_series_are_added_and_removed_pair_labels_with_cel
     registry = Registry()
     counter = registry.counter("jobs_total", "Jobs", labels=["n"])
     histogram = registry.histogram("lat", "Latency", labels=["n"], buckets=[1.0])
-    done = threading.Event()
+    done, snapped = threading.Event(), threading.Event()
 
     def churn() -> None:
         for n in range(1500):
@@ -225,6 +225,9 @@ def test_snapshots_taken_while_series_are_added_and_removed_pair_labels_with_cel
             histogram.labels(str(n)).observe(n)
             if n % 7 == 0:
                 counter.remove(str(n // 2))
+            if n % 100 == 99:  # let snapshots in among the changes, however fast this runs
+                snapped.wait(5)
+                snapped.clear()
         done.set()
 
     worker = threading.Thread(target=churn)
@@ -240,5 +243,6 @@ def test_snapshots_taken_while_series_are_added_and_removed_pair_labels_with_cel
                     assert value in (0.0, n), (sample, labels, value)
         encode_text(registry.collect(exposition=True))
         snapshots += 1
+        snapped.set()
     worker.join()
     assert snapshots > 1
