@@ -15,6 +15,8 @@
 
 use std::ops::Range;
 
+use crate::json_scan::{find_special, WIDE_DIGITS};
+
 /// One entry's fields; `attributes` is a range of the batch.
 #[derive(Debug, PartialEq)]
 pub struct Entry {
@@ -67,10 +69,6 @@ pub fn check_text(json: &[u8]) -> Result<(), String> {
         .map(drop)
         .map_err(|_| "the batch is not UTF-8".to_owned())
 }
-
-/// Digits in a row from which an integer may not fit in 64 bits: `-(2**63) - 1` has
-/// nineteen, `2**64` twenty.
-const WIDE_DIGITS: u32 = 19;
 
 /// The entry at `position` and the position after it; `None` past the last. `json`
 /// has passed [`check_text`]; an entry longer than `max_entry` bytes is an error.
@@ -248,7 +246,7 @@ impl Reader<'_> {
         }
         let start = self.at;
         // Open brackets as bits, innermost lowest: 1 for `[`, 0 for `{`.
-        let (mut open, mut depth, mut digits) = (0u64, 0u32, 0u32);
+        let (mut open, mut depth, mut digits) = (0u64, 0u32, 0usize);
         while let Some(&byte) = self.json.get(self.at) {
             self.at += 1;
             if byte.is_ascii_digit() {
@@ -295,38 +293,6 @@ impl Reader<'_> {
         }
         Err("a string in the attributes is not closed".to_owned())
     }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = ONES * 0x80;
-
-/// The high bit of each byte of `word` below `limit` (at most 0x80), exact for the
-/// lowest such byte (a borrow may mark bytes above it, never below).
-fn bytes_below(word: u64, limit: u8) -> u64 {
-    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
-}
-
-/// The first quote or backslash in `json` from `at` (or byte below 0x20, with
-/// `controls`), eight bytes at a time: strings are most of a batch.
-fn find_special(json: &[u8], mut at: usize, controls: bool) -> Option<usize> {
-    while let Some(chunk) = json.get(at..at + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let mut found = bytes_below(word ^ (ONES * u64::from(b'"')), 1)
-            | bytes_below(word ^ (ONES * u64::from(b'\\')), 1);
-        if controls {
-            found |= bytes_below(word, 0x20);
-        }
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = json.get(at..)?;
-    rest.iter()
-        .position(|&byte| byte == b'"' || byte == b'\\' || (controls && byte < 0x20))
-        .map(|found| at + found)
 }
 
 /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.

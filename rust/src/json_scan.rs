@@ -9,7 +9,7 @@
 
 /// Digits in a row from which an integer may not fit in 64 bits: `-(2**63) - 1` has
 /// nineteen, `2**64` twenty.
-const WIDE_DIGITS: usize = 19;
+pub(crate) const WIDE_DIGITS: usize = 19;
 
 /// Whether `json` holds a run of [`WIDE_DIGITS`] digits outside its strings, nests
 /// deeper than `max_depth`, or is an array with an element longer than `max_element`
@@ -64,17 +64,45 @@ pub fn needs_care(json: &[u8], max_element: usize, max_depth: usize) -> bool {
 /// The index of the quote closing the string whose contents start at `from` (the
 /// end of `json` when it is not closed).
 pub(crate) fn string_end(json: &[u8], mut from: usize) -> usize {
-    while let Some(found) = json
-        .get(from..)
-        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-    {
-        let at = from + found;
+    while let Some(at) = find_special(json, from, false) {
         if json[at] == b'"' {
             return at;
         }
         from = at + 2; // past the escape and the byte it escapes
     }
     json.len()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `word` below `limit` (at most 0x80), exact for the
+/// lowest such byte (a borrow may mark bytes above it, never below).
+fn bytes_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
+}
+
+/// The first quote or backslash in `json` from `at` (or byte below 0x20, with
+/// `controls`), eight bytes at a time: strings are most of a batch.
+pub(crate) fn find_special(json: &[u8], mut at: usize, controls: bool) -> Option<usize> {
+    while let Some(chunk) = json.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let mut found = bytes_below(word ^ (ONES * u64::from(b'"')), 1)
+            | bytes_below(word ^ (ONES * u64::from(b'\\')), 1);
+        if controls {
+            found |= bytes_below(word, 0x20);
+        }
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = json.get(at..)?;
+    rest.iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || (controls && byte < 0x20))
+        .map(|found| at + found)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ from typing import Any
 import apsw
 
 from observabilipy import Engine
+from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.encoding.prometheus import encode_text
 from tests.integration.test_log_spans import UNSPANNED
 
@@ -120,6 +121,25 @@ def test_kill_9_keeps_every_entry_whose_flush_returned(tmp_path):
     seqs = {int(s) for (s,) in connection.execute("SELECT attributes ->> 'seq' FROM logs")}
     assert set(range(last_flushed + 1)) <= seqs
     assert connection.execute(UNSPANNED).fetchall() == [(0,)]  # time filters see them all
+    before = int(scalar(connection, "SELECT max(id) FROM logs"))
+    connection.close()
+    # The next writer appends after what the killed one committed: its batches get the
+    # ids they reserved, one after another, whichever way each goes in.
+    with Engine(path) as engine:
+        log = engine.logger("after")
+        for batch in range(3):
+            for i in range(5_000):
+                log.info("after the kill", n=batch * 5_000 + i)
+            assert engine.flush(60)
+    connection = apsw.Connection(path)
+    rows: list[Any] = connection.execute(
+        "SELECT id, attributes ->> 'n' FROM logs WHERE logger = 'after' ORDER BY id"
+    ).fetchall()
+    first = int(rows[0][0])
+    assert first > before
+    assert rows == [(first + n, n) for n in range(15_000)]
+    assert int(scalar(connection, "SELECT last_id FROM log_state")) == first + 14_999
+    assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 def test_kill_9_mid_scrape_never_loses_a_total_a_scrape_showed(tmp_path):
