@@ -5,6 +5,7 @@
 //! `format_timestamp`, JSON strings as orjson writes them.
 
 use crate::errors::Error;
+use crate::json_scan::find_special;
 
 /// Shortest round-trip decimal digits of a finite, non-zero `|value|`.
 struct Digits {
@@ -99,18 +100,37 @@ impl Digits {
     }
 }
 
+/// `00` to `99`, two bytes each: digits are written two at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+    5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// The two digits of `value` (below 100).
+fn digit_pair(value: u64) -> [u8; 2] {
+    // Below 100, so the index is in the table and the narrowing exact.
+    #[allow(clippy::cast_possible_truncation)]
+    let at = value as usize * 2;
+    [DIGIT_PAIRS[at], DIGIT_PAIRS[at + 1]]
+}
+
 /// Decimal digits of `value`.
 pub fn write_u64(out: &mut Vec<u8>, mut value: u64) {
     let mut buf = [0_u8; 20];
     let mut start = buf.len();
-    loop {
+    while value >= 100 {
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&digit_pair(value % 100));
+        value /= 100;
+    }
+    if value >= 10 {
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&digit_pair(value));
+    } else {
         start -= 1;
-        // The remainder is below 10, so the narrowing is exact.
-        buf[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+        // Below 10, so the narrowing is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = value as u8;
+        buf[start] = b'0' + digit;
     }
     out.extend_from_slice(&buf[start..]);
 }
@@ -273,8 +293,13 @@ pub fn second_prefix(second: i64) -> [u8; 19] {
 /// `.ffffffZ`: the microseconds of a timestamp, after its [`second_prefix`].
 #[must_use]
 pub fn micros_suffix(micros: i64) -> [u8; 8] {
+    // Below a million, so the conversion is exact.
+    #[allow(clippy::cast_sign_loss)]
+    let fraction = micros.rem_euclid(MICROS) as u64;
     let mut text = *b".000000Z";
-    push_padded(&mut text[1..7], micros.rem_euclid(MICROS));
+    text[1..3].copy_from_slice(&digit_pair(fraction / 10_000));
+    text[3..5].copy_from_slice(&digit_pair(fraction / 100 % 100));
+    text[5..7].copy_from_slice(&digit_pair(fraction % 100));
     text
 }
 
@@ -298,17 +323,21 @@ const JSON_ESCAPES: [u8; 256] = {
     table
 };
 
-/// `text` as a quoted JSON string, escaped exactly as orjson escapes it.
+/// `text` as a quoted JSON string, escaped exactly as orjson escapes it. Runs without
+/// an escape are found eight bytes at a time and copied whole.
 pub fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in text.iter().enumerate() {
+    let mut next = if text.len() < 8 {
+        text.iter().position(|&b| JSON_ESCAPES[usize::from(b)] != 0)
+    } else {
+        find_special(text, 0, true)
+    };
+    while let Some(at) = next {
+        let b = text[at];
         let escape = JSON_ESCAPES[usize::from(b)];
-        if escape == 0 {
-            continue;
-        }
-        out.extend_from_slice(&text[start..i]);
+        out.extend_from_slice(&text[start..at]);
         if escape == b'u' {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[usize::from(b >> 4)]);
@@ -317,7 +346,8 @@ pub fn write_json_string(out: &mut Vec<u8>, text: &[u8]) {
             out.push(b'\\');
             out.push(escape);
         }
-        start = i + 1;
+        start = at + 1;
+        next = find_special(text, start, true);
     }
     out.extend_from_slice(&text[start..]);
     out.push(b'"');
@@ -390,5 +420,56 @@ mod tests {
         let mut out = Vec::new();
         write_json_string(&mut out, "a\"\\\n\u{1}\u{7f}\u{2028}é".as_bytes());
         assert_eq!(out, "\"a\\\"\\\\\\n\\u0001\u{7f}\u{2028}é\"".as_bytes());
+    }
+
+    /// Byte by byte, as the table says: what the word-at-a-time writer must match.
+    fn escaped_slowly(text: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in text {
+            match JSON_ESCAPES[usize::from(b)] {
+                0 => out.push(b),
+                b'u' => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                letter => out.extend_from_slice(&[b'\\', letter]),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn json_strings_escape_at_every_offset_and_length() {
+        for length in 0..26 {
+            for offset in 0..length {
+                for special in [b'"', b'\\', b'\n', 0x1f, 0x00, 0x7f, 0xc3] {
+                    let mut text = vec![b'x'; length];
+                    text[offset] = special;
+                    if offset + 3 < length {
+                        text[offset + 3] = b'"'; // a second escape after the first
+                    }
+                    let mut out = Vec::new();
+                    write_json_string(&mut out, &text);
+                    assert_eq!(out, escaped_slowly(&text), "{length} {offset} {special}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_print_in_full() {
+        for value in [0, 7, 9, 10, 99, 100, 101, 999, 1000, 123_456, u64::MAX] {
+            let mut out = Vec::new();
+            write_u64(&mut out, value);
+            assert_eq!(out, value.to_string().as_bytes());
+        }
+        for power in 0..20 {
+            let value = 10_u64.pow(power);
+            for value in [value - 1, value, value + 1] {
+                let mut out = Vec::new();
+                write_u64(&mut out, value);
+                assert_eq!(out, value.to_string().as_bytes());
+            }
+        }
+        assert_eq!(&micros_suffix(1_000_000_123_456), b".123456Z");
+        assert_eq!(&micros_suffix(9_999), b".009999Z");
     }
 }

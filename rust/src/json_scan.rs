@@ -85,24 +85,39 @@ fn bytes_below(word: u64, limit: u8) -> u64 {
 /// The first quote or backslash in `json` from `at` (or byte below 0x20, with
 /// `controls`), eight bytes at a time: strings are most of a batch.
 pub(crate) fn find_special(json: &[u8], mut at: usize, controls: bool) -> Option<usize> {
+    let first = at;
     while let Some(chunk) = json.get(at..at + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let mut found = bytes_below(word ^ (ONES * u64::from(b'"')), 1)
-            | bytes_below(word ^ (ONES * u64::from(b'\\')), 1);
-        if controls {
-            found |= bytes_below(word, 0x20);
-        }
+        let found = special_bytes(chunk, controls);
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
+    if at < json.len() && json.len() >= first + 8 {
+        // The last eight bytes, overlapping bytes this call found plain: a borrow only
+        // marks bytes above a special one, so the lowest mark is still exact.
+        let from = json.len() - 8;
+        let found = special_bytes(&json[from..], controls);
+        return (found != 0).then(|| from + (found.trailing_zeros() / 8) as usize);
+    }
     let rest = json.get(at..)?;
     rest.iter()
         .position(|&byte| byte == b'"' || byte == b'\\' || (controls && byte < 0x20))
         .map(|found| at + found)
+}
+
+/// The high bit of each quote, backslash (or control byte) among eight bytes, exact for
+/// the lowest.
+fn special_bytes(eight: &[u8], controls: bool) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(eight);
+    let word = u64::from_le_bytes(word);
+    let mut found = bytes_below(word ^ (ONES * u64::from(b'"')), 1)
+        | bytes_below(word ^ (ONES * u64::from(b'\\')), 1);
+    if controls {
+        found |= bytes_below(word, 0x20);
+    }
+    found
 }
 
 #[cfg(test)]
@@ -111,6 +126,29 @@ mod tests {
 
     fn needs_care(json: &[u8], max_element: usize) -> bool {
         super::needs_care(json, max_element, DEEP)
+    }
+
+    #[test]
+    fn the_scan_finds_the_first_special_byte_from_any_start() {
+        let special =
+            |byte: u8, controls: bool| byte == b'"' || byte == b'\\' || (controls && byte < 0x20);
+        for length in 0..26 {
+            for (first, second) in [(0, 1), (2, 9), (7, 8), (8, 15), (12, 20), (16, 25)] {
+                let mut json = vec![b'a'; length];
+                for (at, byte) in [(first, b'"'), (second, 0x01)] {
+                    if at < length {
+                        json[at] = byte;
+                    }
+                }
+                for from in 0..=length {
+                    for controls in [false, true] {
+                        let expected = (from..length).find(|&at| special(json[at], controls));
+                        let found = super::find_special(&json, from, controls);
+                        assert_eq!(found, expected, "{json:?} from {from}, {controls}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,6 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use libsqlite3_sys as ffi;
@@ -33,6 +32,9 @@ use crate::ndjson::{LineWriter, RowId};
 /// Bytes before the NDJSON in [`Lines::out`]: room for the buffer's length, which
 /// [`free_body`] reads back to free it once SQLite is done with the body.
 const HEADER: usize = size_of::<u64>();
+
+/// The most a read reserves before its first line: a budget beyond it grows as needed.
+const MAX_UPFRONT: usize = 1 << 20;
 
 /// One aggregate's work in progress, kept in SQLite's aggregate context.
 #[derive(Default)]
@@ -89,8 +91,9 @@ impl Value {
                 std::slice::from_raw_parts(start, length)
             }
         };
-        // The plain check first: it is several times faster than the lossy one.
-        if std::str::from_utf8(bytes).is_ok() {
+        // ASCII first (most stored text), then the plain check: each is several times
+        // faster than the next.
+        if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
             return Ok(Cow::Borrowed(bytes));
         }
         Ok(Cow::Owned(
@@ -145,6 +148,10 @@ impl Lines {
         ];
         let attributes = attributes.text("attributes")?;
         if self.out.is_empty() {
+            // Room for the whole budget at once: growing by doubling copied each chunk
+            // about twice over, into memory the kernel had to map afresh.
+            let upfront = usize::try_from(budget).unwrap_or(0).min(MAX_UPFRONT);
+            self.out.reserve(HEADER + upfront + 4096);
             self.out.extend_from_slice(&[0; HEADER]);
         }
         // Room for the line up front: a large row then takes one allocation of its
@@ -278,10 +285,12 @@ unsafe extern "C" fn body(
         return;
     }
     // The body goes to SQLite as it is, for `free_body` to free: a copy of a chunk
-    // (megabytes) would cost more than the header.
-    let (total, length) = (out.len(), out.len() - HEADER);
-    out[..HEADER].copy_from_slice(&(total as u64).to_le_bytes());
-    let buffer = Box::into_raw(out.into_boxed_slice()).cast::<u8>();
+    // (megabytes) would cost more than the header. The header keeps the buffer's
+    // capacity, so the room reserved and not used is freed with it (not copied away).
+    let length = out.len() - HEADER;
+    let capacity = out.capacity();
+    out[..HEADER].copy_from_slice(&(capacity as u64).to_le_bytes());
+    let buffer = std::mem::ManuallyDrop::new(out).as_mut_ptr();
     // SAFETY: `buffer` holds `HEADER + length` bytes, so the body starts within it; from
     // here SQLite owns it and calls `free_body` once, even if it refuses the value.
     unsafe {
@@ -294,16 +303,16 @@ unsafe extern "C" fn body(
     }
 }
 
-/// SQLite's destructor for a body from [`finish`]: the header before it says how large
-/// the whole buffer is.
+/// SQLite's destructor for a body from [`body`]: the header before it holds the
+/// buffer's capacity.
 unsafe extern "C" fn free_body(body: *mut c_void) {
-    // SAFETY: `body` is `HEADER` bytes into a boxed slice from `finish`, whose first
-    // bytes hold its whole length; it is freed once, with that length.
+    // SAFETY: `body` is `HEADER` bytes into a `Vec<u8>`'s buffer from `body`, whose first
+    // bytes hold its capacity; it is freed once, as that vector.
     unsafe {
         let buffer = body.cast::<u8>().sub(HEADER);
-        let total = u64::from_le_bytes(buffer.cast::<[u8; HEADER]>().read());
-        let total = usize::try_from(total).unwrap_or(usize::MAX);
-        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(buffer, total)));
+        let capacity = u64::from_le_bytes(buffer.cast::<[u8; HEADER]>().read());
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        drop(Vec::from_raw_parts(buffer, 0, capacity));
     }
 }
 

@@ -498,6 +498,24 @@ def test_a_long_history_of_large_rows_streams_in_bounded_reads(engine):
         assert max(len(chunk) for chunk in response.chunks) < 100_000 + 21_000
 
 
+def test_a_stream_of_like_rows_goes_in_reads_that_fill_most_of_the_budget(engine):
+    """A read overshoots its budget by a line: that line went as a part of its own (a
+    send of a few hundred bytes after each chunk), and a read cut by the budget left
+    the next reads asking for as many rows, to be cut again as rows grew by a byte."""
+    with engine.logs.connection:
+        engine.logs.connection.executemany(
+            "INSERT INTO logs (ts, level, logger, message, attributes)"
+            " VALUES (1.0, 20, 'l', ?, '{}')",
+            [(f"{i:05d}" + "z" * (100 + i // 500),) for i in range(3000)],
+        )
+    app = engine.asgi_app(chunk_bytes=20_000)
+    response = call(app, "GET", "/logs")
+    assert [e["id"] for e in lines(response)] == list(range(1, 3001))
+    *full, _ = response.chunks
+    assert all(10_000 < len(chunk) < 20_000 + 300 for chunk in full), sorted(map(len, full))
+    assert len(full) <= 3000 * 220 // 15_000
+
+
 def test_a_streams_first_read_asks_for_what_its_budget_holds_at_128_bytes_a_line():
     """SQLite steps through every row a read asks for, even past its byte budget: a
     first read of 20,000 rows to fill 1 MB stepped through about 14,000 rows more."""

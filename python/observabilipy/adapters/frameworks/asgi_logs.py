@@ -27,6 +27,7 @@ from observabilipy.adapters.frameworks.endpoints import (
     NDJSON,
     LogsRequest,
     first_span,
+    span_after_cut,
 )
 from observabilipy.adapters.storage.sqlite import Chunk
 from observabilipy.runtime.stderr import say
@@ -59,10 +60,11 @@ class Streamer:
                 started = True  # error before it is still an honest 503
                 headers = [(b"content-type", NDJSON.encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
-            # A body over the budget (one huge row) goes in parts, so the server holds one
-            # part at a time rather than a copy of the whole row.
+            # A body of twice the budget or more (a huge row) goes in parts, so the server
+            # holds one part at a time rather than a copy of the whole row; a read
+            # overshoots its budget by a line, which goes with the rest.
             start, step = 0, self.chunk_bytes
-            while len(body) - start > step:
+            while len(body) - start >= 2 * step:
                 part = body[start : start + step]
                 await send({"type": "http.response.body", "body": part, "more_body": True})
                 start += step
@@ -176,9 +178,9 @@ class _Reads:
             self.ahead = 2 if small else 1
         if chunk.more:
             # The byte budget cut this read short: later reads would leave a hole, so
-            # they go, and reads ask for about as many rows as fitted.
+            # they go.
             self.cancel()
-            self.span = max(1, chunk.rows)
+            self.span = span_after_cut(chunk.rows)
         elif self.ranges and int(chunk.cursor or 0) < first + asked:
             # Past the newest row: a read beyond it may have missed rows stored since,
             # so it is dropped and read again from here on the next poll.
