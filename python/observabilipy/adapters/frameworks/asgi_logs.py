@@ -151,8 +151,8 @@ class _Reads:
             want = self.span if limit is None else min(self.span, limit - self.sent - in_flight)
             if want <= 0:
                 break
-            engine, budget = self.streamer.engine, self.streamer.chunk_bytes
             if not self.ranges:
+                engine, budget = self.streamer.engine, self.streamer.chunk_bytes
                 read = asyncio.to_thread(
                     engine.read_ndjson,
                     after=cursor,
@@ -166,8 +166,14 @@ class _Reads:
             want = min(want, LAST_ID - start)
             if want <= 0:
                 break
-            read = asyncio.to_thread(engine.read_ndjson_ids, start, start + want, budget)
-            self.pending.append((start, want, asyncio.ensure_future(read)))
+            self.pending.append((start, want, self._range(start, want)))
+
+    def _range(self, start: int, rows: int) -> asyncio.Future[Chunk]:
+        """A read of the ids in (``start``, ``start + rows``], started."""
+        engine, budget = self.streamer.engine, self.streamer.chunk_bytes
+        return asyncio.ensure_future(
+            asyncio.to_thread(engine.read_ndjson_ids, start, start + rows, budget)
+        )
 
     async def next(self) -> Chunk:
         first, asked, reading = self.pending.popleft()
@@ -176,9 +182,16 @@ class _Reads:
         if chunk.rows and self.ranges:
             small = len(chunk.body) // chunk.rows < self.streamer.chunk_bytes // 16
             self.ahead = 2 if small else 1
-        if chunk.more:
-            # The byte budget cut this read short: later reads would leave a hole, so
-            # they go.
+        if chunk.more and self.ranges and self.ahead == 2:
+            # The byte budget cut this read short: the ids it did not reach are read
+            # next, ahead of the read already in flight (two in flight, as before).
+            cursor = int(chunk.cursor or 0)
+            rest = first + asked - cursor
+            self.pending.appendleft((cursor, rest, self._range(cursor, rest)))
+            self.span = span_after_cut(chunk.rows)
+        elif chunk.more:
+            # Cut short while rows are large (one read at a time) or filtered: later
+            # reads would leave a hole, so they go.
             self.cancel()
             self.span = span_after_cut(chunk.rows)
         elif self.ranges and int(chunk.cursor or 0) < first + asked:
