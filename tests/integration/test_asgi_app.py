@@ -542,6 +542,26 @@ def test_a_read_cut_by_its_budget_is_followed_by_the_ids_it_did_not_reach(engine
     assert sum(rows_read) == 2000
 
 
+def test_a_client_gone_while_reads_after_a_cut_are_in_flight_leaves_storage_whole(engine):
+    """The client leaves while the stream reads bursts of large rows (reads cut by the
+    budget, and the reads of the ids they did not reach, in flight): the response ends,
+    and the next stream still gets every row once, in order."""
+    sizes = [(900 if (i // 200) % 4 == 0 else 40) + i % 7 for i in range(4000)]
+    with engine.logs.connection:
+        engine.logs.connection.executemany(
+            "INSERT INTO logs (ts, level, logger, message, attributes)"
+            " VALUES (1.0, 20, 'l', ?, '{}')",
+            [("m" * size,) for size in sizes],
+        )
+    app = engine.asgi_app(chunk_bytes=20_000)
+    for delay in (0.0, 0.001, 0.005):
+        left = call(app, "GET", "/logs", disconnect_after=delay)
+        got = [e["id"] for e in lines(left)]
+        assert got == list(range(1, len(got) + 1))
+    response = call(app, "GET", "/logs")
+    assert [e["id"] for e in lines(response)] == list(range(1, 4001))
+
+
 def test_a_streams_first_read_asks_for_what_its_budget_holds_at_128_bytes_a_line():
     """SQLite steps through every row a read asks for, even past its byte budget: a
     first read of 20,000 rows to fill 1 MB stepped through about 14,000 rows more."""

@@ -295,6 +295,40 @@ def test_a_row_larger_than_the_budget_is_read_alone(tmp_path: Path) -> None:
         assert (second.rows, second.cursor, second.more) == (1, 2, False)
 
 
+def test_a_budget_past_the_room_reserved_up_front_reads_the_same(tmp_path: Path) -> None:
+    """A read reserves at most 1 MiB before its first line: with a 4 MiB budget, lines
+    of 700 KB (escapes, non-ASCII, a 1.5 MB row) grow the body past that room, and both
+    readers still give the same bytes, every row once; a 900 KB row that is not UTF-8
+    reads with a replacement character (the Python reader cannot decode it at all)."""
+    native, python = readers(tmp_path / "logs.db")
+    texts = ['"\\\n\x01' * 100_000, "é🎉" * 100_000, "x" * 700_000, "y" * 1_500_000]
+    store(native, [(float(i), 20, "l", texts[i % 4], "{}") for i in range(12)])
+    for ranges in (False, True):
+        cursor, ids = 0, []
+        while True:
+            if ranges:
+                got = native.read_ndjson_ids(cursor, cursor + 100, max_bytes=4 * 1024 * 1024)
+                other = python.read_ndjson_ids(cursor, cursor + 100, max_bytes=4 * 1024 * 1024)
+            else:
+                got = native.read_ndjson(cursor, limit=100, max_bytes=4 * 1024 * 1024)
+                other = python.read_ndjson(cursor, limit=100, max_bytes=4 * 1024 * 1024)
+            assert got == other
+            ids += [json.loads(line)["id"] for line in got.body.splitlines()]
+            if not got.more:
+                break
+            assert got.cursor is not None
+            cursor = got.cursor
+        assert ids == list(range(1, 13))
+    with native.connection:
+        native.connection.execute(
+            "INSERT INTO logs (ts, level, logger, message, attributes) "
+            "VALUES (12, 20, 'l', CAST(x'61ff62' AS TEXT) || ?, '{}')",
+            ("z" * 900_000,),
+        )
+    last = native.read_ndjson_ids(12, 13, max_bytes=4 * 1024 * 1024)
+    assert orjson.loads(last.body)["message"] == "a\ufffdb" + "z" * 900_000
+
+
 def read_small(reader: SQLiteLogStorage, ranges: bool, cursor: int) -> Chunk:
     """A read of up to 1,000 rows (by filter, or by ids) with a 1 KB byte budget."""
     if ranges:
