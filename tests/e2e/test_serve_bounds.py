@@ -6,6 +6,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import apsw
@@ -19,13 +20,18 @@ MiB = 1024 * 1024
 
 def make_file(path: Path, rows: int, size: int) -> None:
     """A file of ``rows`` stored rows of ``size`` bytes each, as any writer could leave."""
+    store_messages(path, (f"{i:08d}" + "x" * (size - 8) for i in range(rows)))
+
+
+def store_messages(path: Path, messages: Iterable[str]) -> None:
+    """A file holding one stored row per message, as any writer could leave it."""
     Engine(path).close()
     connection = apsw.Connection(str(path))
     with connection:
         connection.executemany(
             "INSERT INTO logs (ts, level, logger, message, attributes)"
             " VALUES (?, 20, 'big', ?, '{}')",
-            ((float(i), f"{i:08d}" + "x" * (size - 8)) for i in range(rows)),
+            enumerate(messages),
         )
     connection.close()
 
@@ -123,18 +129,9 @@ def test_a_server_killed_mid_stream_leaves_the_file_whole(serve, tmp_path):
     cut by the budget and the reads after them in flight: the file passes its
     integrity check, and a new server streams every row once, in order."""
     db = tmp_path / "bursts.db"
-    Engine(db).close()
-    connection = apsw.Connection(str(db))
-    with connection:
-        connection.executemany(
-            "INSERT INTO logs (ts, level, logger, message, attributes)"
-            " VALUES (?, 20, 'l', ?, '{}')",
-            (
-                (float(i), "m" * ((4000 if (i // 500) % 4 == 0 else 60) + i % 7))
-                for i in range(20_000)
-            ),
-        )
-    connection.close()
+    store_messages(
+        db, ("m" * ((4000 if (i // 500) % 4 == 0 else 60) + i % 7) for i in range(20_000))
+    )
     server = serve("--db", str(db))
     warm(server)
     with httpx.stream("GET", f"{server.url}/logs", timeout=60) as response:

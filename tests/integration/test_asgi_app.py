@@ -517,17 +517,21 @@ def test_a_stream_of_like_rows_goes_in_reads_that_fill_most_of_the_budget(engine
     assert len(full) <= 3000 * 220 // 15_000
 
 
-def test_a_read_cut_by_its_budget_is_followed_by_the_ids_it_did_not_reach(engine):
-    """Bursts of large rows cut reads short: the read in flight behind a cut one was
-    thrown away and read again (a fifth of all rows read twice, for bursts of
-    tracebacks), where only the ids the cut read did not reach needed reading."""
-    sizes = [(900 if (i // 200) % 4 == 0 else 40) + i % 7 for i in range(2000)]
+def store_bursts(engine: Engine, count: int) -> None:
+    """Rows of about 40 bytes, every fourth run of 200 about 900 (tracebacks)."""
     with engine.logs.connection:
         engine.logs.connection.executemany(
             "INSERT INTO logs (ts, level, logger, message, attributes)"
             " VALUES (1.0, 20, 'l', ?, '{}')",
-            [("m" * size,) for size in sizes],
+            [("m" * ((900 if (i // 200) % 4 == 0 else 40) + i % 7),) for i in range(count)],
         )
+
+
+def test_a_read_cut_by_its_budget_is_followed_by_the_ids_it_did_not_reach(engine):
+    """Bursts of large rows cut reads short: the read in flight behind a cut one was
+    thrown away and read again (a fifth of all rows read twice, for bursts of
+    tracebacks), where only the ids the cut read did not reach needed reading."""
+    store_bursts(engine, 2000)
     rows_read: list[int] = []
     read: Callable[[int, int, int], Chunk] = engine.read_ndjson_ids
 
@@ -546,13 +550,7 @@ def test_a_client_gone_while_reads_after_a_cut_are_in_flight_leaves_storage_whol
     """The client leaves while the stream reads bursts of large rows (reads cut by the
     budget, and the reads of the ids they did not reach, in flight): the response ends,
     and the next stream still gets every row once, in order."""
-    sizes = [(900 if (i // 200) % 4 == 0 else 40) + i % 7 for i in range(4000)]
-    with engine.logs.connection:
-        engine.logs.connection.executemany(
-            "INSERT INTO logs (ts, level, logger, message, attributes)"
-            " VALUES (1.0, 20, 'l', ?, '{}')",
-            [("m" * size,) for size in sizes],
-        )
+    store_bursts(engine, 4000)
     app = engine.asgi_app(chunk_bytes=20_000)
     for delay in (0.0, 0.001, 0.005):
         left = call(app, "GET", "/logs", disconnect_after=delay)
