@@ -74,10 +74,10 @@ impl Value {
         }
     }
 
-    /// The value's UTF-8 text; invalid bytes (a file written by other tools) become
-    /// U+FFFD instead of failing the whole read.
+    /// The value's UTF-8 text; invalid bytes, and blobs (a file written by other tools)
+    /// read as text, with U+FFFD, instead of failing the whole read.
     fn text(&self, field: &str) -> Result<Cow<'_, [u8]>, String> {
-        if self.kind() != ffi::SQLITE_TEXT {
+        if self.kind() != ffi::SQLITE_TEXT && self.kind() != ffi::SQLITE_BLOB {
             return Err(format!("{field} must be a str, got {}", self.kind_name()));
         }
         // SAFETY: text first, then its length (SQLite's documented order); the bytes

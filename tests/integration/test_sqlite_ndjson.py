@@ -170,15 +170,52 @@ def test_any_stored_row_reads_the_same(
     assert native.read_ndjson(limit=50) == python.read_ndjson(limit=50)
 
 
-def test_text_that_is_not_utf8_reads_as_replacement_characters(tmp_path: Path) -> None:
-    native, _ = readers(tmp_path / "logs.db")
+# Bytes another tool may have stored in a text column: anything, as text or as a blob.
+stored_bytes = st.tuples(st.binary(max_size=12), st.booleans())
+# Inside a JSON string: no quote, backslash or control byte, so the object stays whole.
+string_bytes = st.lists(st.integers(0x20, 0xFF).filter(lambda b: b not in b'"\\')).map(bytes)
+
+
+def bind(value: bytes, as_blob: bool) -> str:
+    return "?" if as_blob else "CAST(? AS TEXT)"
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(stored_bytes, stored_bytes, string_bytes.map(lambda b: b'{"k":"%s"}' % b)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_text_that_is_not_utf8_reads_as_replacement_characters(
+    shared: tuple[SQLiteLogStorage, SQLiteLogStorage],
+    rows: list[tuple[tuple[bytes, bool], tuple[bytes, bool], bytes]],
+) -> None:
+    """A file another tool wrote may hold any bytes as text, or blobs: every reader
+    serves them, with U+FFFD where they are not UTF-8, and both readers agree."""
+    native, python = shared
     with native.connection:
-        native.connection.execute(
-            "INSERT INTO logs (ts, level, logger, message, attributes) "
-            "VALUES (0, 20, 'l', CAST(x'61ff62' AS TEXT), '{}')"
-        )
-    body = native.read_ndjson().body
-    assert orjson.loads(body)["message"] == "a\ufffdb"
+        native.connection.execute("DELETE FROM logs")
+        for (message, blob_message), (logger, blob_logger), attributes in rows:
+            native.connection.execute(
+                "INSERT INTO logs (ts, level, logger, message, attributes) VALUES "
+                f"(0, 20, {bind(logger, blob_logger)}, {bind(message, blob_message)}, "
+                "CAST(? AS TEXT))",
+                (logger, message, attributes),
+            )
+    body = native.read_ndjson(limit=50).body
+    assert body == python.read_ndjson(limit=50).body
+    last = native.read_ndjson(limit=50).cursor or 0
+    assert native.read_ndjson_ids(0, last) == python.read_ndjson_ids(0, last)
+    lines = [orjson.loads(line) for line in body.splitlines()]
+    stored = [row[3:] for row in native.query()]
+    assert stored == [row[3:] for row in python.query()]
+    assert [(line["message"], line["logger"]) for line in lines] == [row[:2] for row in stored]
+    for (message, _), (logger, _), attributes in rows:
+        decoded = (message.decode(errors="replace"), logger.decode(errors="replace"))
+        assert decoded in [row[:2] for row in stored]
+        assert attributes.decode(errors="replace") in [row[2] for row in stored]
 
 
 @pytest.mark.parametrize(

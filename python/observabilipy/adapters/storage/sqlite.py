@@ -29,12 +29,12 @@ from observabilipy.adapters.storage.sqlite_ndjson import (
 )
 from observabilipy.adapters.storage.sqlite_schema import (
     SEGMENTED_VERSION,
-    SELECT_ROWS,
     SPANS_VERSION,
     StorageError,
     check,
     prepare,
     scalar,
+    select_rows,
 )
 from observabilipy.adapters.storage.sqlite_spans import read_without_spans
 from observabilipy.core.encoding.ndjson import LogRow
@@ -166,7 +166,7 @@ class SQLiteLogStorage:
         """Like ``query`` but fetched ``chunk`` rows (at most about ``CHUNK_BYTES`` of
         text) at a time, so memory stays flat whatever the rows' size."""
         where, params = filters(after, since, until, level, logger, *self._bounds(since, until))
-        sql = f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?"
+        sql = f"WHERE {where} ORDER BY id LIMIT ?"
         cursor = after
         remaining = limit
         while remaining is None or remaining > 0:
@@ -174,8 +174,10 @@ class SQLiteLogStorage:
             rows: list[LogRow] = []
             held = 0
             with self._lock:
-                found = self._connection.execute(
-                    sql, (*params[:-1], max(params[-1], -1 if cursor is None else cursor), size)
+                found = select_rows(
+                    self._connection,
+                    sql,
+                    (*params[:-1], max(params[-1], -1 if cursor is None else cursor), size),
                 )
                 try:
                     for row in found:

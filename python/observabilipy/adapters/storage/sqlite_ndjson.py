@@ -8,12 +8,12 @@ encoded in Python, to the same bytes and cut at the same row.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any, Final, NamedTuple
 
 import apsw
 
-from observabilipy.adapters.storage.sqlite_schema import SELECT_ROWS, scalar
+from observabilipy.adapters.storage.sqlite_schema import scalar, select_rows
 from observabilipy.core.encoding.ndjson import LogRow, encode_log_rows_within
 from observabilipy.encoders import sqlite_extension
 
@@ -91,9 +91,7 @@ def read_chunk(
         count, last, body, more = _taken(connection, extent)
         cut = count == cap < limit
     else:
-        found = connection.execute(
-            f"{SELECT_ROWS} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]
-        )
+        found = select_rows(connection, f"WHERE {where} ORDER BY id LIMIT ?", (*params, limit))
         rows, cut = _fetch_within(found, max_bytes)
         count, last, body, more = encode_log_rows_within(rows, max_bytes)
     if cut and not more:  # rows not read may follow: ask SQLite, without reading them
@@ -113,9 +111,7 @@ def read_range(
         extent, newest = _one(connection, _NDJSON_IDS, (after, upto, max_bytes))
         return (*_taken(connection, extent), newest or 0)
     with connection:  # one read transaction: the rows and the newest id agree
-        found = connection.execute(
-            f"{SELECT_ROWS} WHERE id > ?1 AND id <= ?2 ORDER BY id", (after, upto)
-        )
+        found = select_rows(connection, "WHERE id > ?1 AND id <= ?2 ORDER BY id", (after, upto))
         rows, cut = _fetch_within(found, max_bytes)
         count, last, body, more = encode_log_rows_within(rows, max_bytes)
         if cut and not more:
@@ -125,7 +121,7 @@ def read_range(
     return count, last, body, more, newest or 0
 
 
-def _fetch_within(found: apsw.Cursor, budget: int) -> tuple[list[LogRow], bool]:
+def _fetch_within(found: Generator[LogRow], budget: int) -> tuple[list[LogRow], bool]:
     """Rows from ``found`` until their lines surely hold ``budget`` bytes (each line is
     at least its text plus a frame): (rows, whether rows were left unread). The cursor
     is closed before any is encoded, so SQLite lets go of a large row first."""

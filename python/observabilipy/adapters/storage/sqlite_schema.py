@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -116,13 +116,55 @@ SEGMENTED_VERSION: Final = 3
 #: with their segments' ts indexes.
 SPANS_VERSION: Final = 6
 
-#: Stored log rows as readers take them: id, timestamp, level name, message, logger,
-#: attributes JSON (levels named as the Rust extension names them).
-SELECT_ROWS: Final = (
-    "SELECT id, ts, CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' "
-    "WHEN 30 THEN 'warning' WHEN 40 THEN 'error' ELSE 'critical' END, "
-    "message, logger, attributes FROM logs"
+_LEVEL_NAME: Final = (
+    "CASE level WHEN 10 THEN 'debug' WHEN 20 THEN 'info' "
+    "WHEN 30 THEN 'warning' WHEN 40 THEN 'error' ELSE 'critical' END"
 )
+#: Stored log rows as readers take them: id, timestamp, level name, message, logger,
+#: attributes JSON (levels named as the Rust extension names them, blobs another tool
+#: stored read as text, as the Rust extension reads them).
+SELECT_ROWS: Final = (
+    f"SELECT id, ts, {_LEVEL_NAME}, CAST(message AS TEXT), CAST(logger AS TEXT), "
+    "CAST(attributes AS TEXT) FROM logs"
+)
+# The same rows with their text as bytes: SQLite keeps whatever a writer stored as
+# text, and apsw fails a fetch whose text is not UTF-8.
+_SELECT_ROWS_AS_BYTES: Final = (
+    f"SELECT id, ts, {_LEVEL_NAME}, CAST(message AS BLOB), CAST(logger AS BLOB), "
+    "CAST(attributes AS BLOB) FROM logs"
+)
+
+
+def select_rows(
+    connection: apsw.Connection, where: str, params: tuple[Any, ...]
+) -> Generator[tuple[Any, ...]]:
+    """Stored log rows ``SELECT_ROWS`` picks with ``where`` (ordered by id), text that
+    is not UTF-8 (a file another tool wrote) read with U+FFFD as the Rust reader reads
+    it. Close the iterator to let go of the rows before reading them all."""
+    last = None
+    # One snapshot, so rows read again as bytes are the rows read so far.
+    with connection:
+        found = connection.execute(f"{SELECT_ROWS} {where}", params)
+        try:
+            for row in found:
+                last = row[0]
+                yield row
+            return
+        except UnicodeDecodeError:
+            pass
+        finally:
+            found.close()
+        found = connection.execute(f"{_SELECT_ROWS_AS_BYTES} {where}", params)
+        try:
+            for id_, ts, level, message, logger, attributes in found:
+                if last is None or id_ > last:
+                    yield (id_, ts, level, _text(message), _text(logger), _text(attributes))
+        finally:
+            found.close()
+
+
+def _text(stored: bytes) -> str:
+    return stored.decode(errors="replace")
 
 
 def scalar(
