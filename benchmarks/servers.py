@@ -29,12 +29,16 @@ def _paths() -> list[tuple[str, str]]:
 
 
 def _our_app(**options: Any) -> Any:
+    return _our_series(**options)[0]
+
+
+def _our_series(**options: Any) -> tuple[Any, Any]:
     engine = Engine(max_series=SERIES)  # past the default limit of 2,000 a family
     counter = engine.counter("http_requests_total", "Requests", labels=["path", "code"])
     for path, code in _paths():
         counter.labels(path, code).inc()
     _keep.append(engine)
-    return engine.asgi_app(**options)
+    return engine.asgi_app(**options), counter
 
 
 def ours() -> Any:
@@ -48,6 +52,10 @@ def ours_cached() -> Any:
 
 
 def _prometheus_registry() -> Any:
+    return _prometheus_series()[0]
+
+
+def _prometheus_series() -> tuple[Any, Any]:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter(
@@ -55,7 +63,7 @@ def _prometheus_registry() -> Any:
     )
     for path, code in _paths():
         counter.labels(path, code).inc()
-    return registry
+    return registry, counter
 
 
 def prometheus_client_app() -> Any:
@@ -69,8 +77,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 def prometheus_client_level1_app() -> Any:
     """``generate_latest`` over the same series, gzipped at level 1 like ours."""
-    registry = _prometheus_registry()
+    return _level1_app(_prometheus_registry())
 
+
+def _level1_app(registry: Any) -> Any:
     async def app(scope: Scope, receive: Any, send: Send) -> None:
         body = prometheus_client.generate_latest(registry)
         headers = [(b"content-type", prometheus_client.CONTENT_TYPE_LATEST.encode())]
@@ -81,6 +91,39 @@ def prometheus_client_level1_app() -> Any:
         await send({"type": "http.response.body", "body": body})
 
     return app
+
+
+#: Series incremented before each scrape by the ``_changing`` apps: every tenth one,
+#: a different tenth each time, so every part of the exposition changes.
+CHANGED_SHARE = 10
+
+
+def _changing(app: Any, counter: Any) -> Any:
+    """``app`` with a tenth of the series incremented before each ``/metrics`` answer:
+    what a busy service's scrapes see. The same increments on both sides, inside the
+    timed request."""
+    paths = _paths()
+    turns = [0]
+
+    async def changing(scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            for path, code in paths[turns[0] % CHANGED_SHARE :: CHANGED_SHARE]:
+                counter.labels(path, code).inc()
+            turns[0] += 1
+        await app(scope, receive, send)
+
+    return changing
+
+
+def ours_changing() -> Any:
+    """observabilipy's app, a tenth of its series changing between scrapes."""
+    return _changing(*_our_series())
+
+
+def prometheus_client_level1_changing() -> Any:
+    """The level-1 anchor, the same tenth of its series changing between scrapes."""
+    registry, counter = _prometheus_series()
+    return _changing(_level1_app(registry), counter)
 
 
 def logs_app() -> Any:

@@ -11,6 +11,12 @@ rounds. Groups:
   users get). Every side runs the same ``ROUNDS``. ``..., no gzip`` asks for identity:
   the rendering alone, without deflating the 566 KB body.
   ``ours_cached`` reuses a rendering for up to a second (``metrics_cache=1.0``).
+  Ours keeps counter families' rendered lines between scrapes and rewrites only the
+  values that changed, so these groups show scrapes of unchanged series.
+- ``GET /metrics, 10,000 series, a tenth changed before each scrape`` (and ``, no
+  gzip``): both apps increment every tenth series (a different tenth each time, so
+  every part of the exposition changes) inside each timed request, then render. The
+  anchor is the level-1 app (identity: ``generate_latest`` alone).
 - ``GET /logs streaming``: 100,000 of 200,000 stored entries read back in one streamed
   response; ``extra_info`` has MB/s. The anchor is the ceiling: a raw ASGI app under
   the same Granian streaming the same bytes, read into memory at start.
@@ -74,7 +80,14 @@ def granian(target: str, *, factory: bool = True, env: dict[str, str] | None = N
 def servers() -> Iterator[dict[str, str]]:
     started = [
         (name, *granian(f"benchmarks.servers:{name}"))
-        for name in ("ours", "ours_cached", "prometheus_client_app", "prometheus_client_level1_app")
+        for name in (
+            "ours",
+            "ours_cached",
+            "prometheus_client_app",
+            "prometheus_client_level1_app",
+            "ours_changing",
+            "prometheus_client_level1_changing",
+        )
     ]
     try:
         yield {name: url for name, _, url in started}
@@ -134,6 +147,35 @@ def test_metrics_prometheus_client_gzip_level_1(
 ) -> None:
     """generate_latest gzipped at level 1, the level ours uses."""
     scrape(benchmark, servers["prometheus_client_level1_app"], rounds=ROUNDS)
+
+
+CHANGING = "GET /metrics, 10,000 series, a tenth changed before each scrape"
+
+
+@pytest.mark.benchmark(group=CHANGING)
+def test_metrics_ours_changing(benchmark: BenchmarkFixture, servers: dict[str, str]) -> None:
+    scrape(benchmark, servers["ours_changing"], rounds=ROUNDS)
+
+
+@pytest.mark.benchmark(group=CHANGING)
+def test_metrics_prometheus_client_changing_gzip_level_1(
+    benchmark: BenchmarkFixture, servers: dict[str, str]
+) -> None:
+    scrape(benchmark, servers["prometheus_client_level1_changing"], rounds=ROUNDS)
+
+
+@pytest.mark.benchmark(group=CHANGING + ", no gzip")
+def test_metrics_ours_changing_identity(
+    benchmark: BenchmarkFixture, servers: dict[str, str]
+) -> None:
+    scrape(benchmark, servers["ours_changing"], rounds=ROUNDS, zipped=False)
+
+
+@pytest.mark.benchmark(group=CHANGING + ", no gzip")
+def test_metrics_prometheus_client_changing_identity(
+    benchmark: BenchmarkFixture, servers: dict[str, str]
+) -> None:
+    scrape(benchmark, servers["prometheus_client_level1_changing"], rounds=ROUNDS, zipped=False)
 
 
 @pytest.mark.benchmark(group="GET /metrics, 10,000 series, no gzip")

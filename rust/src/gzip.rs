@@ -5,13 +5,17 @@
 //! byte boundary without ending the stream, so the concatenation is one valid deflate
 //! stream; the trailer's CRC-32 is the parts' CRCs combined. Readers that only take a
 //! single gzip member (zlib's `inflate` with gzip wrapping, as many HTTP clients use)
-//! read it like any other.
+//! read it like any other. Runs of a body kept from one scrape to the next
+//! ([`Chunk`]) keep their deflated bytes, ended by a sync flush, so a body made of them
+//! deflates only what changed.
 
 use std::borrow::Cow;
 use std::num::NonZeroUsize;
 use std::thread;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
+
+use crate::chunk::Chunk;
 
 /// zlib-rs's level 1 is a different algorithm from zlib's (fixed Huffman codes, one
 /// hash probe): about 2.5x as fast as zlib's level 1 on exposition text, for output
@@ -89,12 +93,17 @@ where
         }
         all
     });
-    let length: usize = deflated.iter().map(|d| d.bytes.len()).sum();
+    member(&deflated.iter().collect::<Vec<_>>())
+}
+
+/// One gzip member holding `parts` in order, the last of them ending the deflate stream.
+fn member(parts: &[&Deflated]) -> Vec<u8> {
+    let length: usize = parts.iter().map(|d| d.bytes.len()).sum();
     let mut out = Vec::with_capacity(HEADER.len() + length + 8);
     out.extend_from_slice(&HEADER);
     let mut crc = crc32fast::Hasher::new();
     let mut size = 0u64;
-    for part in &deflated {
+    for part in parts {
         out.extend_from_slice(&part.bytes);
         crc.combine(&crc32fast::Hasher::new_with_initial_len(
             part.crc, part.size,
@@ -108,8 +117,112 @@ where
     out
 }
 
+/// A run of a body: text to deflate, or text whose deflated bytes may be kept already
+/// (made here if not, and kept).
+pub enum Run<'a> {
+    Text(&'a [u8]),
+    Kept(&'a Chunk),
+}
+
+/// One gzip member holding `runs` in order. Runs not deflated yet are deflated on
+/// several threads when there is enough of them to gain.
+#[must_use]
+pub fn compress_runs(runs: &[Run<'_>]) -> Vec<u8> {
+    let todo: Vec<usize> = (0..runs.len())
+        .filter(|&i| !matches!(runs[i], Run::Kept(chunk) if chunk.is_deflated()))
+        .collect();
+    let bytes: usize = todo.iter().map(|&i| run_text(&runs[i]).len()).sum();
+    let threads = parts_for(bytes, threads());
+    let mut fresh: Vec<Option<Deflated>> = (0..runs.len()).map(|_| None).collect();
+    let deflate_share = |share: usize| -> Vec<(usize, Option<Deflated>)> {
+        todo.iter()
+            .skip(share)
+            .step_by(threads)
+            .map(|&i| match &runs[i] {
+                Run::Text(text) => (i, Some(deflate_run(text))),
+                Run::Kept(chunk) => {
+                    chunk.deflated();
+                    (i, None)
+                }
+            })
+            .collect()
+    };
+    let done: Vec<(usize, Option<Deflated>)> = thread::scope(|scope| {
+        // A share whose thread cannot start is deflated here afterwards, as in
+        // `compress_parts`.
+        let others: Vec<_> = (1..threads)
+            .map(|share| {
+                let job = move || deflate_share(share);
+                (share, thread::Builder::new().spawn_scoped(scope, job).ok())
+            })
+            .collect();
+        let mut all = deflate_share(0);
+        for (share, handle) in others {
+            all.extend(match handle {
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => deflate_share(share),
+            });
+        }
+        all
+    });
+    for (i, deflated) in done {
+        fresh[i] = deflated;
+    }
+    // The final block, empty, in fixed codes: what deflate ends an empty input with.
+    let end = Deflated {
+        bytes: vec![0x03, 0x00],
+        crc: 0,
+        size: 0,
+    };
+    let mut parts: Vec<&Deflated> = runs
+        .iter()
+        .zip(&fresh)
+        .map(|(run, fresh)| match (run, fresh) {
+            (_, Some(deflated)) => deflated,
+            (Run::Kept(chunk), None) => chunk.deflated(),
+            (Run::Text(text), None) => unreachable!("a text run of {} bytes missed", text.len()),
+        })
+        .collect();
+    parts.push(&end);
+    member(&parts)
+}
+
+fn run_text<'a>(run: &Run<'a>) -> &'a [u8] {
+    match run {
+        Run::Text(text) => text,
+        Run::Kept(chunk) => chunk.text(),
+    }
+}
+
+/// `part` as raw deflate ending in a sync flush: a run of a body that others follow.
+/// A short run goes in stored blocks: setting up a compressor costs more than the
+/// bytes it would save.
+#[must_use]
+pub fn deflate_run(part: &[u8]) -> Deflated {
+    if part.len() > STORE_UP_TO {
+        return deflate(part, false);
+    }
+    let mut bytes = Vec::with_capacity(part.len() + 5);
+    // One stored block, not final: its header bits, padding to the byte, then LEN and
+    // its complement.
+    let length = u16::try_from(part.len()).unwrap_or(u16::MAX);
+    bytes.push(0x00);
+    bytes.extend_from_slice(&length.to_le_bytes());
+    bytes.extend_from_slice(&(!length).to_le_bytes());
+    bytes.extend_from_slice(part);
+    Deflated {
+        bytes,
+        crc: crc32fast::hash(part),
+        size: part.len() as u64,
+    }
+}
+
+/// Runs of at most this many bytes are stored, not compressed (one stored block).
+const STORE_UP_TO: usize = 4096;
+
 /// A part as raw deflate, with what the trailer needs to know of its input.
-struct Deflated {
+#[derive(Debug)]
+pub struct Deflated {
     bytes: Vec<u8>,
     crc: u32,
     size: u64,
@@ -244,5 +357,30 @@ mod tests {
             trailer[4..],
             u32::try_from(data.len()).unwrap().to_le_bytes()
         );
+    }
+
+    #[test]
+    fn runs_kept_or_not_make_one_member() {
+        let data = exposition(30_000);
+        // Cut at line ends, so the kept run holds whole lines, one per value.
+        let cut = |from: usize| from + data[from..].iter().position(|&x| x == b'\n').unwrap() + 1;
+        let (first, second) = (cut(100_000), cut(600_000));
+        let (a, b, c) = (&data[..first], &data[first..second], &data[second..]);
+        let lines = (first..second).filter(|&at| data[at] == b'\n');
+        let kept = Chunk::new(b.to_vec(), &vec![0.0; lines.count()], false);
+        let empty = Chunk::new(Vec::new(), &[], false);
+        // Deflated here first, then kept: the same body both times.
+        for _ in 0..2 {
+            let runs = [
+                Run::Text(a),
+                Run::Kept(&kept),
+                Run::Kept(&empty),
+                Run::Text(c),
+            ];
+            assert_eq!(inflate(&compress_runs(&runs)), data);
+            assert!(kept.is_deflated());
+        }
+        assert_eq!(inflate(&compress_runs(&[])), b"");
+        assert_eq!(inflate(&compress_runs(&[Run::Text(b"x")])), b"x");
     }
 }

@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 pub mod batch;
+pub mod chunk;
 pub mod errors;
 pub mod fmt;
 pub mod gzip;
@@ -20,8 +21,9 @@ pub mod prometheus;
 pub mod proto;
 mod py;
 pub mod remote_write;
-// The modules that speak C: SQLite's extension interface (and one libc clock call in
-// `py::exemplars`).
+// The modules that speak C: SQLite's extension interface (and, in `py`, one libc
+// clock call in `exemplars` and list items read without reference counting in `cells`
+// and `objects`).
 #[allow(unsafe_code)]
 pub mod sqlite_batch;
 #[allow(unsafe_code)]

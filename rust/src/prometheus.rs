@@ -7,8 +7,11 @@
 //! Python's final `.encode()` raises, at the same position.
 
 use std::ops::Range;
+use std::sync::Arc;
 
+use crate::chunk::Chunk;
 use crate::fmt::write_value;
+use crate::gzip::Run;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -97,6 +100,9 @@ struct Family {
     kind: Kind,
     help: Span,
     samples_start: usize,
+    /// Its lines kept from an earlier exposition, in `Exposition::chunks`: written
+    /// after its header, before its samples (a family has one or the other).
+    chunks: Range<usize>,
 }
 
 #[derive(Debug)]
@@ -125,6 +131,8 @@ pub struct Exposition {
     samples: Vec<Sample>,
     /// Bytes of sample names written more than once but kept once.
     shared_names: usize,
+    chunks: Vec<Arc<Chunk>>,
+    chunk_bytes: usize,
 }
 
 impl Exposition {
@@ -135,6 +143,8 @@ impl Exposition {
         self.families.clear();
         self.samples.clear();
         self.shared_names = 0;
+        self.chunks.clear();
+        self.chunk_bytes = 0;
     }
 
     /// Bytes of memory held, pushed or not.
@@ -143,6 +153,7 @@ impl Exposition {
         self.text.capacity()
             + self.families.capacity() * std::mem::size_of::<Family>()
             + self.samples.capacity() * std::mem::size_of::<Sample>()
+            + self.chunks.capacity() * std::mem::size_of::<Arc<Chunk>>()
     }
 
     fn keep(&mut self, text: &[u8]) -> Span {
@@ -165,9 +176,56 @@ impl Exposition {
             kind,
             help: self.keep(help),
             samples_start: self.samples.len(),
+            chunks: self.chunks.len()..self.chunks.len(),
         };
         self.families.push(family);
         self.labels_start = self.text.len();
+    }
+
+    /// Add lines kept from an earlier exposition to the current family (which has no
+    /// samples pushed).
+    pub fn push_chunk(&mut self, chunk: Arc<Chunk>) {
+        if let Some(family) = self.families.last_mut() {
+            debug_assert_eq!(family.samples_start, self.samples.len());
+            self.chunk_bytes += chunk.text().len();
+            self.chunks.push(chunk);
+            family.chunks.end = self.chunks.len();
+        }
+    }
+
+    /// Whether lines kept from an earlier exposition make part of this one.
+    #[must_use]
+    pub fn has_chunks(&self) -> bool {
+        !self.chunks.is_empty()
+    }
+
+    /// The exposition in `format` as runs, in order: text written now, and lines kept.
+    #[must_use]
+    pub fn runs(&self, format: Format) -> Runs<'_> {
+        let mut text = Vec::with_capacity(self.text_len() - self.chunk_bytes);
+        let mut runs = Vec::new();
+        let mut start = 0;
+        let mut at = 0;
+        for family in &self.families {
+            self.write_samples(&mut text, at..family.samples_start, format);
+            at = family.samples_start;
+            self.write_header(&mut text, family, format);
+            for chunk in &self.chunks[family.chunks.clone()] {
+                if start < text.len() {
+                    runs.push((start..text.len(), None));
+                }
+                runs.push((0..0, Some(&**chunk)));
+                start = text.len();
+            }
+        }
+        self.write_samples(&mut text, at..self.samples.len(), format);
+        if format == Format::OpenMetrics {
+            text.extend_from_slice(b"# EOF\n");
+        }
+        if start < text.len() {
+            runs.push((start..text.len(), None));
+        }
+        Runs { text, runs }
     }
 
     /// Add a label pair to the sample pushed next.
@@ -273,6 +331,7 @@ impl Exposition {
 
     /// Append the exposition in `format` to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>, format: Format) {
+        out.reserve(self.text_len() + self.samples.len() * 16 + 8);
         self.encode_part_into(out, format, 0..self.samples.len());
     }
 
@@ -291,7 +350,7 @@ impl Exposition {
     /// Bytes of text pushed: about the size of the exposition, without the numbers.
     #[must_use]
     pub fn text_len(&self) -> usize {
-        self.text.len() + self.shared_names
+        self.text.len() + self.shared_names + self.chunk_bytes
     }
 
     /// Append the samples in `part` (not empty, unless there are no samples at all) to
@@ -315,6 +374,9 @@ impl Exposition {
             match family {
                 Some(f) if f.samples_start < part.end || is_last => {
                     self.write_header(out, f, format);
+                    for chunk in &self.chunks[f.chunks.clone()] {
+                        out.extend_from_slice(chunk.text());
+                    }
                     next += 1;
                 }
                 _ => break,
@@ -365,6 +427,34 @@ impl Exposition {
         out.push(b' ');
         out.extend_from_slice(family.kind.as_bytes());
         out.push(b'\n');
+    }
+}
+
+/// An exposition as [`Exposition::runs`] gives it: text written for it, and lines kept.
+pub struct Runs<'a> {
+    text: Vec<u8>,
+    runs: Vec<(Range<usize>, Option<&'a Chunk>)>,
+}
+
+impl Runs<'_> {
+    /// Each run's text, in order.
+    pub fn texts(&self) -> impl Iterator<Item = &[u8]> {
+        self.runs.iter().map(|(range, kept)| match kept {
+            Some(chunk) => chunk.text(),
+            None => &self.text[range.clone()],
+        })
+    }
+
+    /// The runs for a gzip body.
+    #[must_use]
+    pub fn for_gzip(&self) -> Vec<Run<'_>> {
+        self.runs
+            .iter()
+            .map(|(range, kept)| match kept {
+                Some(chunk) => Run::Kept(chunk),
+                None => Run::Text(&self.text[range.clone()]),
+            })
+            .collect()
     }
 }
 

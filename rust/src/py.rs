@@ -25,6 +25,7 @@ mod histogram;
 mod labels;
 mod logs;
 mod objects;
+mod rendered;
 pub(crate) mod series;
 mod wire;
 
@@ -134,6 +135,10 @@ fn encode_families_gzip<'py>(
             let text = surrogate_failure(py, out)?;
             return Ok(PyBytes::new(py, &gzip::compress(text.as_bytes())));
         }
+        if exposition.has_chunks() {
+            let compress = || gzip::compress_runs(&exposition.runs(format).for_gzip());
+            return Ok(PyBytes::new(py, &py.detach(compress)));
+        }
         let encode = || {
             let threads = gzip::parts_for(exposition.text_len(), gzip::threads());
             let parts = exposition.split(threads);
@@ -159,6 +164,19 @@ fn encode_families<'py>(
     let py = families.py();
     with_buffers(&EXPOSITION, |exposition, out| {
         let surrogates = exposition::read_families(families, exposition, format)?;
+        if exposition.has_chunks() && !surrogates {
+            // Written straight into the bytes object: most of the text is copied once.
+            let runs = exposition.runs(format);
+            let length = runs.texts().map(<[u8]>::len).sum();
+            return PyBytes::new_with(py, length, |bytes| {
+                let mut at = 0;
+                for text in runs.texts() {
+                    bytes[at..at + text.len()].copy_from_slice(text);
+                    at += text.len();
+                }
+                Ok(())
+            });
+        }
         if exposition.len() >= DETACH_AT {
             py.detach(|| exposition.encode_into(out, format));
         } else {

@@ -1,17 +1,19 @@
 """Families collected for exposition (counters and histograms left in their cells)
 encode to the same bytes as plain snapshots, in both formats, call after call."""
 
+import contextlib
+import gzip
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from observabilipy import Registry
 from observabilipy.core.backend import native
 from observabilipy.core.encoding.prometheus import encode_text as python_encode_text
 from observabilipy.core.models import MetricFamily
-from observabilipy.encoders import encode_openmetrics, encode_text
+from observabilipy.encoders import encode_openmetrics, encode_text, encode_text_gzip
 from observabilipy.encoders import native_counter_series as counter_series
 
 
@@ -108,3 +110,86 @@ def test_label_sets_replayed_call_after_call_encode_as_python_does(calls: Any) -
         )
         assert native is not None
         assert native.encode_text([family]) == python_encode_text([family])
+
+
+def check_kept(source: Registry) -> None:
+    """Lines kept from earlier calls show what a fresh rendering shows, plain or gzipped."""
+    text = encode_text(source.collect(exposition=True))
+    assert text == python_encode_text(source.collect())
+    assert gzip.decompress(encode_text_gzip(source.collect(exposition=True))) == text
+
+
+@pytest.mark.skipif(counter_series is None, reason="counter series exist only with Rust")
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["inc", "inc", "inc", "new", "remove", "clear", "other"]),
+            st.integers(0, 1_199),
+            st.sampled_from([1, 0, 0.5, 3.25, 1e21, 123_456.789, 2**60]),
+        ),
+        max_size=25,
+    )
+)
+def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
+    """The Rust encoder keeps counter families' lines from one text exposition to the
+    next (in runs of 512 series): values changed, series added, removed or cleared, and
+    another registry encoded in between, every call shows what a fresh rendering does."""
+    source, other = Registry(), Registry()
+    jobs = source.counter("jobs", "Jobs", labels=["n"])
+    source.counter("plain", "No labels").inc()
+    elsewhere = other.counter("jobs", "Jobs elsewhere", labels=["n"])
+    for n in range(1_100):
+        jobs.labels(str(n)).inc()
+        elsewhere.labels(str(n)).inc(2)
+    check_kept(source)
+    for step, n, amount in steps:
+        if step == "inc":
+            jobs.labels(str(n)).inc(amount)
+        elif step == "new":
+            jobs.labels(f"new {n}").inc()
+        elif step == "remove":
+            with contextlib.suppress(KeyError):
+                jobs.remove(str(n))
+        elif step == "clear":
+            jobs.clear()
+        else:
+            elsewhere.labels(str(n)).inc(amount)
+            check_kept(other)
+        check_kept(source)
+
+
+@pytest.mark.skipif(counter_series is None, reason="counter series exist only with Rust")
+def test_a_label_set_replaced_in_its_list_is_rendered_anew() -> None:
+    """A list item replaced by another tuple (the lists only grow, but anything could
+    hand the encoder a list): the next call renders what the list holds now."""
+    assert counter_series is not None
+    counter = Registry().counter("jobs", "", labels=["k"])
+    counter.labels("a")
+    cell = counter.cells()[1][0]
+    pairs: Any = [(("k", "a"),), (("k", "b"),)]
+    series: Any = counter_series("jobs_total", pairs, [cell, cell])
+    family = MetricFamily("jobs", "counter", "", series)
+    assert b'jobs_total{k="b"} 0\n' in encode_text([family])
+    pairs[1] = (("k", "replaced"),)
+    counter.labels("a").inc()
+    assert (
+        encode_text([family])
+        == b'# TYPE jobs_total counter\njobs_total{k="a"} 1\njobs_total{k="replaced"} 1\n'
+    )
+
+
+@pytest.mark.skipif(counter_series is None, reason="counter series exist only with Rust")
+def test_kept_lines_with_lone_surrogates_fail_every_call() -> None:
+    """Instruments refuse such label values; a family handed in with one fails each call
+    as Python's ``.encode()`` does, kept or not."""
+    assert counter_series is not None
+    counter = Registry().counter("jobs", "", labels=["k"])
+    counter.labels("a")
+    series: Any = counter_series("jobs_total", [(("k", "\ud800"),)], counter.cells()[1])
+    family = MetricFamily("jobs", "counter", "", series)
+    for _ in range(3):
+        with pytest.raises(UnicodeEncodeError):
+            encode_text([family])
+        with pytest.raises(UnicodeEncodeError):
+            encode_text_gzip([family])

@@ -13,9 +13,12 @@ use super::cells::{counter_cell, CounterSeries};
 use super::histogram::{bucket_exemplar, read_cell, HistogramSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, type_name, unpack};
+use super::rendered::Rendered;
 use super::series::SummedSeries;
 use crate::errors::Error;
 use crate::prometheus::{is_label_name, is_metric_name, Exposition, Format, Kind};
+
+mod kept;
 
 /// Read `families` into `exposition`, checking them as `prometheus.py` does, in its
 /// order; exemplars only for OpenMetrics, the one format that has them. Returns
@@ -30,12 +33,21 @@ pub fn read_families(
         surrogates: false,
         replay: LabelReplay::lock(),
         exemplars: format == Format::OpenMetrics,
+        // Text only: OpenMetrics lines carry exemplars, which change without the value.
+        rendered: if format == Format::Text {
+            Rendered::lock()
+        } else {
+            None
+        },
     };
     let read = families
         .try_iter()
         .and_then(|mut families| families.try_for_each(|family| reader.family(&family?)));
     if let Some(replay) = &mut reader.replay {
         replay.end_call();
+    }
+    if let Some(rendered) = &mut reader.rendered {
+        rendered.end_call();
     }
     read.map(|()| reader.surrogates)
 }
@@ -46,6 +58,8 @@ struct Reader<'a> {
     replay: Option<MutexGuard<'static, LabelReplay>>,
     /// Whether to read exemplars (OpenMetrics).
     exemplars: bool,
+    /// Counter families' lines kept from earlier calls (text 0.0.4).
+    rendered: Option<MutexGuard<'static, Rendered>>,
 }
 
 impl Reader<'_> {
@@ -131,6 +145,9 @@ impl Reader<'_> {
             return Err(Error::ForeignSample { sample, family }.into());
         }
         let name = self.checked_name(name_object, family)?.into_owned();
+        if self.rendered.is_some() {
+            return self.kept_counter_series(series, &name, name_object);
+        }
         let cells = series.cells.bind(py);
         for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
             let labelled = self.sample_labels(&labels, name_object)?;

@@ -1,8 +1,11 @@
-//! Reading Python objects: unpacking, `repr`, type names.
+//! Reading Python objects: unpacking, `repr`, type names, list items in hot loops.
+
+use std::ops::Range;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 /// `value` as a tuple of `n` items, unpacked as Python unpacks it: any iterable of
 /// exactly `n` items (a `ValueError` for another count, a `TypeError` when it is not
@@ -42,4 +45,21 @@ pub fn repr(value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// `type(value).__name__`.
 pub fn type_name(value: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(value.get_type().name()?.to_string_lossy().into_owned())
+}
+
+/// The addresses of the items of `list` in `range` (as far as the list goes), to compare
+/// with objects held elsewhere: no reference is counted, so the items themselves are
+/// never touched (in a loop over many thousand items, counting one costs a cache miss
+/// per item).
+pub fn item_addresses(list: &Bound<'_, PyList>, range: Range<usize>, out: &mut Vec<usize>) {
+    let end = range.end.min(list.len());
+    for i in range.start..end {
+        let Ok(at) = isize::try_from(i) else { return };
+        #[allow(unsafe_code)]
+        // SAFETY: `at` is below the list's length, read above with the GIL held; no
+        // Python code runs in this loop to change it. The pointer is only kept as a
+        // number, never dereferenced.
+        let item = unsafe { ffi::PyList_GET_ITEM(list.as_ptr(), at) };
+        out.push(item as usize);
+    }
 }

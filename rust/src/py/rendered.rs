@@ -1,0 +1,104 @@
+//! Counter families' sample lines kept from one text exposition to the next.
+//!
+//! A family's label list is the same object from scrape to scrape until a series is
+//! removed (which makes a new list), and its label tuples cannot change. So each
+//! family's lines are kept in [`Chunk`]s of [`CHUNK`] series, keyed by the list's
+//! address, with the tuples they were rendered from. At each scrape every cell is read
+//! again: a chunk whose tuples are the same objects is reused when its values are the
+//! same, rewritten around the changed values otherwise, and rendered anew when its
+//! tuples differ. Entries hold their list and tuples, so no other object can take
+//! their addresses while they are kept.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::chunk::Chunk;
+
+/// Series per chunk: small enough that a changed value rewrites and deflates about
+/// 30 KB, large enough that a chunk's own cost is nothing beside its lines.
+pub const CHUNK: usize = 512;
+
+/// An entry not used by this many calls in a row is dropped (its family is gone, or
+/// its list was replaced).
+const KEEP_CALLS: u64 = 8;
+
+/// One chunk's lines and the tuples they show; no tuples when one of them could
+/// change (not a tuple of `(str, str)` tuples), so the chunk is never reused.
+pub struct Held {
+    pub tuples: Vec<Py<PyAny>>,
+    pub chunk: Arc<Chunk>,
+}
+
+/// A family's kept lines: its sample name and its chunks, in order.
+pub struct Entry {
+    _labels: Py<PyList>,
+    pub name: Vec<u8>,
+    pub chunks: Vec<Held>,
+    seen: u64,
+}
+
+#[derive(Default)]
+pub struct Rendered {
+    entries: HashMap<usize, Entry>,
+    calls: u64,
+}
+
+static RENDERED: LazyLock<Mutex<Rendered>> = LazyLock::new(Mutex::default);
+
+impl Rendered {
+    /// The kept lines, unless another thread is using them (it then renders afresh).
+    pub fn lock() -> Option<MutexGuard<'static, Self>> {
+        match RENDERED.try_lock() {
+            Ok(rendered) => Some(rendered),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The entry for the family whose label list is `labels`, taken out until
+    /// [`Rendered::put`] gives it back: kept if its sample name is `name`, else new.
+    pub fn take(&mut self, labels: &Bound<'_, PyList>, name: &[u8]) -> Entry {
+        match self.entries.remove(&(labels.as_ptr() as usize)) {
+            Some(entry) if entry.name == name => entry,
+            _ => Entry {
+                _labels: labels.clone().unbind(),
+                name: name.to_vec(),
+                chunks: Vec::new(),
+                seen: 0,
+            },
+        }
+    }
+
+    /// Keep `entry` for the family whose label list is `labels`.
+    pub fn put(&mut self, labels: &Bound<'_, PyList>, mut entry: Entry) {
+        entry.seen = self.calls;
+        self.entries.insert(labels.as_ptr() as usize, entry);
+    }
+
+    /// End a call: entries unused for [`KEEP_CALLS`] calls are dropped.
+    pub fn end_call(&mut self) {
+        self.calls += 1;
+        let calls = self.calls;
+        self.entries
+            .retain(|_, entry| entry.seen + KEEP_CALLS >= calls);
+    }
+}
+
+/// Whether `labels` is a tuple of `(str, str)` tuples, all exact types: an object that
+/// cannot change, so its rendering may be kept.
+pub fn immutable(labels: &Bound<'_, PyAny>) -> bool {
+    let Ok(tuple) = labels.cast_exact::<PyTuple>() else {
+        return false;
+    };
+    tuple.iter().all(|pair| {
+        pair.cast_exact::<PyTuple>().is_ok_and(|pair| {
+            pair.len() == 2
+                && pair
+                    .iter()
+                    .all(|text| text.is_exact_instance_of::<PyString>())
+        })
+    })
+}
