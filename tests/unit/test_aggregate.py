@@ -1,9 +1,10 @@
 """Combining processes' values over the series ids they share."""
 
+import gzip
 from array import array
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from observabilipy.core import aggregate, backend
@@ -388,3 +389,51 @@ def test_summed_counters_encode_as_their_tuples_do(fmt):
     assert not isinstance(kept[0].samples, list)
     assert list(kept[0].samples) == plain[0].samples
     assert encode(kept) == encode(plain)
+
+
+@native_only
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1_199), st.sampled_from([0.0, 1.0, 2.5, 1e21])),
+        max_size=15,
+    )
+)
+def test_summed_series_kept_between_calls_show_every_change(steps):
+    """Text expositions of a file's summed series keep their lines from call to call (in
+    runs of 512): values changed in either process, series named later, and histogram
+    samples (names that vary within a family) show what a fresh rendering does."""
+    from observabilipy import encoders
+    from observabilipy.core.encoding.prometheus import encode_text as python_encode_text
+
+    catalog = Catalog()
+    counts = [{str(n): 1.0 for n in range(1_100)}, {str(n): 2.0 for n in range(0, 1_100, 3)}]
+    slow = [0.0, 0.0]
+
+    def families(p: int) -> list[MetricFamily]:
+        jobs: list[tuple[str, Labels, float]] = [
+            ("jobs_total", (("n", key),), value) for key, value in counts[p].items()
+        ]
+        buckets: list[tuple[str, Labels, float]] = [
+            ("lat_bucket", (("le", "0.1"),), 1.0),
+            ("lat_bucket", (("le", "+Inf"),), 1.0 + slow[p]),
+            ("lat_count", (), 1.0 + slow[p]),
+            ("lat_sum", (), 0.05 + slow[p]),
+        ]
+        return [
+            MetricFamily("jobs", "counter", "Jobs", jobs),
+            MetricFamily("lat", "histogram", "", buckets),
+        ]
+
+    def check() -> None:
+        parts = [process(catalog, p + 1, *families(p)) for p in (0, 1)]
+        kept = combine(families(0), {}, parts, catalog, {}, exposition=True, exemplars=False)
+        text = python_encode_text(combine(families(0), {}, parts, catalog, {}))
+        assert encoders.encode_text(kept) == text
+        assert gzip.decompress(encoders.encode_text_gzip(kept)) == text
+
+    check()
+    for p, n, amount in steps:
+        counts[p][str(n)] = counts[p].get(str(n), 0.0) + amount
+        slow[p] += amount
+        check()

@@ -102,6 +102,9 @@ impl Reader<'_> {
             return self.histogram_series(series.get(), (&name_object, name, kind));
         }
         if let Ok(series) = samples.cast_exact::<SummedSeries>() {
+            if self.rendered.is_some() {
+                return self.kept_summed_series(series.get(), (&name_object, name, kind));
+            }
             let exemplars = if self.exemplars {
                 exemplars_of(family)?
             } else {

@@ -1,15 +1,19 @@
 //! Counter families' sample lines kept from one text exposition to the next.
 //!
 //! A family's label list is the same object from scrape to scrape until a series is
-//! removed (which makes a new list), and its label tuples cannot change. So each
-//! family's lines are kept in [`Chunk`]s of [`CHUNK`] series, keyed by the list's
-//! address, with the tuples they were rendered from. At each scrape every cell is read
-//! again: a chunk whose tuples are the same objects is reused when its values are the
-//! same, rewritten around the changed values otherwise, and rendered anew when its
-//! tuples differ. Entries hold their list and tuples, so no other object can take
+//! removed (which makes a new list), and its label tuples cannot change; so are the
+//! catalog's lists of names and label tuples that a file's summed series are read
+//! through. So each family's lines are kept in [`Chunk`]s of [`CHUNK`] series, keyed
+//! by the list's address and the family's name, with the objects they were rendered
+//! from (label tuples, and sample names where they vary). At each scrape every value
+//! is read again: a chunk whose objects are the same is reused when its values are
+//! the same, rewritten around the changed values otherwise, and rendered anew when its
+//! objects differ. Entries hold their list and objects, so no other object can take
 //! their addresses while they are kept.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
 
 use pyo3::prelude::*;
@@ -25,14 +29,14 @@ pub const CHUNK: usize = 512;
 /// its list was replaced).
 const KEEP_CALLS: u64 = 8;
 
-/// One chunk's lines and the tuples they show; no tuples when one of them could
-/// change (not a tuple of `(str, str)` tuples), so the chunk is never reused.
+/// One chunk's lines and the objects they show; none when one of them could change
+/// (not a tuple of `(str, str)` tuples, or not a str), so the chunk is never reused.
 pub struct Held {
-    pub tuples: Vec<Py<PyAny>>,
+    pub objects: Vec<Py<PyAny>>,
     pub chunk: Arc<Chunk>,
 }
 
-/// A family's kept lines: its sample name and its chunks, in order.
+/// A family's kept lines: its name and its chunks, in order.
 pub struct Entry {
     _labels: Py<PyList>,
     pub name: Vec<u8>,
@@ -42,7 +46,8 @@ pub struct Entry {
 
 #[derive(Default)]
 pub struct Rendered {
-    entries: HashMap<usize, Entry>,
+    /// By list address and a hash of the family's name (checked against the entry's).
+    entries: HashMap<(usize, u64), Entry>,
     calls: u64,
 }
 
@@ -58,10 +63,10 @@ impl Rendered {
         }
     }
 
-    /// The entry for the family whose label list is `labels`, taken out until
-    /// [`Rendered::put`] gives it back: kept if its sample name is `name`, else new.
+    /// The entry for the family `name` read through `labels`, taken out until
+    /// [`Rendered::put`] gives it back: new if there is none.
     pub fn take(&mut self, labels: &Bound<'_, PyList>, name: &[u8]) -> Entry {
-        match self.entries.remove(&(labels.as_ptr() as usize)) {
+        match self.entries.remove(&key(labels, name)) {
             Some(entry) if entry.name == name => entry,
             _ => Entry {
                 _labels: labels.clone().unbind(),
@@ -72,10 +77,10 @@ impl Rendered {
         }
     }
 
-    /// Keep `entry` for the family whose label list is `labels`.
-    pub fn put(&mut self, labels: &Bound<'_, PyList>, mut entry: Entry) {
+    /// Keep `entry` for the family `name` read through `labels`.
+    pub fn put(&mut self, labels: &Bound<'_, PyList>, name: &[u8], mut entry: Entry) {
         entry.seen = self.calls;
-        self.entries.insert(labels.as_ptr() as usize, entry);
+        self.entries.insert(key(labels, name), entry);
     }
 
     /// End a call: entries unused for [`KEEP_CALLS`] calls are dropped.
@@ -85,6 +90,12 @@ impl Rendered {
         self.entries
             .retain(|_, entry| entry.seen + KEEP_CALLS >= calls);
     }
+}
+
+fn key(labels: &Bound<'_, PyList>, name: &[u8]) -> (usize, u64) {
+    let mut hasher = DefaultHasher::new();
+    name.hash(&mut hasher);
+    (labels.as_ptr() as usize, hasher.finish())
 }
 
 /// Whether `labels` is a tuple of `(str, str)` tuples, all exact types: an object that
