@@ -1,5 +1,6 @@
 """Combining processes' values over the series ids they share."""
 
+import contextlib
 import gzip
 from array import array
 
@@ -436,4 +437,55 @@ def test_summed_series_kept_between_calls_show_every_change(steps):
     for p, n, amount in steps:
         counts[p][str(n)] = counts[p].get(str(n), 0.0) + amount
         slow[p] += amount
+        check()
+
+
+@native_only
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["inc", "new", "remove", "other"]), st.integers(0, 1_199)),
+        max_size=12,
+    )
+)
+def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
+    """Counters collected for exposition are read from their cells a run of 512 at a
+    time, label tuples met by address: after increments, new, removed series and a
+    second family with the same label values, every value lands at its own id."""
+    from observabilipy import Registry
+
+    assert backend.native is not None
+    source = Registry()
+    jobs = source.counter("jobs", "", labels=["n"])
+    other = source.counter("other", "", labels=["n"])
+    for n in range(1_100):
+        jobs.labels(str(n)).inc(n)
+    index: dict[tuple[str, Labels], int] = {}
+    series = backend.native.SeriesIndex()
+
+    def check() -> None:
+        plain = source.collect()
+        for family in plain:
+            for name, labels, _ in family.samples:
+                index.setdefault((name, labels), len(index) + 1)
+        size = len(index) + 1
+        ours = series.values(source.collect(exposition=True), index, size)
+        expected = aggregate.series_values(plain, index, size)
+        assert ours is not None
+        assert expected is not None
+        decoded = array("d")
+        decoded.frombytes(ours[0])
+        assert (list(decoded), ours[1]) == (list(expected[0]), expected[1])
+
+    check()
+    for step, n in steps:
+        if step == "inc":
+            jobs.labels(str(n)).inc(0.5)
+        elif step == "new":
+            jobs.labels(f"new {n}").inc()
+        elif step == "remove":
+            with contextlib.suppress(KeyError):
+                jobs.remove(str(n))
+        else:
+            other.labels(str(n)).inc(2)
         check()

@@ -10,8 +10,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyIterator, PyList, PyString, PyTuple};
 
-use super::cells::{CounterCell, CounterSeries};
+use super::cells::{counter_values, CounterSeries};
 use super::histogram::{read_cell, HistogramSeries};
+use super::objects::item_addresses;
 
 /// `changed` (when each value last changed) with `now` wherever `values` or `present`
 /// differ from `before` and `before_present`; shorter arrays hold zeros past their end.
@@ -102,6 +103,9 @@ struct Met {
     id: usize,
 }
 
+/// Counter series read at a time: their values and label addresses first, then ids.
+const RUN: usize = 512;
+
 /// Label tuples by address, each with the ids of the sample names seen with it.
 type ByAddress = HashMap<usize, Vec<(Box<str>, usize)>, BuildHasherDefault<AddressHasher>>;
 
@@ -173,17 +177,35 @@ impl SeriesIndex {
         for family in families.try_iter()? {
             let samples = family?.getattr(intern!(py, "samples"))?;
             if let Ok(series) = samples.cast::<CounterSeries>() {
-                // Counters collected for exposition: values straight from their cells.
+                // Counters collected for exposition: values straight from their cells, a
+                // run at a time, label tuples met by address (no reference counted:
+                // each would cost a cache miss), and read only when not replayed.
                 let series = series.get();
                 let name = series.sample.bind(py);
-                let cells = series.cells.bind(py);
-                for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
-                    let found = self.id(py, name, &labels, index)?;
-                    let Some(id) = found.filter(|id| *id < size) else {
-                        return Ok(None);
-                    };
-                    values[id] = cell.cast::<CounterCell>()?.get().value();
-                    present[id] = 1;
+                let (labels, cells) = (series.labels.bind(py), series.cells.bind(py));
+                let (mut run, mut addresses) = (Vec::with_capacity(RUN), Vec::with_capacity(RUN));
+                let (mut start, mut same_name) = (0, 0);
+                loop {
+                    run.clear();
+                    addresses.clear();
+                    counter_values(cells, start..start + RUN, &mut run)?;
+                    item_addresses(labels, start..start + RUN, &mut addresses);
+                    let read = run.len().min(addresses.len());
+                    for (at, (&value, &address)) in run.iter().zip(&addresses).enumerate() {
+                        let found = match self.replay(name, address, &mut same_name) {
+                            Some(id) => Some(id),
+                            None => self.id(py, name, &labels.get_item(start + at)?, index)?,
+                        };
+                        let Some(id) = found.filter(|id| *id < size) else {
+                            return Ok(None);
+                        };
+                        values[id] = value;
+                        present[id] = 1;
+                    }
+                    if read < RUN {
+                        break;
+                    }
+                    start += RUN;
                 }
                 continue;
             }
@@ -232,6 +254,38 @@ impl SeriesIndex {
     }
 
     /// The id of the sample named `name` with `labels`.
+    /// The id of the next sample if it is last call's sample at the same position
+    /// (labels object at `address`, a name of the same text), recorded for the next
+    /// call. `same_name` is the address of a name object found equal to `name` before
+    /// (names are made anew for each call, but one object serves a family's samples).
+    fn replay(
+        &mut self,
+        name: &Bound<'_, PyString>,
+        address: usize,
+        same_name: &mut usize,
+    ) -> Option<usize> {
+        let py = name.py();
+        let met = self.previous.get(self.current.len())?;
+        if met.labels != address {
+            return None;
+        }
+        let kept = met.name.as_ptr() as usize;
+        if kept != name.as_ptr() as usize && kept != *same_name {
+            let text = name.to_str().ok()?;
+            if !met.name.bind(py).to_str().is_ok_and(|known| known == text) {
+                return None;
+            }
+            *same_name = kept;
+        }
+        let id = met.id;
+        self.current.push(Met {
+            labels: address,
+            name: name.clone().unbind(),
+            id,
+        });
+        Some(id)
+    }
+
     fn id(
         &mut self,
         py: Python<'_>,
