@@ -193,3 +193,37 @@ def test_kept_lines_with_lone_surrogates_fail_every_call() -> None:
             encode_text([family])
         with pytest.raises(UnicodeEncodeError):
             encode_text_gzip([family])
+
+
+@pytest.mark.skipif(counter_series is None, reason="histogram series exist only with Rust")
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["observe", "observe", "new", "remove", "clear"]),
+            st.integers(0, 299),
+            st.sampled_from([0.05, 0.5, 5.0, 50.0, 1e21]),
+        ),
+        max_size=20,
+    )
+)
+def test_histogram_lines_kept_between_calls_show_every_change(steps: Any) -> None:
+    """Histogram families are kept too, in runs of whole series (a line per bucket,
+    the count and the sum): observations, series added, removed or cleared show
+    what a fresh rendering does, every call."""
+    source = Registry()
+    latency = source.histogram("latency_seconds", "Latency", labels=["route"], buckets=[0.1, 1, 10])
+    for n in range(250):
+        latency.labels(f"/r/{n}").observe(n / 100)
+    check_kept(source)
+    for step, n, value in steps:
+        if step == "observe":
+            latency.labels(f"/r/{n}").observe(value)
+        elif step == "new":
+            latency.labels(f"/new/{n}").observe(value)
+        elif step == "remove":
+            with contextlib.suppress(KeyError):
+                latency.remove(f"/r/{n}")
+        else:
+            latency.clear()
+        check_kept(source)

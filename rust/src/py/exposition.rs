@@ -99,6 +99,9 @@ impl Reader<'_> {
             return self.counter_series(series.get(), (&name_object, name, kind));
         }
         if let Ok(series) = samples.cast_exact::<HistogramSeries>() {
+            if self.rendered.is_some() {
+                return self.kept_histogram_series(series.get(), (&name_object, name, kind));
+            }
             return self.histogram_series(series.get(), (&name_object, name, kind));
         }
         if let Ok(series) = samples.cast_exact::<SummedSeries>() {
@@ -175,11 +178,7 @@ impl Reader<'_> {
         family: (&Bound<'_, PyAny>, &str, Kind),
     ) -> PyResult<()> {
         let py = family.0.py();
-        let names = series.sample_names(py)?;
-        let mut checked = Vec::with_capacity(3);
-        for name in &names {
-            checked.push(self.checked_name(name.as_any(), family)?.into_owned());
-        }
+        let (names, checked) = self.histogram_names(series, family)?;
         let [bucket, count, sum] = &names;
         for (labels, buckets, cell) in series.series(py) {
             let (histogram, cumulative, total) = read_cell(&cell, &buckets)?;
@@ -204,6 +203,21 @@ impl Reader<'_> {
             self.exposition.push_sample(&checked[2], labelled, total);
         }
         Ok(())
+    }
+
+    /// A histogram family's `_bucket`, `_count` and `_sum` names, and the same checked
+    /// to belong to `family`, as text.
+    fn histogram_names<'py>(
+        &mut self,
+        series: &HistogramSeries,
+        family: (&Bound<'py, PyAny>, &str, Kind),
+    ) -> PyResult<HistogramNames<'py>> {
+        let names = series.sample_names(family.0.py())?;
+        let mut checked: [Vec<u8>; 3] = Default::default();
+        for (text, name) in checked.iter_mut().zip(&names) {
+            *text = self.checked_name(name.as_any(), family)?.into_owned();
+        }
+        Ok((names, checked))
     }
 
     /// Push a sample's labels, replayed when they are last call's same tuple; returns
@@ -471,6 +485,9 @@ impl Reader<'_> {
         ))
     }
 }
+
+/// A histogram family's three sample names, as objects and checked as text.
+type HistogramNames<'py> = ([Bound<'py, PyString>; 3], [Vec<u8>; 3]);
 
 /// A family's exemplars by `(sample, labels)`, when it has any (family-like objects
 /// without the attribute have none).

@@ -1,14 +1,16 @@
 //! Families read into lines kept for the next text exposition (see `rendered`): a
-//! counter family's cells, or a family's totals summed over the processes sharing a
-//! file. Every value is read at every call, and only lines whose objects (label tuple,
-//! and sample name where it varies) are new are rendered.
+//! counter or histogram family's cells, or a family's totals summed over the processes
+//! sharing a file. Every value is read at every call, and only lines whose objects
+//! (label tuples, and sample names where they vary) are new are rendered.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use super::super::cells::{counter_values, CounterSeries};
+use super::super::histogram::{read_cell, HistogramSeries};
 use super::super::objects::{item_address, item_addresses};
 use super::super::rendered::{immutable, Held, CHUNK};
 use super::super::series::SummedSeries;
@@ -25,6 +27,15 @@ enum Source<'a, 'py> {
         name: &'a [u8],
         name_object: &'a Bound<'py, PyAny>,
     },
+    /// A histogram family's cells: per series, a line per bucket, the count, the sum.
+    Histograms {
+        labels: &'a Bound<'py, PyList>,
+        buckets: &'a Bound<'py, PyList>,
+        cells: &'a Bound<'py, PyList>,
+        /// The checked `_bucket`, `_count` and `_sum` names, and their objects.
+        names: &'a [Vec<u8>; 3],
+        objects: &'a [Bound<'py, PyString>; 3],
+    },
     /// Totals by series id, named by the catalog's lists (a name and a tuple a series).
     Summed {
         series: &'a SummedSeries,
@@ -35,22 +46,43 @@ enum Source<'a, 'py> {
 }
 
 impl Source<'_, '_> {
+    /// How many series there are.
     fn len(&self) -> usize {
         match self {
             Self::Cells { labels, cells, .. } => labels.len().min(cells.len()),
+            Self::Histograms {
+                labels,
+                buckets,
+                cells,
+                ..
+            } => labels.len().min(buckets.len()).min(cells.len()),
             Self::Summed { series, .. } => series.series.len(),
         }
     }
 
-    /// The values of samples `start..end` and the addresses of the objects their lines
-    /// are rendered from (as many samples as are still there).
+    /// Series per run: about [`CHUNK`] lines.
+    fn run(&self) -> PyResult<usize> {
+        let Self::Histograms { buckets, .. } = self else {
+            return Ok(CHUNK);
+        };
+        let lines = if buckets.is_empty() {
+            2
+        } else {
+            buckets.get_item(0)?.len()? + 2
+        };
+        Ok((CHUNK / lines).max(1))
+    }
+
+    /// The values of the lines of series `start..end` and the addresses of the objects
+    /// they are rendered from; returns how many series were read (as many as are still
+    /// there).
     fn read(
         &self,
         start: usize,
         end: usize,
         values: &mut Vec<f64>,
         addresses: &mut Vec<usize>,
-    ) -> PyResult<()> {
+    ) -> PyResult<usize> {
         match self {
             Self::Cells { labels, cells, .. } => {
                 counter_values(cells, start..end, values)?;
@@ -59,6 +91,36 @@ impl Source<'_, '_> {
                 let read = values.len().min(addresses.len());
                 values.truncate(read);
                 addresses.truncate(read);
+                Ok(read)
+            }
+            Self::Histograms {
+                labels,
+                buckets,
+                cells,
+                ..
+            } => {
+                for i in start..end {
+                    let (Some(tuple), Ok(pairs), Ok(cell)) = (
+                        item_address(labels, i),
+                        buckets.get_item(i),
+                        cells.get_item(i),
+                    ) else {
+                        return Ok(i - start);
+                    };
+                    let (_, cumulative, total) = read_cell(&cell, &pairs)?;
+                    // Python's float(int): exact below 2**53, rounded to nearest above.
+                    #[allow(clippy::cast_precision_loss)]
+                    values.extend(cumulative.iter().map(|&running| running as f64));
+                    #[allow(clippy::cast_precision_loss)]
+                    values.push(cumulative.last().copied().unwrap_or(0) as f64);
+                    values.push(total);
+                    addresses.push(tuple);
+                    match pairs.cast::<PyList>() {
+                        Ok(pairs) => item_addresses(pairs, 0..pairs.len(), addresses),
+                        Err(_) => addresses.push(0), // never kept (see `push_lines`)
+                    }
+                }
+                Ok(end - start)
             }
             Self::Summed {
                 series,
@@ -75,9 +137,9 @@ impl Source<'_, '_> {
                     values.push(total);
                     addresses.extend([name, tuple]);
                 }
+                Ok(values.len())
             }
         }
-        Ok(())
     }
 }
 
@@ -98,6 +160,26 @@ impl Reader<'_> {
             name_object,
         };
         self.kept(&source, labels, name)
+    }
+
+    /// Read a histogram family's series as [`Self::histogram_series`] does (without
+    /// exemplars), into kept lines.
+    pub(super) fn kept_histogram_series(
+        &mut self,
+        series: &HistogramSeries,
+        family: (&Bound<'_, PyAny>, &str, Kind),
+    ) -> PyResult<()> {
+        let py = family.0.py();
+        let (objects, names) = self.histogram_names(series, family)?;
+        let labels = series.labels.bind(py);
+        let source = Source::Histograms {
+            labels,
+            buckets: series.bucket_labels.bind(py),
+            cells: series.cells.bind(py),
+            names: &names,
+            objects: &objects,
+        };
+        self.kept(&source, labels, family.1.as_bytes())
     }
 
     /// Read summed series as [`Self::summed_series`] does (without exemplars), into
@@ -129,7 +211,7 @@ impl Reader<'_> {
         let Some(mut entry) = self.rendered.as_mut().map(|kept| kept.take(list, key)) else {
             return Ok(());
         };
-        let count = source.len();
+        let (count, run) = (source.len(), source.run()?);
         let mut old = std::mem::take(&mut entry.chunks).into_iter();
         let (mut values, mut addresses) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
         let mut start = 0;
@@ -137,8 +219,8 @@ impl Reader<'_> {
             let kept = old.next();
             values.clear();
             addresses.clear();
-            source.read(start, count.min(start + CHUNK), &mut values, &mut addresses)?;
-            if values.is_empty() {
+            let read = source.read(start, count.min(start + run), &mut values, &mut addresses)?;
+            if read == 0 {
                 break;
             }
             let same = kept.as_ref().is_some_and(|held| {
@@ -158,9 +240,9 @@ impl Reader<'_> {
                         Held { chunk, ..held }
                     }
                 }
-                _ => self.render_chunk(source, start, &values)?,
+                _ => self.render_chunk(source, start..start + read, &values)?,
             };
-            start += values.len();
+            start += read;
             self.surrogates |= held.chunk.surrogates();
             self.exposition.push_chunk(Arc::clone(&held.chunk));
             entry.chunks.push(held);
@@ -171,17 +253,17 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// Render samples from `start` (showing `values`) as lines of their own.
+    /// Render the series in `series` (showing `values`) as lines of their own.
     fn render_chunk(
         &mut self,
         source: &Source<'_, '_>,
-        start: usize,
+        series: Range<usize>,
         values: &[f64],
     ) -> PyResult<Held> {
         let exposition = std::mem::take(&mut *self.exposition);
         let surrogates = std::mem::replace(&mut self.surrogates, false);
         let mut objects = Vec::with_capacity(values.len() * 2);
-        let read = self.push_lines(source, start, values, &mut objects);
+        let read = self.push_lines(source, series, values, &mut objects);
         let lines = std::mem::replace(&mut *self.exposition, exposition);
         let line_surrogates = std::mem::replace(&mut self.surrogates, surrogates);
         read?;
@@ -191,15 +273,16 @@ impl Reader<'_> {
         Ok(Held { objects, chunk })
     }
 
-    /// Push the samples from `start` showing `values`, and the objects each line is
-    /// rendered from into `objects`; none at all if one of them could change.
+    /// Push the lines of `series` showing `values`, and the objects they are rendered
+    /// from into `objects`; none at all if one of them could change.
     fn push_lines(
         &mut self,
         source: &Source<'_, '_>,
-        start: usize,
+        series: Range<usize>,
         values: &[f64],
         objects: &mut Vec<Py<PyAny>>,
     ) -> PyResult<()> {
+        let start = series.start;
         let mut reusable = true;
         match source {
             Source::Cells {
@@ -214,6 +297,34 @@ impl Reader<'_> {
                     self.exposition.push_sample(name, labelled, value);
                     reusable &= immutable(&labels);
                     objects.push(labels.unbind());
+                }
+            }
+            Source::Histograms {
+                labels,
+                buckets,
+                names,
+                objects: name_objects,
+                ..
+            } => {
+                let [bucket, count, sum] = name_objects;
+                let mut values = values.iter();
+                for i in series {
+                    let (labels, pairs) = (labels.get_item(i)?, buckets.get_item(i)?);
+                    objects.push(labels.clone().unbind());
+                    reusable &= immutable(&labels) && pairs.is_exact_instance_of::<PyList>();
+                    for pair in pairs.try_iter()? {
+                        let pair = pair?;
+                        let labelled = self.sample_labels(&pair, bucket.as_any())?;
+                        let value = values.next().copied().unwrap_or(0.0);
+                        self.exposition.push_sample(&names[0], labelled, value);
+                        reusable &= immutable(&pair);
+                        objects.push(pair.unbind());
+                    }
+                    for (name, object) in [(&names[1], count), (&names[2], sum)] {
+                        let labelled = self.sample_labels(&labels, object.as_any())?;
+                        let value = values.next().copied().unwrap_or(0.0);
+                        self.exposition.push_sample(name, labelled, value);
+                    }
                 }
             }
             Source::Summed {
