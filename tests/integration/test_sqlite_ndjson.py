@@ -336,7 +336,7 @@ def test_a_budget_past_the_room_reserved_up_front_reads_the_same(tmp_path: Path)
     """A read reserves at most 1 MiB before its first line: with a 4 MiB budget, lines
     of 700 KB (escapes, non-ASCII, a 1.5 MB row) grow the body past that room, and both
     readers still give the same bytes, every row once; a 900 KB row that is not UTF-8
-    reads with a replacement character (the Python reader cannot decode it at all)."""
+    reads with a replacement character in both."""
     native, python = readers(tmp_path / "logs.db")
     texts = ['"\\\n\x01' * 100_000, "é🎉" * 100_000, "x" * 700_000, "y" * 1_500_000]
     store(native, [(float(i), 20, "l", texts[i % 4], "{}") for i in range(12)])
@@ -364,6 +364,50 @@ def test_a_budget_past_the_room_reserved_up_front_reads_the_same(tmp_path: Path)
         )
     last = native.read_ndjson(12, limit=1, max_bytes=4 * 1024 * 1024)
     assert orjson.loads(last.body)["message"] == "a\ufffdb" + "z" * 900_000
+    assert python.read_ndjson(12, limit=1, max_bytes=4 * 1024 * 1024) == last
+    assert python.read_ndjson_ids(12, 13, max_bytes=4 * 1024 * 1024)[2] == last.body
+    assert python.query(after=12)[0][3] == "a\ufffdb" + "z" * 900_000
+
+
+def test_reads_cut_while_reading_text_that_is_not_utf8_as_bytes_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    """A fetch that fails on text that is not UTF-8 reads the rows again as bytes; reads
+    cut by a small budget in that mode give every row once, in order, as the Rust reader
+    does, and leave the connection free for writes (no read transaction left open)."""
+    native, python = readers(tmp_path / "logs.db")
+    with native.connection:
+        for i in range(40):
+            text = (b"\xff" if i % 7 == 2 else b"") + f"row {i} ".encode() + b"p" * 300
+            native.connection.execute(
+                "INSERT INTO logs (ts, level, logger, message, attributes) "
+                "VALUES (?, 20, 'l', CAST(? AS TEXT), '{}')",
+                (float(i), text),
+            )
+    for ranges in (False, True):
+        cursor, bodies = 0, []
+        while True:
+            if ranges:
+                got = python.read_ndjson_ids(cursor, 40, max_bytes=1024)
+                assert got == native.read_ndjson_ids(cursor, 40, max_bytes=1024)
+            else:
+                got = python.read_ndjson(cursor, limit=40, max_bytes=1024)
+                assert got == native.read_ndjson(cursor, limit=40, max_bytes=1024)
+            bodies.append(got.body)
+            if not got.more:
+                break
+            cursor = got.cursor or cursor
+        lines = [orjson.loads(line) for line in b"".join(bodies).splitlines()]
+        assert [line["id"] for line in lines] == list(range(1, 41))
+        assert lines[2]["message"].startswith("\ufffdrow 2 ")
+    rows = list(python.iter_rows(chunk=3))
+    assert [row[0] for row in rows] == list(range(1, 41))
+    with python.connection:  # a read left open would keep this write waiting
+        python.connection.execute(
+            "INSERT INTO logs (ts, level, logger, message, attributes) "
+            "VALUES (1, 20, 'l', 'm', '{}')"
+        )
+    assert python.query(after=40)[0][3] == "m"
 
 
 def read_small(reader: SQLiteLogStorage, ranges: bool, cursor: int) -> Chunk:
