@@ -8,7 +8,7 @@ is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs`
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self, final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, disjoint_base
 
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import Exemplar, MetricFamily
@@ -19,6 +19,7 @@ __all__ = [
     "GaugeCell",
     "HistogramCell",
     "HistogramSeries",
+    "LoggerCore",
     "SeriesIndex",
     "SummedSeries",
     "__version__",
@@ -40,6 +41,7 @@ __all__ = [
     "mark_changed",
     "run_steps",
     "set_exemplar_source",
+    "set_logger_hooks",
 ]
 
 __version__: str
@@ -263,3 +265,39 @@ class SummedSeries:
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
     def samples(self) -> list[tuple[str, Any, float]]:
         """The samples as tuples (for anything but an encoder)."""
+
+def set_logger_hooks(
+    entry: Callable[..., Any],
+    bound: Callable[[], Mapping[str, Any]],
+    format_message: Callable[[object, tuple[Any, ...]], tuple[str, Any]],
+    wall_clock: Callable[[], float],
+    numbers: Mapping[str, int],
+) -> None:
+    """Give ``LoggerCore``'s level methods what they read from ``core`` (once)."""
+
+@disjoint_base
+class LoggerCore:
+    """A logger's state and its level methods, subclassed by ``core.logger.Logger``."""
+
+    _minimum: int
+    _context: dict[str, Any]
+    _room: int
+    _sink: Callable[[Any], object]
+    _lane: Any
+    _clock: Callable[[], float]
+    name: str
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self: ...
+    def debug(self, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at debug level."""
+
+    def info(self, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at info level."""
+
+    def warning(self, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at warning level."""
+
+    def error(self, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at error level."""
+
+    def critical(self, message: object, /, *args: Any, **attributes: Any) -> None:
+        """Record at critical level."""

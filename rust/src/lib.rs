@@ -22,8 +22,8 @@ pub mod proto;
 mod py;
 pub mod remote_write;
 // The modules that speak C: SQLite's extension interface (and, in `py`, one libc
-// clock call in `exemplars` and list items read without reference counting in `cells`
-// and `objects`).
+// clock call in `exemplars`, list items read without reference counting in `cells`
+// and `objects`, and the log call's fast-call methods in `level_call`).
 #[allow(unsafe_code)]
 pub mod sqlite_batch;
 #[allow(unsafe_code)]

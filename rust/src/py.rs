@@ -23,6 +23,9 @@ mod exemplars;
 mod exposition;
 mod histogram;
 mod labels;
+#[allow(unsafe_code)] // the C interface of the log call: see its module
+mod level_call;
+mod logger;
 mod logs;
 mod objects;
 mod rendered;
@@ -61,6 +64,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
     m.add_class::<series::SummedSeries>()?;
     m.add_class::<series::SeriesIndex>()?;
+    m.add_class::<logger::LoggerCore>()?;
+    level_call::add_level_methods(m.py())?;
+    m.add_function(wrap_pyfunction!(logger::set_logger_hooks, m)?)?;
     Ok(())
 }
 

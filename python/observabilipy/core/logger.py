@@ -11,11 +11,12 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from observabilipy.core.backend import native
 from observabilipy.core.context import FIELDS
 from observabilipy.core.encoding.attributes import text_of
-from observabilipy.core.levels import level_number, parse_level
+from observabilipy.core.levels import STDLIB_NUMBERS, level_number, parse_level
 from observabilipy.core.models import LogEntry
 
 Sink = Callable[[LogEntry], object]
@@ -43,7 +44,7 @@ def _level_method(level: str) -> Callable[..., None]:
     extra call beyond the sink, and none at all while the sink's lane has room."""
     number = level_number(level)
 
-    def record(self: Logger, message: object, /, *args: Any, **attributes: Any) -> None:
+    def record(self: Levels, message: object, /, *args: Any, **attributes: Any) -> None:
         if self._minimum <= number:
             bound = _bound()
             if bound or self._context:
@@ -63,7 +64,37 @@ def _level_method(level: str) -> Callable[..., None]:
     return record
 
 
-class Logger:
+class Levels:
+    """The level methods in Python and the state they read. On the Rust backend
+    ``Logger`` builds on ``_native.LoggerCore`` instead, which holds the same state and
+    whose methods do the same in one native call (held equal by test)."""
+
+    __slots__ = ("_clock", "_context", "_lane", "_minimum", "_room", "_sink", "name")
+    _clock: Callable[[], float]
+    _context: dict[str, Any]
+    _lane: deque[LogEntry]
+    _minimum: int
+    _room: int
+    _sink: Sink
+    name: str
+
+    debug = _level_method("debug")
+    info = _level_method("info")
+    warning = _level_method("warning")
+    error = _level_method("error")
+    critical = _level_method("critical")
+
+
+if TYPE_CHECKING:
+    _Core = Levels
+elif native is not None:
+    _Core = native.LoggerCore
+    native.set_logger_hooks(LogEntry, _bound, format_message, time.time, STDLIB_NUMBERS)
+else:
+    _Core = Levels
+
+
+class Logger(_Core):
     """Records structured entries into ``sink``; cheap enough for hot paths.
 
     ``bind(**attributes)`` returns a child logger whose entries carry those attributes
@@ -75,7 +106,7 @@ class Logger:
     directly, which saves a Python call on every log call.
     """
 
-    __slots__ = ("_clock", "_context", "_lane", "_minimum", "_room", "_sink", "level", "name")
+    __slots__ = ("level",)
 
     def __init__(
         self,
@@ -95,7 +126,7 @@ class Logger:
         self._sink = sink
         self._context = context or {}
         self._clock = clock
-        self._lane: deque[LogEntry] = lane[0] if lane else deque(maxlen=0)
+        self._lane = lane[0] if lane else deque(maxlen=0)
         self._room = lane[1] if lane else 0
 
     def _emit(
@@ -110,12 +141,7 @@ class Logger:
                 attributes["args"] = extra
         self._sink(LogEntry(self._clock(), level, message, attributes, self.name))
 
-    debug = _level_method("debug")
-    info = _level_method("info")
-    warning = _level_method("warning")
-    warn = warning
-    error = _level_method("error")
-    critical = _level_method("critical")
+    warn = _Core.warning
 
     def exception(self, message: object, /, *args: Any, **attributes: Any) -> None:
         """Record at error level with the exception being handled as ``exception``."""
