@@ -1,11 +1,14 @@
 """Histograms: cumulative buckets, sum and count; timing that never swallows errors."""
 
 import asyncio
+import contextlib
 import math
 import threading
 from fractions import Fraction
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from observabilipy import DEFAULT_BUCKETS, Registry
 
@@ -225,3 +228,31 @@ def test_histogram_samples_agree_with_each_series_state():
         assert histogram_samples("rpc_seconds", *args) == samples[:10]
     with pytest.raises(ValueError, match=r"has labels .*: call \.labels"):
         histogram.state()  # a labelled family has no series of its own
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["add", "remove", "clear", "scrape"]), st.integers(0, 2)),
+        max_size=25,
+    )
+)
+@example([("add", 0), ("scrape", 0), ("remove", 0), ("add", 1), ("add", 2)])
+def test_bucket_lists_kept_between_scrapes_follow_the_series(steps):
+    """The bucket label pairs a scrape takes (kept and extended between scrapes) are
+    each series' own, in order, through series added, removed and cleared between
+    scrapes."""
+    histogram = Registry().histogram("wait_seconds", "Wait", ["queue"], buckets=[1, 2])
+    for step, key in [*steps, ("scrape", 0)]:
+        if step == "add":
+            histogram.labels(queue=f"q{key}").observe(key)
+        elif step == "remove":
+            with contextlib.suppress(KeyError):
+                histogram.remove(f"q{key}")
+        elif step == "clear":
+            histogram.clear()
+        else:
+            label_sets, _ = histogram.cells()
+            kept = histogram.bucket_lists(label_sets)
+            assert kept == [histogram.bucket_labels(labels) for labels in label_sets]
+            assert [pairs[0][:-1] for pairs in kept] == list(label_sets)

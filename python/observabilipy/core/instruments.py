@@ -374,6 +374,9 @@ class Histogram(Family[HistogramChild], ObserveUse):
         self._init_family(check_metric_name(name), documentation, labelnames, max_series)
         self.buckets = check_buckets(self.name, buckets)
         self._bucket_labels: dict[LabelPairs, list[LabelPairs]] = {}
+        # (the label sets list they follow, each one's bucket label pairs): swapped
+        # whole, so a scrape racing another never sees them out of step.
+        self._bucket_lists: tuple[list[LabelPairs], list[list[LabelPairs]]] = ([], [])
         self._finish(registry)
 
     def _new_cell(self) -> Any:
@@ -398,6 +401,19 @@ class Histogram(Family[HistogramChild], ObserveUse):
         if kept is None:
             bounds = [format_le(b) for b in self.buckets] + ["+Inf"]
             kept = self._bucket_labels[labels] = [(*labels, ("le", le)) for le in bounds]
+        return kept
+
+    def bucket_lists(self, label_sets: list[LabelPairs]) -> list[list[LabelPairs]]:
+        """``bucket_labels`` of each of ``label_sets`` (the family's own list, from
+        ``cells()``: it only grows at its end, and a removal replaces it), kept between
+        scrapes and extended by the series added since: a scrape makes no lookup per
+        series."""
+        source, kept = self._bucket_lists
+        if source is not label_sets or len(kept) != len(label_sets):
+            start = len(kept) if source is label_sets and len(kept) < len(label_sets) else 0
+            added = [self.bucket_labels(labels) for labels in label_sets[start:]]
+            kept = kept[:start] + added
+            self._bucket_lists = (label_sets, kept)
         return kept
 
     def signature(self) -> str:

@@ -256,7 +256,7 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
     exemplars: Exemplars = {}
     if isinstance(family, Histogram):
         histogram_sets, histograms = family.cells()
-        buckets = [family.bucket_labels(labels) for labels in histogram_sets]
+        buckets = family.bucket_lists(histogram_sets)
         if exposition and histogram_series is not None:
             # As counters: the Rust encoder reads counts and exemplars from the cells.
             series = histogram_series(family.name, histogram_sets, buckets, histograms)

@@ -228,12 +228,45 @@ pub fn read_cell<'a>(
     let (cumulative, total) = histogram.cumulative();
     let count = buckets.len()?;
     if count != cumulative.len() {
-        return Err(PyValueError::new_err(format!(
-            "{count} bucket label sets for {} buckets",
-            cumulative.len()
-        )));
+        return Err(bucket_mismatch(count, cumulative.len()));
     }
     Ok((histogram, cumulative, total))
+}
+
+fn bucket_mismatch(label_sets: usize, buckets: usize) -> PyErr {
+    PyValueError::new_err(format!(
+        "{label_sets} bucket label sets for {buckets} buckets"
+    ))
+}
+
+/// A histogram cell's lines as `values`: each cumulative count (the last is +Inf),
+/// the count and the sum, with its bucket label pairs checked as `read_cell` checks
+/// them. Nothing is allocated: a scrape of many series spent a tenth of its time
+/// making and freeing one list of counts a series.
+pub fn push_values(
+    cell: &Bound<'_, PyAny>,
+    buckets: &Bound<'_, PyAny>,
+    values: &mut Vec<f64>,
+) -> PyResult<()> {
+    let histogram = cell.cast::<HistogramCell>()?.get();
+    let count = buckets.len()?;
+    let state = histogram
+        .state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if count != state.0.len() {
+        return Err(bucket_mismatch(count, state.0.len()));
+    }
+    let mut running = 0;
+    // Python's float(int): exact below 2**53, rounded to nearest above.
+    #[allow(clippy::cast_precision_loss)]
+    values.extend(state.0.iter().map(|&bucket| {
+        running += bucket;
+        running as f64
+    }));
+    #[allow(clippy::cast_precision_loss)]
+    values.extend([running as f64, state.1]);
+    Ok(())
 }
 
 /// The latest exemplar of bucket `index` of `cell`, if it keeps one.

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use super::super::cells::{counter_values, CounterSeries};
-use super::super::histogram::{read_cell, HistogramSeries};
+use super::super::histogram::{push_values, HistogramSeries};
 use super::super::objects::{item_address, item_addresses};
 use super::super::rendered::{immutable, Held, CHUNK};
 use super::super::series::SummedSeries;
@@ -107,13 +107,7 @@ impl Source<'_, '_> {
                     ) else {
                         return Ok(i - start);
                     };
-                    let (_, cumulative, total) = read_cell(&cell, &pairs)?;
-                    // Python's float(int): exact below 2**53, rounded to nearest above.
-                    #[allow(clippy::cast_precision_loss)]
-                    values.extend(cumulative.iter().map(|&running| running as f64));
-                    #[allow(clippy::cast_precision_loss)]
-                    values.push(cumulative.last().copied().unwrap_or(0) as f64);
-                    values.push(total);
+                    push_values(&cell, &pairs, values)?;
                     addresses.push(tuple);
                     match pairs.cast::<PyList>() {
                         Ok(pairs) => item_addresses(pairs, 0..pairs.len(), addresses),
