@@ -4,21 +4,23 @@
 use std::borrow::Cow;
 use std::sync::MutexGuard;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::cells::{counter_cell, CounterSeries};
 use super::histogram::{bucket_exemplar, read_cell, HistogramSeries};
 use super::labels::LabelReplay;
-use super::objects::{repr, type_name, unpack};
+use super::objects::{repr, unpack};
 use super::rendered::Rendered;
 use super::series::SummedSeries;
 use crate::errors::Error;
-use crate::prometheus::{is_label_name, is_metric_name, Exposition, Format, Kind};
+use crate::prometheus::{is_metric_name, Exposition, Format, Kind};
 
+mod exemplars;
+use exemplars::exemplars_of;
 mod kept;
+mod pairs;
 
 /// Read `families` into `exposition`, checking them as `prometheus.py` does, in its
 /// order; exemplars only for OpenMetrics, the one format that has them. Returns
@@ -352,172 +354,7 @@ impl Reader<'_> {
         }
         Ok(())
     }
-
-    /// Check and push the exemplar `(labels, value, timestamp)` of the sample pushed
-    /// last, as `prometheus._render_exemplar` does.
-    fn exemplar(&mut self, exemplar: &Bound<'_, PyAny>, sample: &Bound<'_, PyAny>) -> PyResult<()> {
-        let parts = unpack(exemplar, 3)?;
-        let mut texts = Vec::new();
-        for pair in parts.get_borrowed_item(0)?.try_iter()? {
-            let pair = unpack(&pair?, 2)?;
-            let (label, text) = (pair.get_item(0)?, pair.get_item(1)?);
-            let name = label.cast::<PyString>().ok().and_then(|l| l.to_str().ok());
-            if !name.is_some_and(|name| is_label_name(name.as_bytes())) {
-                let (label, sample) = (repr(&label)?, repr(sample)?);
-                return Err(PyValueError::new_err(format!(
-                    "invalid exemplar label name {label} on {sample}"
-                )));
-            }
-            let Ok(text) = text.cast::<PyString>() else {
-                let (label, sample, type_name) = (repr(&label)?, repr(sample)?, type_name(&text)?);
-                return Err(PyTypeError::new_err(format!(
-                    "exemplar label {label} of {sample} must be a str, got {type_name}"
-                )));
-            };
-            texts.push((
-                label.cast::<PyString>()?.to_str()?.to_owned(),
-                self.text(text)?.into_owned(),
-            ));
-        }
-        let value = exemplar_number(&parts.get_item(1)?, "value", sample)?;
-        let timestamp_object = parts.get_item(2)?;
-        let timestamp = exemplar_number(&timestamp_object, "timestamp", sample)?;
-        if !timestamp.is_finite() {
-            let (sample, timestamp) = (repr(sample)?, repr(&timestamp_object)?);
-            return Err(PyValueError::new_err(format!(
-                "exemplar timestamp of {sample} must be finite, got {timestamp}"
-            )));
-        }
-        let pairs: Vec<(&[u8], &[u8])> = texts
-            .iter()
-            .map(|(n, t)| (n.as_bytes(), t.as_slice()))
-            .collect();
-        self.exposition.push_exemplar(&pairs, value, timestamp);
-        Ok(())
-    }
-
-    /// Check and push a sample's labels, and record them for the next call.
-    fn labels(
-        &mut self,
-        labels: &Bound<'_, PyAny>,
-        tuple: Option<&Bound<'_, PyTuple>>,
-        sample_name: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
-        let read = self.read_labels(labels, tuple, sample_name);
-        if read.is_err() {
-            // Python looks the labels up in a dict before checking any pair: if they
-            // are unhashable, that is the error it raises.
-            labels.hash()?;
-        }
-        let reusable = read?;
-        if let Some(replay) = &mut self.replay {
-            let labels = tuple.filter(|_| reusable);
-            replay.record(labels, self.exposition.rendered_labels());
-        }
-        Ok(())
-    }
-
-    /// Check and push each pair; returns whether the rendering may be replayed: every pair
-    /// a `(str, str)` tuple, without lone surrogates.
-    fn read_labels(
-        &mut self,
-        labels: &Bound<'_, PyAny>,
-        tuple: Option<&Bound<'_, PyTuple>>,
-        sample_name: &Bound<'_, PyAny>,
-    ) -> PyResult<bool> {
-        let mut cacheable = true;
-        if let Some(tuple) = tuple {
-            for pair in tuple.iter() {
-                cacheable &= self.label(&pair, sample_name)?;
-            }
-        } else {
-            labels.hash()?;
-            for pair in labels.try_iter()? {
-                self.label(&pair?, sample_name)?;
-            }
-            cacheable = false;
-        }
-        Ok(cacheable)
-    }
-
-    /// Check and push one pair; returns whether it was a `(str, str)` tuple of valid text.
-    fn label(&mut self, pair: &Bound<'_, PyAny>, sample_name: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let exact = pair.is_exact_instance_of::<PyTuple>();
-        let pair = unpack(pair, 2)?;
-        let label = pair.get_borrowed_item(0)?;
-        let label_text = label.cast::<PyString>().ok();
-        let name = match label_text.as_ref().map(|text| text.to_str()) {
-            Some(Ok(name)) if is_label_name(name.as_bytes()) => name,
-            _ => {
-                let (label, sample) = (repr(&label)?, repr(sample_name)?);
-                return Err(Error::InvalidLabelName { label, sample }.into());
-            }
-        };
-        let value = pair.get_borrowed_item(1)?;
-        let Ok(value) = value.cast_exact::<PyString>() else {
-            let (label, sample) = (repr(&label)?, repr(sample_name)?);
-            let type_name = type_name(&value)?;
-            return Err(Error::LabelValueNotText {
-                label,
-                sample,
-                type_name,
-            }
-            .into());
-        };
-        let surrogates = self.surrogates;
-        let text = self.text(&value)?;
-        self.exposition.push_label(name.as_bytes(), &text);
-        let exact_name = label.is_exact_instance_of::<PyString>();
-        Ok(exact && exact_name && self.surrogates == surrogates)
-    }
-
-    /// A str's UTF-8 bytes. Lone surrogates, which UTF-8 cannot hold, come in their
-    /// `surrogatepass` form and are noted, so the caller can fail as Python does.
-    fn text<'a>(&mut self, text: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
-        if let Ok(text) = text.to_str() {
-            return Ok(Cow::Borrowed(text.as_bytes()));
-        }
-        self.surrogates = true;
-        let py = text.py();
-        let bytes = text.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
-        Ok(Cow::Owned(
-            bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
-        ))
-    }
 }
 
 /// A histogram family's three sample names, as objects and checked as text.
 type HistogramNames<'py> = ([Bound<'py, PyString>; 3], [Vec<u8>; 3]);
-
-/// A family's exemplars by `(sample, labels)`, when it has any (family-like objects
-/// without the attribute have none).
-fn exemplars_of<'py>(family: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let py = family.py();
-    if !family.hasattr(intern!(py, "exemplars"))? {
-        return Ok(None);
-    }
-    let exemplars = family.getattr(intern!(py, "exemplars"))?;
-    if exemplars.is_none() {
-        return Ok(None);
-    }
-    let exemplars = exemplars.cast_into::<PyDict>()?;
-    Ok((!exemplars.is_empty()).then_some(exemplars))
-}
-
-/// An exemplar's value or timestamp: a plain `float` or `int`.
-fn exemplar_number(
-    number: &Bound<'_, PyAny>,
-    what: &str,
-    sample: &Bound<'_, PyAny>,
-) -> PyResult<f64> {
-    if let Ok(float) = number.cast_exact::<PyFloat>() {
-        return Ok(float.value());
-    }
-    if number.is_exact_instance_of::<PyInt>() {
-        return number.extract::<f64>();
-    }
-    let (sample, number) = (repr(sample)?, repr(number)?);
-    Err(PyTypeError::new_err(format!(
-        "exemplar {what} of {sample} must be a float, got {number}"
-    )))
-}
