@@ -93,16 +93,19 @@ class CounterCell:
 
 @final
 class CounterSeries:
-    """A counter family's series left in their cells, for the encoder to read as it writes."""
+    """A counter or gauge family's series left in their cells, for the encoder to read."""
 
-    def __new__(cls, sample: str, labels: list[Any], cells: list[CounterCell]) -> Self: ...
+    def __new__(
+        cls, sample: str, labels: list[Any], cells: list[CounterCell] | list[GaugeCell]
+    ) -> Self: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
     def exemplars(self) -> dict[tuple[str, Any], Exemplar]:
         """The latest exemplar of each series that has one, keyed ``(sample, labels)``."""
 
     def samples(self) -> list[tuple[str, Any, float]]:
-        """The samples as ``counter_samples`` gives them (for anything but an encoder)."""
+        """The samples as ``counter_samples`` or ``gauge_samples`` gives them (for anything
+        but an encoder)."""
 
 @final
 class GaugeCell:

@@ -1,4 +1,4 @@
-"""Families collected for exposition (counters and histograms left in their cells)
+"""Families collected for exposition (counters, gauges and histograms left in their cells)
 encode to the same bytes as plain snapshots, in both formats, call after call."""
 
 import contextlib
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from observabilipy import Registry
 from observabilipy.core.backend import native
+from observabilipy.core.encoding.prometheus import encode_openmetrics as python_encode_openmetrics
 from observabilipy.core.encoding.prometheus import encode_text as python_encode_text
 from observabilipy.core.models import MetricFamily
 from observabilipy.encoders import encode_openmetrics, encode_text, encode_text_gzip
@@ -157,6 +158,47 @@ def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
             elsewhere.labels(str(n)).inc(amount)
             check_kept(other)
         check_kept(source)
+
+
+@pytest.mark.skipif(counter_series is None, reason="counter series exist only with Rust")
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["set", "inc", "dec", "new", "remove", "clear"]),
+            st.integers(0, 1_199),
+            st.sampled_from([1, 0, -0.0, -2.5, 1e21, float("inf"), float("nan"), 2**60]),
+        ),
+        max_size=25,
+    )
+)
+def test_gauge_lines_kept_between_calls_show_every_change(steps: Any) -> None:
+    """Gauge families are kept as counter families are: values set, moved either way
+    (NaN and infinities too), series added, removed or cleared; every call shows what
+    a fresh rendering does, in text and in OpenMetrics."""
+    source = Registry()
+    depth = source.gauge("queue_depth", "Depth", labels=["n"])
+    source.gauge("plain", "No labels").set(3)
+    for n in range(1_100):
+        depth.labels(str(n)).set(n)
+    check_kept(source)
+    for step, n, amount in steps:
+        if step == "set":
+            depth.labels(str(n)).set(amount)
+        elif step == "inc":
+            depth.labels(str(n)).inc(amount)
+        elif step == "dec":
+            depth.labels(str(n)).dec(amount)
+        elif step == "new":
+            depth.labels(f"new {n}").set(amount)
+        elif step == "remove":
+            with contextlib.suppress(KeyError):
+                depth.remove(str(n))
+        else:
+            depth.clear()
+        check_kept(source)
+        exposed = encode_openmetrics(source.collect(exposition=True))
+        assert exposed == python_encode_openmetrics(source.collect())
 
 
 @pytest.mark.skipif(counter_series is None, reason="counter series exist only with Rust")

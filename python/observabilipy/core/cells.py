@@ -281,7 +281,8 @@ new_histogram_cell: Callable[[str, list[float]], HistogramCell]
 counter_samples: Callable[..., Samples]
 gauge_samples: Callable[..., Samples]
 histogram_samples: Callable[..., Samples]
-#: The Rust ``CounterSeries`` (a family's cells for the Rust encoder to read), or None.
+#: The Rust ``CounterSeries`` (a counter or gauge family's cells for the Rust encoder to
+#: read), or None.
 counter_series: Callable[[str, list[LabelPairs], list[Any]], object] | None
 #: The Rust ``HistogramSeries`` (the same for a histogram family), or None.
 histogram_series: (

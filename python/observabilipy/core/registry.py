@@ -198,8 +198,8 @@ class Registry:
 
         ``exposition=True`` (for a reader that takes the families at once, and only
         that: an encoder, or the save into a file other processes share): with the
-        Rust backend, counters' samples stay in their cells as a ``CounterSeries``,
-        read as the encoder writes, with no tuple per series.
+        Rust backend, counters' and gauges' samples stay in their cells as a
+        ``CounterSeries``, read as the encoder writes, with no tuple per series.
         """
         with self._lock:
             families = list(self._families.values())
@@ -273,6 +273,8 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
             samples = cast("list[Sample]", counter_series(sample, label_sets, cells))
         else:
             samples = counter_samples(sample, label_sets, cells, exemplars)
+    elif exposition and counter_series is not None:  # a gauge's cells, as a counter's
+        samples = cast("list[Sample]", counter_series(family.name, *family.cells()))
     else:
         samples = gauge_samples(family.name, *family.cells())
     return MetricFamily(family.name, family.kind, family.documentation, samples, exemplars)

@@ -213,8 +213,8 @@ fn family_samples<'py>(
     PyList::new(py, samples)
 }
 
-/// A counter family's series left in their cells, for an encoder to read as it writes:
-/// what a scrape needs, without a `(name, labels, value)` tuple per series.
+/// A counter or gauge family's series left in their cells, for an encoder to read as
+/// it writes: what a scrape needs, without a `(name, labels, value)` tuple per series.
 #[pyclass(module = "observabilipy._native", frozen)]
 pub struct CounterSeries {
     pub sample: Py<PyString>,
@@ -251,33 +251,51 @@ impl CounterSeries {
         let found = PyDict::new(py);
         let sample = self.sample.bind(py);
         for (labels, cell) in self.labels.bind(py).iter().zip(self.cells.bind(py).iter()) {
-            if let Some(exemplar) = cell.cast::<CounterCell>()?.get().exemplar.latest(py, 0)? {
+            let Ok(counter) = cell.cast::<CounterCell>() else {
+                continue; // a gauge's: gauges keep no exemplar
+            };
+            if let Some(exemplar) = counter.get().exemplar.latest(py, 0)? {
                 found.set_item((sample, labels), exemplar)?;
             }
         }
         Ok(found)
     }
 
-    /// The samples as `counter_samples` gives them (for anything but an encoder).
+    /// The samples as `counter_samples` or `gauge_samples` gives them (for anything
+    /// but an encoder).
     fn samples<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        counter_samples(
+        let (sample, labels, cells) = (
             self.sample.bind(py),
             self.labels.bind(py),
             self.cells.bind(py),
-            None,
-        )
+        );
+        family_samples(sample, labels, cells, |_, cell| {
+            cell_value(cell.as_borrowed())
+        })
     }
 }
 
-/// A cell, for the encoder to read its value and exemplar.
-pub fn counter_cell<'a>(cell: &'a Bound<'_, PyAny>) -> PyResult<&'a CounterCell> {
-    Ok(cell.cast::<CounterCell>()?.get())
+/// A cell's value, and the cell itself when it is a counter's (for its exemplar).
+pub fn series_cell<'a>(cell: &'a Bound<'_, PyAny>) -> PyResult<(f64, Option<&'a CounterCell>)> {
+    if let Ok(counter) = cell.cast::<CounterCell>() {
+        let counter = counter.get();
+        return Ok((counter.value(), Some(counter)));
+    }
+    Ok((cell.cast::<GaugeCell>()?.get().value(), None))
 }
 
-/// The values of the counter cells in `range` of `cells` (as far as the list goes),
-/// read without counting a reference to each: in a loop over many thousand cells,
-/// counting one costs a cache miss per cell.
-pub fn counter_values(
+/// A counter's or a gauge's cell value (a series holds one or the other).
+fn cell_value(cell: Borrowed<'_, '_, PyAny>) -> PyResult<f64> {
+    if let Ok(counter) = cell.cast::<CounterCell>() {
+        return Ok(counter.get().value());
+    }
+    Ok(cell.cast::<GaugeCell>()?.get().value())
+}
+
+/// The values of the counter or gauge cells in `range` of `cells` (as far as the list
+/// goes), read without counting a reference to each: in a loop over many thousand
+/// cells, counting one costs a cache miss per cell.
+pub fn cell_values(
     cells: &Bound<'_, PyList>,
     range: Range<usize>,
     out: &mut Vec<f64>,
@@ -291,7 +309,7 @@ pub fn counter_values(
         // type check and two atomic loads), so nothing can change the list meanwhile.
         let cell =
             unsafe { Borrowed::from_ptr(cells.py(), ffi::PyList_GET_ITEM(cells.as_ptr(), at)) };
-        out.push(cell.cast::<CounterCell>()?.get().value());
+        out.push(cell_value(cell)?);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::cells::{counter_cell, CounterSeries};
+use super::cells::{series_cell, CounterSeries};
 use super::histogram::{bucket_exemplar, read_cell, HistogramSeries};
 use super::labels::LabelReplay;
 use super::objects::{repr, unpack};
@@ -139,8 +139,8 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// Read a counter family's series straight from their cells: the labels as
-    /// [`Self::sample`] reads them, one sample name for all, checked once.
+    /// Read a counter or gauge family's series straight from their cells: the labels
+    /// as [`Self::sample`] reads them, one sample name for all, checked once.
     fn counter_series(
         &mut self,
         series: &CounterSeries,
@@ -148,7 +148,7 @@ impl Reader<'_> {
     ) -> PyResult<()> {
         let py = family.0.py();
         let name_object = series.sample.bind(py);
-        if family.2 != Kind::Counter {
+        if !matches!(family.2, Kind::Counter | Kind::Gauge) {
             let (sample, family) = (repr(name_object)?, repr(family.0)?);
             return Err(Error::ForeignSample { sample, family }.into());
         }
@@ -159,12 +159,12 @@ impl Reader<'_> {
         let cells = series.cells.bind(py);
         for (labels, cell) in series.labels.bind(py).iter().zip(cells.iter()) {
             let labelled = self.sample_labels(&labels, name_object)?;
-            let cell = counter_cell(&cell)?;
-            self.exposition.push_sample(&name, labelled, cell.value());
-            if !self.exemplars {
+            let (value, counter) = series_cell(&cell)?;
+            self.exposition.push_sample(&name, labelled, value);
+            let Some(counter) = counter.filter(|_| self.exemplars) else {
                 continue;
-            }
-            if let Some(exemplar) = cell.exemplar.latest(py, 0)? {
+            };
+            if let Some(exemplar) = counter.exemplar.latest(py, 0)? {
                 self.exemplar(&exemplar, name_object)?;
             }
         }

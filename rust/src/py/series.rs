@@ -10,7 +10,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyIterator, PyList, PyString, PyTuple};
 
-use super::cells::{counter_values, CounterSeries};
+use super::cells::{cell_values, CounterSeries};
 use super::histogram::{read_cell, HistogramSeries};
 use super::objects::item_addresses;
 
@@ -188,7 +188,7 @@ impl SeriesIndex {
                 loop {
                     run.clear();
                     addresses.clear();
-                    counter_values(cells, start..start + RUN, &mut run)?;
+                    cell_values(cells, start..start + RUN, &mut run)?;
                     item_addresses(labels, start..start + RUN, &mut addresses);
                     let read = run.len().min(addresses.len());
                     for (at, (&value, &address)) in run.iter().zip(&addresses).enumerate() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
-use super::super::cells::{counter_values, CounterSeries};
+use super::super::cells::{cell_values, CounterSeries};
 use super::super::histogram::{push_values, HistogramSeries};
 use super::super::objects::{item_address, item_addresses};
 use super::super::rendered::{immutable, Held, CHUNK};
@@ -20,7 +20,7 @@ use crate::prometheus::{Format, Kind};
 
 /// Where a kept family's samples come from.
 enum Source<'a, 'py> {
-    /// A counter family's cells: one sample name, one label tuple per cell.
+    /// A counter or gauge family's cells: one sample name, one label tuple per cell.
     Cells {
         labels: &'a Bound<'py, PyList>,
         cells: &'a Bound<'py, PyList>,
@@ -85,7 +85,7 @@ impl Source<'_, '_> {
     ) -> PyResult<usize> {
         match self {
             Self::Cells { labels, cells, .. } => {
-                counter_values(cells, start..end, values)?;
+                cell_values(cells, start..end, values)?;
                 item_addresses(labels, start..end, addresses);
                 // Lists can only shrink if Python code ran (rendering the run before).
                 let read = values.len().min(addresses.len());
@@ -138,7 +138,8 @@ impl Source<'_, '_> {
 }
 
 impl Reader<'_> {
-    /// Read a counter family's series as [`Self::counter_series`] does, into kept lines.
+    /// Read a counter or gauge family's series as [`Self::counter_series`] does, into
+    /// kept lines.
     pub(super) fn kept_counter_series(
         &mut self,
         series: &CounterSeries,
