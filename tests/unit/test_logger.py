@@ -139,3 +139,20 @@ def test_a_message_whose_str_raises_is_stored_as_a_placeholder():
         ("warning", "<unprintable Broken>", {}),
         ("info", "unknown level", {"level": "nonsense"}),
     ]
+
+
+def test_a_logger_in_a_reference_cycle_is_collected():
+    """An object a logger's context holds, that holds the logger, goes with it: the
+    cyclic collector sees what a logger refers to (on either backend)."""
+    import gc
+    import weakref
+
+    class Holder:
+        log: Logger
+
+    holder = Holder()
+    holder.log = Logger("x", print, context={"holder": holder})
+    gone = weakref.ref(holder)
+    del holder
+    gc.collect()
+    assert gone() is None

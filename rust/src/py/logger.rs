@@ -14,6 +14,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyMapping, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// What the level methods take from `core`, given once by `set_logger_hooks`.
 struct Hooks {
@@ -104,6 +105,25 @@ impl LoggerCore {
             clock: py.None(),
             wall: false,
         }
+    }
+
+    // The cyclic collector sees what a logger holds: its context, sink or clock may
+    // refer back to it (a bound method of an object holding the logger, say).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.context)?;
+        visit.call(&self.sink)?;
+        visit.call(&self.lane)?;
+        visit.call(&self.append)?;
+        visit.call(&self.clock)
+    }
+
+    fn __clear__(&mut self, py: Python<'_>) {
+        self.context = PyDict::new(py).unbind();
+        self.sink = py.None();
+        self.lane = py.None();
+        self.append = py.None();
+        self.clock = py.None();
+        self.wall = false;
     }
 
     #[getter(_lane)]
