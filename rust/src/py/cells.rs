@@ -286,10 +286,7 @@ pub fn series_cell<'a>(cell: &'a Bound<'_, PyAny>) -> PyResult<(f64, Option<&'a 
 
 /// A counter's or a gauge's cell value (a series holds one or the other).
 fn cell_value(cell: Borrowed<'_, '_, PyAny>) -> PyResult<f64> {
-    if let Ok(counter) = cell.cast::<CounterCell>() {
-        return Ok(counter.get().value());
-    }
-    Ok(cell.cast::<GaugeCell>()?.get().value())
+    Ok(series_cell(&cell)?.0)
 }
 
 /// The values of the counter or gauge cells in `range` of `cells` (as far as the list

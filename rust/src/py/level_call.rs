@@ -3,10 +3,10 @@
 //!
 //! `PyO3` calls a method that takes `**kwargs` through the tuple-and-dict protocol and
 //! copies the dict it is given: two dicts and a tuple per log call, which measured as
-//! slow as the Python method. The interpreter hands a `METH_FASTCALL | METH_KEYWORDS` method
-//! its arguments as an array and the keywords' names as a tuple, so a log call builds
-//! only the one dict its entry keeps. The unsafe code is the C interface alone: reading
-//! the arguments the interpreter passes, and making the descriptors.
+//! slow as the Python method. The interpreter hands a `METH_FASTCALL | METH_KEYWORDS`
+//! method its arguments as an array and the keywords' names as a tuple, so a log call
+//! builds only the one dict its entry keeps. The unsafe code is the C interface alone:
+//! reading the arguments the interpreter passes, and making the descriptors.
 
 use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -100,7 +100,8 @@ struct Call<'a, 'py> {
 
 impl<'a, 'py> Call<'a, 'py> {
     /// # Safety
-    /// The arguments of a `METH_FASTCALL | METH_KEYWORDS` call, as the interpreter passes them.
+    /// The arguments of a `METH_FASTCALL | METH_KEYWORDS` call, as the interpreter
+    /// passes them.
     unsafe fn read(
         py: Python<'py>,
         slf: *mut ffi::PyObject,

@@ -168,17 +168,17 @@ impl LoggerCore {
         }
         let bound = hooks.bound.bind(py).call0()?;
         let context = self.context.bind(py);
-        let mut attributes = match attributes {
-            Some(attributes) => attributes,
-            None => PyDict::new(py),
-        };
-        if bound.is_truthy()? || !context.is_empty() {
+        let attributes = if bound.is_truthy()? || !context.is_empty() {
             let merged = PyDict::new(py);
             merged.update(bound.cast::<PyMapping>()?)?;
             merged.update(context.as_mapping())?;
-            merged.update(attributes.as_mapping())?;
-            attributes = merged;
-        }
+            if let Some(attributes) = attributes {
+                merged.update(attributes.as_mapping())?;
+            }
+            merged
+        } else {
+            attributes.unwrap_or_else(|| PyDict::new(py))
+        };
         let mut message = message.clone();
         if args.is_some() || !message.is_exact_instance_of::<PyString>() {
             let args = args.map_or_else(|| PyTuple::empty(py), Clone::clone);
