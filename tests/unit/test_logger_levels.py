@@ -3,13 +3,14 @@ ones (``core.logger.Levels``) do: the same entries, into the lane or the sink, a
 same refusals."""
 
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from observabilipy import LogEntry, Logger
+from observabilipy import Engine, LogEntry, Logger
 from observabilipy.core.backend import native
 from observabilipy.core.context import bind
 from observabilipy.core.levels import LEVELS
@@ -148,3 +149,32 @@ def test_the_level_methods_show_their_signature() -> None:
         method = getattr(Logger, level)
         assert str(inspect.signature(method)) == "(self, message, /, *args, **attributes)"
         assert method.__doc__ == f"Record at {level} level."
+
+
+def test_text_that_is_not_utf8_and_huge_text_are_recorded_as_python_records_them(
+    tmp_path: Path,
+) -> None:
+    """Lone surrogates in the message, an attribute's name or value and the logger's
+    name, and a 4 MB message: the same entries on both sides, and an engine's native
+    logger stores every one of them without raising."""
+    calls: list[Any] = [
+        ("info", "\ud800 lone", (), {"k\udcff": "v\ud800"}),
+        ("error", "x" * 4_000_000, (), {"big": "y" * 100_000}),
+        ("warning", b"\xff\xfe bytes", (), {}),
+        ("debug", "%s", ("\udc80",), {}),
+    ]
+
+    def run(kind: type[Logger]) -> Any:
+        sunk: list[LogEntry] = []
+        log = kind("shop\ud800", sunk.append, clock=lambda: 1.0)
+        return comparable(sunk), record(log, calls, {})
+
+    assert run(Logger) == run(PythonLogger)
+    with Engine(tmp_path / "hostile.db") as engine:
+        log = engine.logger("hostile\udcff")
+        for level, message, args, attributes in calls:
+            getattr(log, level)(message, *args, **attributes)
+        assert engine.flush(60)
+        stored = engine.read_logs(limit=10)
+    assert [entry.level for entry in stored] == [level for level, *_ in calls]
+    assert engine.buffer.dropped == 0
