@@ -238,8 +238,9 @@ def mark_changed(
     """``changed`` with ``now`` wherever ``values``/``present`` differ from
     ``before``/``before_present`` (shorter arrays hold zeros past their end)."""
 
-def add_floats(parts: list[Buffer], size: int) -> bytes:
-    """Float64 arrays added element by element, in order, padded with zeros to ``size``."""
+def add_floats(parts: list[Buffer], present: list[bytes], size: int) -> tuple[bytes, bytes]:
+    """Float64 arrays added element by element, in order, padded with zeros to ``size``,
+    and one byte per id: 1 where any of ``present`` (bytes of 0 or 1) has a 1."""
 
 @final
 class SeriesIndex:

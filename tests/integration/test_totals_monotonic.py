@@ -8,6 +8,8 @@ import random
 import threading
 import time
 
+import apsw
+
 import observabilipy as obs
 from tests.integration.engine_worker import holding
 
@@ -86,6 +88,42 @@ def test_a_scrape_while_the_file_is_held_waits_briefly_and_shows_stored_values(t
         assert shown == 5  # the file's value: never more than it holds
         assert took < 2
         assert total(engine) == 8
+
+
+def test_a_scrape_with_nothing_new_writes_nothing_and_reads_the_others_latest(tmp_path):
+    """A scrape through a process whose values stand still commits nothing (the file's
+    ``data_version``, seen from another connection, stays put), so it reads without the
+    write lock even while another process holds it, and still shows the others' newest
+    values; once a value moves, the next scrape writes it first."""
+    path = tmp_path / "still.db"
+    with (
+        obs.Engine(path, snapshot_interval=3600) as a,
+        obs.Engine(path, snapshot_interval=3600) as b,
+    ):
+        assert a.flush(10)  # the start-up snapshots are behind us
+        assert b.flush(10)
+        jobs_a, jobs_b = (w.counter("jobs_total", "Jobs") for w in (a, b))
+        jobs_a.inc(5)
+        assert total(a) == 5
+        observer = apsw.Connection(str(path))
+
+        def version() -> int:
+            return int(observer.execute("PRAGMA data_version").get)
+
+        before = version()
+        assert total(a) == 5
+        assert version() == before  # nothing to write: nothing committed
+        jobs_b.inc(2)
+        assert total(b) == 7  # b's scrape writes its value first
+        after_b = version()
+        assert after_b != before
+        with holding(path, 10):
+            assert total(a) == 7  # the others' latest, read under another's lock
+        assert version() == after_b
+        jobs_a.inc()
+        assert total(a) == 8
+        assert version() != after_b
+        observer.close()
 
 
 def test_a_snapshot_racing_a_scrape_is_never_counted_twice(tmp_path):

@@ -2,6 +2,7 @@
 
 import contextlib
 import gzip
+import math
 from array import array
 
 import pytest
@@ -169,6 +170,22 @@ def test_a_value_changes_when_it_differs_from_the_last():
     assert (first.changed[1], same.changed[1], moved.changed[1]) == (10.0, 10.0, 30.0)
 
 
+def test_values_that_stand_still_give_back_the_last_arrays_themselves():
+    """The same bits (NaN included): the last arrays, so a save sees nothing to write;
+    a NaN keeps the time it first appeared rather than changing at every scrape."""
+    catalog = Catalog()
+    nan = MetricFamily("g", "gauge", "", [("g", (), math.nan)])
+    first = process(catalog, 1, nan, now=10.0)
+    assert values_of(catalog, [nan], first, 20.0) is first
+    assert first.changed[1] == 10.0
+    negative_zero = known(
+        values_of(catalog, [MetricFamily("g", "gauge", "", [("g", (), -0.0)])], first, 30.0)
+    )
+    assert negative_zero is not first
+    assert math.copysign(1.0, negative_zero.values[1]) == -1.0
+    assert negative_zero.changed[1] == 30.0  # NaN to -0.0 is a change
+
+
 def test_retiring_adds_counters_and_drops_gauges():
     catalog = Catalog()
     families = [
@@ -259,13 +276,17 @@ flags = st.lists(st.sampled_from([0, 1]), max_size=12).map(bytes)
 
 
 @native_only
-@given(parts=st.lists(arrays, max_size=5), size=st.integers(0, 14))
+@given(parts=st.lists(st.tuples(arrays, flags), max_size=5), size=st.integers(0, 14))
 def test_the_extension_adds_arrays_as_python_does(parts, size):
     assert backend.native is not None
+    values, present = [v for v, _ in parts], [p for _, p in parts]
+    totals, flags = backend.native.add_floats(values, present, size)
     ours = array("d")
-    ours.frombytes(backend.native.add_floats(parts, size))
-    expected = aggregate.add_floats(parts, size)
+    ours.frombytes(totals)
+    expected, expected_flags = aggregate.add_floats(values, present, size)
     assert [repr(v) for v in ours] == [repr(v) for v in expected]
+    assert flags == expected_flags
+    assert list(flags) == [int(any(p[i : i + 1] == b"\1" for p in present)) for i in range(size)]
 
 
 @native_only

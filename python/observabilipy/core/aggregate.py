@@ -132,18 +132,26 @@ def values_of(
     size, before = catalog.size, (previous.changed, previous.values, previous.present)
     if native is None:
         found = series_values(families, catalog.index, size)
-        if found is None:
-            return _unknown(catalog, families)
-        values, present = found
-        changed = mark_changed(now, *before, values, present)
     else:
         assert catalog.by_identity is not None
         raw = catalog.by_identity.values(families, catalog.index, size)
-        if raw is None:
-            return _unknown(catalog, families)
-        values, present = _floats(raw[0]), raw[1]
+        found = None if raw is None else (_floats(raw[0]), raw[1])
+    if found is None:
+        return _unknown(catalog, families)
+    values, present = found
+    # The same bits everywhere: ``previous`` itself, so a caller sees nothing changed
+    # without comparing (a scrape of a process whose values stand still).
+    if present == previous.present and values.tobytes() == _bytes_of(previous.values):
+        return previous
+    if native is None:
+        changed = mark_changed(now, *before, values, present)
+    else:
         changed = _floats(native.mark_changed(now, *before, values, present))
     return previous._replace(present=present, values=values, changed=changed)
+
+
+def _bytes_of(values: Sequence[float]) -> bytes:
+    return values.tobytes() if isinstance(values, array) else array("d", values).tobytes()
 
 
 def series_values(
@@ -184,13 +192,19 @@ def mark_changed(
     return marked
 
 
-def add_floats(parts: list[Sequence[float]], size: int) -> list[float]:
+def add_floats(
+    parts: list[Sequence[float]], present: list[bytes], size: int
+) -> tuple[list[float], bytes]:
     """The arrays added element by element, in order, each padded with zeros to
-    ``size``. (The Rust extension's does the same.)"""
+    ``size``, and one byte per id: 1 where any of ``present`` (bytes of 0 or 1) has a 1.
+    (The Rust extension's does the same.)"""
     totals = [0.0] * size
     for part in parts:
         totals = list(map(add, totals, _padded(part, size)))
-    return totals
+    flags = 0
+    for part_present in present:  # OR as integers
+        flags |= int.from_bytes(part_present[:size], "little")
+    return totals, flags.to_bytes(size, "little")
 
 
 def _unknown(catalog: Catalog, families: Iterable[MetricFamily]) -> list[Series]:
@@ -292,14 +306,12 @@ def _exemplars_in_cells(samples: object) -> Exemplars:
 def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:
     """Each id's values added in process order (a fixed order: the same parts give the
     same total whichever process adds them), and whether any process has one."""
-    present = 0
-    for part in parts:  # one byte per id, 0 or 1: OR as integers
-        present |= int.from_bytes(part.present[:size], "little")
-    flags = present.to_bytes(size, "little")
     values = [part.values for part in parts]
+    present = [part.present for part in parts]
     if native is not None:  # as native float64 bytes, for SummedSeries
-        return native.add_floats(values, size), flags
-    return add_floats(values, size), flags
+        totals, flags = native.add_floats(values, present, size)
+        return totals, flags
+    return add_floats(values, present, size)
 
 
 def _gauge_samples(

@@ -4,9 +4,11 @@ The writer thread runs ``snapshot`` every few seconds (and on flush), ``history`
 often, and ``final`` when the engine closes; any thread may call ``totals``.
 
 Totals never step back, whichever worker a scrape goes through: a scrape first writes
-this process's values to the file, then reads everyone else's, in one transaction, and
-shows exactly those. Each process's stored values only grow, and any later scrape reads
-the file after that commit, so it sees at least as much of every process. When the
+this process's values to the file (when any changed since they were last written), then
+reads everyone else's, in one transaction, and shows exactly those. Each process's
+stored values only grow, and any later scrape reads the file after that commit, so it
+sees at least as much of every process. A scrape with nothing to write takes no write
+lock. When the
 file is busy past a short wait (a large ingest committing), the scrape shows what the
 file holds for every process, its own included, which is no less than any scrape
 showed. A process alone in a memory-only engine shows its live values.
@@ -123,7 +125,16 @@ class MetricsSync:
             connection.set_busy_timeout(SCRAPE_WAIT_MS)
             try:
                 with connection:  # the write first: the reads then see the latest file
-                    writer.save(connection, local, aggregates, time.time())
+                    # The heart beats on snapshots; a scrape that changed nothing need
+                    # not take the write lock (three intervals pass before gauges stop
+                    # counting).
+                    writer.save(
+                        connection,
+                        local,
+                        aggregates,
+                        time.time(),
+                        beat_every=self.snapshot_interval,
+                    )
                     store.load_catalog(connection, writer.catalog)
                     processes = [
                         writer.values,

@@ -10,6 +10,7 @@ process 0, so counters never go back.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
@@ -208,6 +209,7 @@ class MetricStateWriter:
         self.values = no_values(process, os.getpid())
         self._families: dict[str, tuple[str, str, str]] = {}
         self._stored = False
+        self._beaten = -math.inf  # when this process's heartbeat was last written
 
     def save(
         self,
@@ -215,11 +217,15 @@ class MetricStateWriter:
         families: Iterable[MetricFamily],
         aggregates: dict[str, str],
         now: float,
+        *,
+        beat_every: float = 0.0,
     ) -> bool:
-        """Write the values if any changed since the last save, and beat the heart;
-        returns whether values were written. What was written is remembered only once
-        the write succeeded."""
+        """Write the values if any changed since the last save, and beat the heart (when
+        anything was written, or ``beat_every`` seconds after it last beat: a save that
+        writes nothing then leaves the file's write lock alone); returns whether values
+        were written. What was written is remembered only once the write succeeded."""
         families = list(families)
+        beaten = self._beaten
         new_families = []
         for family in families:
             meta = (family.kind, family.help, aggregates.get(family.name, "sum"))
@@ -230,22 +236,20 @@ class MetricStateWriter:
                 if new_families:
                     connection.execute(_UPSERT_FAMILIES, (orjson.dumps(new_families),))
                 values = self._arrays(connection, families, now)
-                changed = (
-                    not self._stored
-                    or values.present != self.values.present
-                    # As bytes: comparing arrays makes a float of every item. (A value
-                    # that only changed its zero's sign is written again; no harm.)
-                    or _blob(values.values) != _blob(self.values.values)
-                )
+                # ``values_of`` gives the last values back when no bit changed.
+                changed = not self._stored or values is not self.values
                 if changed:
                     write_values(connection, values)
-                connection.execute(
-                    "UPDATE processes SET heartbeat = ? WHERE id = ?", (now, self.process)
-                )
+                if changed or new_families or now - self._beaten >= beat_every:
+                    connection.execute(
+                        "UPDATE processes SET heartbeat = ? WHERE id = ?", (now, self.process)
+                    )
+                    beaten = now
         except BaseException:
             self.forget()  # ids named in the undone transaction do not exist
             raise
         self.values, self._stored = values, True
+        self._beaten = beaten
         for name, kind, help_text, aggregate in new_families:
             self._families[name] = (kind, help_text, aggregate)
         return changed
