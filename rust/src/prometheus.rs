@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use crate::chunk::Chunk;
 use crate::fmt::write_value;
-use crate::gzip::Run;
 
 mod names;
+mod runs;
 pub use names::{is_label_name, is_metric_name, Format, Kind};
+pub use runs::{Runs, RunsKey};
 
 /// Where a piece of text sits in [`Exposition`]'s one buffer.
 #[derive(Clone, Copy, Debug)]
@@ -143,7 +144,7 @@ impl Exposition {
                 if start < text.len() {
                     runs.push((start..text.len(), None));
                 }
-                runs.push((0..0, Some(&**chunk)));
+                runs.push((0..0, Some(chunk)));
                 start = text.len();
             }
         }
@@ -356,34 +357,6 @@ impl Exposition {
         out.push(b' ');
         out.extend_from_slice(family.kind.as_bytes());
         out.push(b'\n');
-    }
-}
-
-/// An exposition as [`Exposition::runs`] gives it: text written for it, and lines kept.
-pub struct Runs<'a> {
-    text: Vec<u8>,
-    runs: Vec<(Range<usize>, Option<&'a Chunk>)>,
-}
-
-impl Runs<'_> {
-    /// Each run's text, in order.
-    pub fn texts(&self) -> impl Iterator<Item = &[u8]> {
-        self.runs.iter().map(|(range, kept)| match kept {
-            Some(chunk) => chunk.text(),
-            None => &self.text[range.clone()],
-        })
-    }
-
-    /// The runs for a gzip body.
-    #[must_use]
-    pub fn for_gzip(&self) -> Vec<Run<'_>> {
-        self.runs
-            .iter()
-            .map(|(range, kept)| match kept {
-                Some(chunk) => Run::Kept(chunk),
-                None => Run::Text(&self.text[range.clone()]),
-            })
-            .collect()
     }
 }
 

@@ -18,6 +18,7 @@ use crate::json_scan;
 use crate::ndjson::LogRows;
 use crate::prometheus::{Exposition, Format};
 
+mod bodies;
 pub(crate) mod cells;
 mod exemplars;
 mod exposition;
@@ -142,8 +143,11 @@ fn encode_families_gzip<'py>(
             return Ok(PyBytes::new(py, &gzip::compress(text.as_bytes())));
         }
         if exposition.has_chunks() {
-            let compress = || gzip::compress_runs(&exposition.runs(format).for_gzip());
-            return Ok(PyBytes::new(py, &py.detach(compress)));
+            let runs = exposition.runs(format);
+            return bodies::same_or(py, &runs, format, true, || {
+                let compress = || gzip::compress_runs(&runs.for_gzip());
+                Ok(PyBytes::new(py, &py.detach(compress)))
+            });
         }
         let encode = || {
             let threads = gzip::parts_for(exposition.text_len(), gzip::threads());
@@ -173,14 +177,16 @@ fn encode_families<'py>(
         if exposition.has_chunks() && !surrogates {
             // Written straight into the bytes object: most of the text is copied once.
             let runs = exposition.runs(format);
-            let length = runs.texts().map(<[u8]>::len).sum();
-            return PyBytes::new_with(py, length, |bytes| {
-                let mut at = 0;
-                for text in runs.texts() {
-                    bytes[at..at + text.len()].copy_from_slice(text);
-                    at += text.len();
-                }
-                Ok(())
+            return bodies::same_or(py, &runs, format, false, || {
+                let length = runs.texts().map(<[u8]>::len).sum();
+                PyBytes::new_with(py, length, |bytes| {
+                    let mut at = 0;
+                    for text in runs.texts() {
+                        bytes[at..at + text.len()].copy_from_slice(text);
+                        at += text.len();
+                    }
+                    Ok(())
+                })
             });
         }
         if exposition.len() >= DETACH_AT {

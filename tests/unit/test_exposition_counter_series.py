@@ -269,3 +269,41 @@ def test_histogram_lines_kept_between_calls_show_every_change(steps: Any) -> Non
         else:
             latency.clear()
         check_kept(source)
+
+
+@pytest.mark.skipif(counter_series is None, reason="kept lines exist only with Rust")
+def test_an_unchanged_exposition_is_the_same_bytes_object() -> None:
+    """A call whose lines are all those of the last call (kept ones, and a collector's
+    made anew with the same text) returns the last body itself, plain or gzipped; any
+    change, in a kept value or in a collector's family, makes a new one that shows it."""
+    source = registry()
+    jobs = source.counter("jobs", "Jobs", labels=["n"])
+    for n in range(1_100):
+        jobs.labels(str(n)).inc()
+    room = [2.0]
+    source.add_collector(
+        lambda: [MetricFamily("rooms", "gauge", "Rooms", [("rooms", (("k", "v"),), room[0])])]
+    )
+
+    def bodies() -> tuple[bytes, bytes]:
+        text = encode_text(source.collect(exposition=True))
+        assert text == python_encode_text(source.collect())
+        zipped = encode_text_gzip(source.collect(exposition=True))
+        assert gzip.decompress(zipped) == text
+        return text, zipped
+
+    first = bodies()
+    again = bodies()
+    assert again[0] is first[0]
+    assert again[1] is first[1]
+    jobs.labels("7").inc()
+    moved = bodies()
+    assert b'jobs_total{n="7"} 2\n' in moved[0]
+    assert moved[0] is not first[0]
+    assert moved[1] is not first[1]
+    room[0] = 3.0
+    assert b'rooms{k="v"} 3\n' in bodies()[0]
+    other = Registry()  # another registry in between: its own body, then ours again
+    other.counter("jobs", "Jobs", labels=["n"]).labels("7").inc(5)
+    assert encode_text(other.collect(exposition=True)) == python_encode_text(other.collect())
+    assert b'rooms{k="v"} 3\n' in bodies()[0]
