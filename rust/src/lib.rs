@@ -14,6 +14,7 @@ pub mod errors;
 pub mod fmt;
 pub mod gzip;
 pub mod json_scan;
+pub mod json_valid;
 pub mod loki;
 pub mod ndjson;
 pub mod otlp;

@@ -4,6 +4,7 @@
 //! "logger":"checkout","attributes":{"order_id":7}}`; `id` only when the row has one.
 
 use crate::fmt::{micros_suffix, second_prefix, write_i64, write_json_string};
+use crate::json_valid::is_object;
 
 /// Where a piece of text sits in [`LogRows`]' one buffer.
 #[derive(Clone, Copy, Debug)]
@@ -163,7 +164,8 @@ pub struct LineWriter {
 
 impl LineWriter {
     /// Append one line: `texts` are the level, message and logger (UTF-8, escaped
-    /// here), `attributes` JSON text written as it is.
+    /// here), `attributes` JSON text written as it is when it is one JSON object, and
+    /// as `{"_unparsed": <the text>}` when not.
     pub fn write(
         &mut self,
         out: &mut Vec<u8>,
@@ -205,7 +207,14 @@ impl LineWriter {
         out.extend_from_slice(b",\"logger\":");
         write_json_string(out, logger);
         out.extend_from_slice(b",\"attributes\":");
-        out.extend_from_slice(attributes);
+        if is_object(attributes) {
+            out.extend_from_slice(attributes);
+        } else {
+            // Text another tool stored that is not a JSON object: kept whole, as text.
+            out.extend_from_slice(b"{\"_unparsed\":");
+            write_json_string(out, attributes);
+            out.push(b'}');
+        }
         out.extend_from_slice(b"}\n");
     }
 }
@@ -231,7 +240,7 @@ mod tests {
             b"{\"timestamp\":\"1969-12-31T23:59:59.999999Z\",\"level\":\"info\",\
               \"message\":\"m\\u0001\",\"logger\":\"\",\"attributes\":{}}\n\
               {\"id\":18446744073709551616,\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\
-              \"level\":\"debug\",\"message\":\"\",\"logger\":\"l\",\"attributes\":[]}\n"
+              \"level\":\"debug\",\"message\":\"\",\"logger\":\"l\",\"attributes\":{\"_unparsed\":\"[]\"}}\n"
         );
     }
 }

@@ -461,3 +461,107 @@ def test_a_small_read_from_a_long_history_reads_the_pages_it_needs(tmp_path: Pat
     assert 0 < got.rows == got.cursor <= 17
     assert got.more
     assert pages_read() < 20
+
+
+# Text near JSON objects: as json.dumps writes them, other JSON values, and objects with
+# a cut or a stray byte where a parser would stumble.
+EDGES = [
+    "",
+    " {} ",
+    "[]",
+    "null",
+    '"text"',
+    "{",
+    "{}}",
+    "{} {}",
+    '{"a":1,}',
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":-0}',
+    '{"a":1e400}',
+    '{"a":1e-400}',
+    '{"a":1E+2}',
+    '{"a":' + "9" * 400 + "}",
+    '{"a":NaN}',
+    '{"a":"\\ud800"}',
+    '{"a":"\\ud834\\udd1e"}',
+    '{"a":"\\udc00\\ud800"}',
+    '{"a":"\\x"}',
+    '{"a":"\x01"}',
+    '{"a":"\x7f"}',
+    "\ufeff{}",
+    '{"a":1}\x00',
+    '{"a":' + "[" * 1022 + "]" * 1022 + "}",
+    '{"a":' + "[" * 1023 + "]" * 1023 + "}",
+    '{"a":' + "{" * 1023 + "}" * 1023 + "}",
+    "{}, {}",
+    "{}]",
+]
+objects = st.dictionaries(
+    texts,
+    st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+        max_leaves=6,
+    ),
+).map(lambda value: json.dumps(value, ensure_ascii=False))
+
+
+def depth(value: object) -> int:
+    """Levels of nesting (a scalar has none), without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        value, level = todo.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in value)
+    return deepest
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> str:
+    text = draw(objects)
+    at = draw(st.integers(0, len(text)))
+    if draw(st.booleans()):
+        return text[:at]
+    return text[:at] + draw(st.sampled_from(list('{}[],:"\\ 0-eE+.tfnu\x00\t'))) + text[at:]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    stored=st.lists(
+        st.one_of(
+            objects,
+            damaged(),
+            st.sampled_from(EDGES),
+            st.lists(st.integers(), max_size=3).map(json.dumps),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_attributes_that_are_not_one_object_read_whole_under_unparsed(
+    shared: tuple[SQLiteLogStorage, SQLiteLogStorage], stored: list[str]
+) -> None:
+    """Another tool may store any text as attributes: a JSON object (as orjson reads
+    it) is served as stored; anything else as ``{"_unparsed": <the text>}``. Every line
+    is JSON, and both readers agree byte for byte."""
+    native, python = shared
+    with native.connection:
+        native.connection.execute("DELETE FROM logs")
+    store(native, [(0.0, 20, "l", "m", text) for text in stored])
+    body = native.read_ndjson(limit=50).body
+    assert body == python.read_ndjson(limit=50).body
+    lines = [orjson.loads(line) for line in body.splitlines()]
+    expected = []
+    for text in stored:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        shown = isinstance(value, dict) and depth(value) <= 1023  # its line: 1,024
+        expected.append(value if shown else {"_unparsed": text})
+    assert [line["attributes"] for line in lines] == expected
+    assert [entry.attributes for entry in native.read()] == expected

@@ -140,7 +140,8 @@ def test_bad_rows_raise_the_same_error(case):
 
 
 def test_odd_but_valid_rows_encode_the_same():
-    """Rows as lists, huge ids, int timestamps and surrogate pairs encode alike."""
+    """Rows as lists, huge ids, int timestamps and surrogate pairs encode alike;
+    attributes that are not a JSON object go whole under ``_unparsed``."""
     rows = [
         [2**70, 253402300799, "info", "pair \ud83d\ude00 lone \udc00", "", "[]"],
         row(id=None, timestamp=-62135596800),
@@ -150,7 +151,7 @@ def test_odd_but_valid_rows_encode_the_same():
         "bytes",
         b'{"id":1180591620717411303424,"timestamp":"9999-12-31T23:59:59.000000Z",'
         b'"level":"info","message":"pair \xf0\x9f\x98\x80 lone \xef\xbf\xbd","logger":"",'
-        b'"attributes":[]}\n'
+        b'"attributes":{"_unparsed":"[]"}}\n'
         b'{"timestamp":"0001-01-01T00:00:00.000000Z","level":"info","message":"m",'
         b'"logger":"","attributes":{}}\n',
     )

@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Any, Self, Unpack
 
 import apsw
-import orjson
 
 from observabilipy.adapters.frameworks.asgi import ObservabilityApp
 from observabilipy.adapters.frameworks.wsgi import ObservabilityWSGIApp
@@ -37,6 +36,7 @@ from observabilipy.adapters.storage.sqlite import (
     quick_check,
 )
 from observabilipy.adapters.storage.sqlite_metrics import SQLiteMetricsStorage
+from observabilipy.core.encoding.attributes import decoded_attributes
 from observabilipy.core.entries import MAX_ENTRY_BYTES
 from observabilipy.core.http import DEFAULT_EXCLUDE, REQUEST_ID_HEADER, RequestObserver
 from observabilipy.core.instruments import (
@@ -353,7 +353,9 @@ class Engine:
         values (``GET /logs`` reads the same rows as NDJSON bytes, without them)."""
         rows = self.logs.iter_rows(after, since, until, level, logger, limit)
         return [
-            LogRecord(int(cursor or 0), ts, name, message, logger_name, _decoded(attributes))
+            LogRecord(
+                int(cursor or 0), ts, name, message, logger_name, decoded_attributes(attributes)
+            )
             for cursor, ts, name, message, logger_name, attributes in rows
         ]
 
@@ -557,16 +559,6 @@ class Engine:
         self.metrics = SQLiteMetricsStorage(self._database, busy_ms=self._busy_ms)
         self._writer = self._start_writer()
         self._shipper = self._start_shipper()  # the parent's thread did not come along
-
-
-def _decoded(attributes: str) -> dict[str, Any]:
-    """Stored attributes as a dict. Text another tool stored that is not a JSON object
-    is kept whole under ``_unparsed``, so one bad row never hides the others."""
-    try:
-        decoded = orjson.loads(attributes)
-    except orjson.JSONDecodeError:
-        return {"_unparsed": attributes}
-    return decoded if isinstance(decoded, dict) else {"_unparsed": attributes}
 
 
 def _say_overflow(family: Instrument) -> None:

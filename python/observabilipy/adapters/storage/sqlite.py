@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import apsw
-import orjson
 
 from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage.sqlite_insert import (
@@ -37,6 +36,7 @@ from observabilipy.adapters.storage.sqlite_schema import (
     select_rows,
 )
 from observabilipy.adapters.storage.sqlite_spans import read_without_spans
+from observabilipy.core.encoding.attributes import decoded_attributes
 from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.levels import STDLIB_NUMBERS, parse_level
 from observabilipy.core.models import LogEntry
@@ -136,7 +136,7 @@ class SQLiteLogStorage:
     def read(self, since: float = 0) -> list[LogEntry]:
         """Entries at or after ``since``, oldest first."""
         return [
-            LogEntry(ts, level, message, orjson.loads(attributes), logger)
+            LogEntry(ts, level, message, decoded_attributes(attributes), logger)
             for _, ts, level, message, logger, attributes in self.query(since=since or None)
         ]
 

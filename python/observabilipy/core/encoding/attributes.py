@@ -15,6 +15,12 @@ msgspec writes them; what it cannot write follows this rule:
 - Lone surrogates in strings become U+FFFD, so the output is always valid UTF-8.
 - Nesting deeper than 254 levels (reference cycles included) is cut there, the cut
   value written as ``"<too deep>"``.
+
+Read back, stored attributes are shown as stored when they are one JSON object (as
+orjson reads it, nested at most 1,023 levels, so the line holding it reads too). Text
+another tool stored there that is not one is shown whole as a string under
+``_unparsed`` (``stored_attributes``, and NDJSON lines), so one odd row never hides or
+breaks the others.
 """
 
 from __future__ import annotations
@@ -26,11 +32,31 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
+import orjson
 
 MAX_DEPTH: Final = 254
+#: The attribute holding stored attributes text that is not a JSON object.
+UNPARSED: Final = "_unparsed"
 TOO_DEEP: Final = "<too deep>"
 _INT_LOW: Final = -(2**63)
 _INT_HIGH: Final = 2**64
+
+
+def stored_attributes(text: str) -> dict[str, Any] | None:
+    """Stored attributes text as the object it holds, or None when it is not one JSON
+    object (show it under ``UNPARSED`` then)."""
+    try:
+        # A level down, as a line holds them: orjson reads 1,024 levels, the line too.
+        decoded = orjson.loads(f"[{text}]")
+    except orjson.JSONDecodeError:
+        return None
+    return decoded[0] if len(decoded) == 1 and type(decoded[0]) is dict else None
+
+
+def decoded_attributes(text: str) -> dict[str, Any]:
+    """Stored attributes text as a dict: the object it holds, or ``{UNPARSED: text}``."""
+    decoded = stored_attributes(text)
+    return {UNPARSED: text} if decoded is None else decoded
 
 
 def safe_text(value: str) -> str:

@@ -13,7 +13,12 @@ from typing import Final
 
 import orjson
 
-from observabilipy.core.encoding.attributes import encode_attributes, safe_text
+from observabilipy.core.encoding.attributes import (
+    UNPARSED,
+    encode_attributes,
+    safe_text,
+    stored_attributes,
+)
 from observabilipy.core.models import LogEntry
 
 #: A stored log row: id (or None), timestamp, level, message, logger, attributes JSON.
@@ -53,6 +58,13 @@ def _json_string(value: str, field: str) -> bytes:
         return orjson.dumps(safe_text(value))
 
 
+def _attributes_json(text: str) -> bytes:
+    encoded = text.encode()  # lone surrogates: UnicodeEncodeError (never from a file)
+    if stored_attributes(text) is not None:
+        return encoded
+    return b'{"%s":%s}' % (UNPARSED.encode(), _json_string(text, "attributes"))
+
+
 def _line(row: LogRow) -> bytes:
     id_, timestamp, level, message, logger, attributes = row
     if type(timestamp) is not float and type(timestamp) is not int:
@@ -64,7 +76,7 @@ def _line(row: LogRow) -> bytes:
         _json_string(level, "level"),
         _json_string(message, "message"),
         _json_string(logger, "logger"),
-        attributes.encode(),
+        _attributes_json(attributes),
     )
     if id_ is None:
         return b"{" + body
