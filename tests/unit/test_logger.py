@@ -156,3 +156,23 @@ def test_a_logger_in_a_reference_cycle_is_collected():
     del holder
     gc.collect()
     assert gone() is None
+
+
+def test_a_copied_logger_records_into_the_same_sink_with_its_own_context():
+    """``copy.copy`` and ``copy.deepcopy`` give a logger on the same sink, level and
+    clock (as copies of stdlib loggers are the logger itself); the deep copy's context
+    is copied too, so changing one never changes the other."""
+    import copy
+
+    tags = ["a"]
+    log, storage = make_logger(level="warning", context={"tags": tags})
+    shallow, deep = copy.copy(log), copy.deepcopy(log)
+    assert shallow is not log
+    tags.append("b")
+    shallow.info("skipped: below the level")
+    shallow.warning("shallow")
+    deep.error("deep", k=1)
+    assert storage.read() == [
+        LogEntry(1700000000.5, "warning", "shallow", {"tags": ["a", "b"]}, "checkout"),
+        LogEntry(1700000000.5, "error", "deep", {"tags": ["a"], "k": 1}, "checkout"),
+    ]

@@ -7,6 +7,7 @@ formatted as ``logging`` formats them, or kept beside the message when they do n
 
 from __future__ import annotations
 
+import copy
 import time
 import traceback
 from collections import deque
@@ -175,3 +176,13 @@ class Logger(_Core):
             clock=self._clock,
             lane=(self._lane, self._room) if self._room else None,
         )
+
+    # A copy records into the same sink (as copies of stdlib loggers are the logger
+    # itself): its own context, copied deeply for ``deepcopy``.
+    def __copy__(self) -> Logger:
+        return self.bind()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Logger:
+        copied = self.bind()
+        copied._context = copy.deepcopy(self._context, memo)
+        return copied
