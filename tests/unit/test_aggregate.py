@@ -121,6 +121,32 @@ def test_gauges_combine_by_their_aggregate(aggregate, expected):
     assert family.samples == [("busy", (), expected)]
 
 
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ((math.inf, -math.inf), math.nan),  # math.fsum raised ValueError
+        ((1e308, 1e308), math.inf),  # math.fsum raised OverflowError
+        ((-1e308, -1e308), -math.inf),
+        ((1e308, 1e308, -1e308), 1e308),  # only a partial sum overflows: exact
+        ((math.inf, 1.0), math.inf),
+        ((math.nan, 1.0), math.nan),
+        ((0.1, 0.2, -0.3), 2.7755575615628914e-17),  # exactly rounded
+    ],
+)
+def test_summed_gauges_never_fail_a_scrape(values, expected):
+    """Values each process may hold sum as adding floats would, exactly rounded: a sum
+    of gauges never raises, whatever the processes hold."""
+    catalog = Catalog()
+
+    def level(value: float) -> MetricFamily:
+        return MetricFamily("level", "gauge", "Level", [("level", (), value)])
+
+    parts = [process(catalog, n + 1, level(v)) for n, v in enumerate(values)]
+    [family] = combine([level(values[0])], {"level": "sum"}, parts, catalog, {})
+    [(_, _, total)] = family.samples
+    assert repr(total) == repr(expected)
+
+
 def test_per_process_gauges_get_a_pid_label():
     """per_process keeps each process's value apart under a pid label."""
     catalog = Catalog()

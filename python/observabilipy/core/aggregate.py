@@ -14,6 +14,7 @@ import math
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import compress
 from operator import add, ne
 from typing import Final, NamedTuple, Protocol, cast
@@ -358,7 +359,23 @@ def _gauge(aggregate: str, values: list[tuple[float, float, int]]) -> float:
         return min(v for v, _, _ in values)
     if aggregate == "latest":
         return max(values, key=lambda item: item[1])[0]
-    return math.fsum(v for v, _, _ in values)
+    return _exact_sum([v for v, _, _ in values])
+
+
+def _exact_sum(values: list[float]) -> float:
+    """``math.fsum``'s exactly rounded sum, without its exceptions: +inf and -inf
+    together give NaN, and a sum beyond the largest float an infinity, as adding floats
+    does (a scrape must not fail on values each process could hold)."""
+    try:
+        return math.fsum(values)
+    except ValueError:  # +inf and -inf
+        return math.nan
+    except OverflowError:  # finite values whose sum, or a partial sum, overflows
+        exact = sum(map(Fraction, values), Fraction(0))
+        try:
+            return float(exact)
+        except OverflowError:
+            return math.inf if exact > 0 else -math.inf
 
 
 def _series_order(family: str, sample: str, labels: Labels) -> tuple[Labels, int, float]:
