@@ -32,7 +32,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
+        length = int(self.headers["Content-Length"])
+        body = self.rfile.read(length)
+        if len(body) < length:  # the client went away mid-request (killed): no push
+            self.close_connection = True
+            return
         self.server.paths.append(self.path)
         self.server.pushes.append((time.monotonic(), self.headers, body))  # any case
         status, headers, answer = (

@@ -14,6 +14,7 @@ from observabilipy.core.encoding.ndjson import LogRow
 from observabilipy.core.models import Exemplar, MetricFamily
 
 __all__ = [
+    "Changes",
     "CounterCell",
     "CounterSeries",
     "GaugeCell",
@@ -75,10 +76,17 @@ def encode_log_rows(rows: Iterable[LogRow]) -> bytes:
     """NDJSON for stored rows whose attributes are already JSON text (the SQLite path)."""
 
 @final
+class Changes:
+    """A family's change bits: its cells mark them after each update, and the text
+    exposition's kept lines skip reading cells while nothing changed."""
+
+    def __new__(cls) -> Self: ...
+
+@final
 class CounterCell:
     """A counter series' value in atomics (the protocol of ``core.cells.CounterCell``)."""
 
-    def __new__(cls, name: str) -> Self: ...
+    def __new__(cls, name: str, changes: Changes | None = None) -> Self: ...
     def inc(self, amount: float = ..., exemplar: Mapping[str, str] | None = None) -> None:
         """Add ``amount`` (default 1), a finite number >= 0, with an optional exemplar."""
 
@@ -96,7 +104,11 @@ class CounterSeries:
     """A counter or gauge family's series left in their cells, for the encoder to read."""
 
     def __new__(
-        cls, sample: str, labels: list[Any], cells: list[CounterCell] | list[GaugeCell]
+        cls,
+        sample: str,
+        labels: list[Any],
+        cells: list[CounterCell] | list[GaugeCell],
+        changes: Changes | None = None,
     ) -> Self: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
@@ -111,7 +123,7 @@ class CounterSeries:
 class GaugeCell:
     """A gauge series' value in an atomic (the protocol of ``core.cells.GaugeCell``)."""
 
-    def __new__(cls, name: str) -> Self: ...
+    def __new__(cls, name: str, changes: Changes | None = None) -> Self: ...
     def set(self, value: float) -> None:
         """Set the gauge to ``value``."""
 

@@ -20,6 +20,7 @@ use crate::prometheus::{Exposition, Format};
 
 mod bodies;
 pub(crate) mod cells;
+mod changes;
 mod exemplars;
 mod exposition;
 mod histogram;
@@ -45,6 +46,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_log_rows, m)?)?;
     m.add_function(wrap_pyfunction!(encode_text_gzip, m)?)?;
     m.add_function(wrap_pyfunction!(encode_openmetrics_gzip, m)?)?;
+    m.add_class::<changes::Changes>()?;
     m.add_class::<cells::CounterCell>()?;
     m.add_class::<cells::CounterSeries>()?;
     m.add_class::<cells::GaugeCell>()?;

@@ -307,3 +307,74 @@ def test_an_unchanged_exposition_is_the_same_bytes_object() -> None:
     other.counter("jobs", "Jobs", labels=["n"]).labels("7").inc(5)
     assert encode_text(other.collect(exposition=True)) == python_encode_text(other.collect())
     assert b'rooms{k="v"} 3\n' in bodies()[0]
+
+
+@pytest.mark.skipif(counter_series is None, reason="kept lines exist only with Rust")
+def test_families_that_stand_still_are_not_read_but_every_change_shows() -> None:
+    """A family whose values have not changed since its kept lines were read is not read
+    again; any update since, through any of its series, is shown. A family collected
+    earlier and encoded after a later collect (of a list made anew by a removal) still
+    shows its cells' values as of that encode."""
+    source = Registry()
+    jobs = source.counter("jobs", "Jobs", labels=["n"])
+    depth = source.gauge("depth", "Depth", labels=["n"])
+    for n in range(600):
+        jobs.labels(str(n)).inc()
+        depth.labels(str(n)).set(n)
+    held = source.collect(exposition=True)
+    check_kept(source)
+    check_kept(source)  # nothing changed: kept lines reused, unread
+    jobs.labels("7").inc()
+    depth.labels("8").dec(0.5)
+    check_kept(source)
+    jobs.remove("599")  # a new list for the family
+    jobs.labels("9").inc(2)
+    check_kept(source)
+    again = encode_text(held)
+    assert b'jobs_total{n="9"} 3\n' in again
+    assert b'jobs_total{n="7"} 2\n' in again
+    assert b'depth{n="8"} 7.5\n' in again
+
+
+@pytest.mark.skipif(counter_series is None, reason="kept lines exist only with Rust")
+def test_scrapes_racing_increments_never_step_back_and_end_exact() -> None:
+    """Threads increment while another scrapes without pause: no series ever shows
+    less than it showed before, and the scrape after the threads end shows every
+    increment."""
+    import threading
+
+    source = Registry()
+    jobs = source.counter("jobs", "Jobs", labels=["n"])
+    children = [jobs.labels(str(n)) for n in range(1_000)]
+    done = threading.Event()
+
+    def work(seed: int) -> None:
+        for i in range(20_000):
+            children[(i * 7 + seed) % 1_000].inc()
+
+    def shown() -> dict[str, float]:
+        text = encode_text(source.collect(exposition=True)).decode()
+        return {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("jobs_total")
+        }
+
+    seen: dict[str, float] = {}
+
+    def scrape() -> None:
+        while not done.is_set():
+            for series, value in shown().items():
+                assert value >= seen.get(series, 0.0), series
+                seen[series] = value
+
+    scraper = threading.Thread(target=scrape)
+    scraper.start()
+    workers = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    done.set()
+    scraper.join()
+    assert shown() == {f'jobs_total{{n="{n}"}}': 80.0 for n in range(1_000)}

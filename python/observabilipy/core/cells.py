@@ -74,7 +74,7 @@ class PyCounterCell:
 
     __slots__ = ("_exemplar", "_extra", "_lock", "_name", "_next_probe", "_ones")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, changes: object = None) -> None:
         self._name = name
         self._ones = 0
         self._extra = 0.0
@@ -133,7 +133,7 @@ class PyGaugeCell:
 
     __slots__ = ("_lock", "_name", "_value")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, changes: object = None) -> None:
         self._name = name
         self._value = 0.0
         self._lock = threading.Lock()
@@ -275,15 +275,18 @@ def py_histogram_samples(
 
 
 # The backend's cells and bulk readers: the Rust extension's when built.
-new_counter_cell: Callable[[str], CounterCell]
-new_gauge_cell: Callable[[str], GaugeCell]
+#: A family's change bits, which its Rust cells mark (None in pure Python, whose cells
+#: take and ignore them).
+new_changes: Callable[[], object]
+new_counter_cell: Callable[[str, object], CounterCell]
+new_gauge_cell: Callable[[str, object], GaugeCell]
 new_histogram_cell: Callable[[str, list[float]], HistogramCell]
 counter_samples: Callable[..., Samples]
 gauge_samples: Callable[..., Samples]
 histogram_samples: Callable[..., Samples]
 #: The Rust ``CounterSeries`` (a counter or gauge family's cells for the Rust encoder to
 #: read), or None.
-counter_series: Callable[[str, list[LabelPairs], list[Any]], object] | None
+counter_series: Callable[[str, list[LabelPairs], list[Any], object], object] | None
 #: The Rust ``HistogramSeries`` (the same for a histogram family), or None.
 histogram_series: (
     Callable[[str, list[LabelPairs], list[list[LabelPairs]], list[Any]], object] | None
@@ -298,8 +301,10 @@ if TYPE_CHECKING or native is None:
     counter_samples, gauge_samples = py_counter_samples, py_gauge_samples
     histogram_samples, counter_series = py_histogram_samples, None
     histogram_series = None
+    new_changes = type(None)
 else:
     new_counter_cell, new_gauge_cell = native.CounterCell, native.GaugeCell
+    new_changes = native.Changes
     new_histogram_cell = native.HistogramCell
     counter_samples, gauge_samples = native.counter_samples, native.gauge_samples
     histogram_samples, counter_series = native.histogram_samples, native.CounterSeries

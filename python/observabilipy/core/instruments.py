@@ -21,6 +21,7 @@ from typing import Any, Final, Generic, NoReturn, TypeVar, cast
 from observabilipy.core.cells import (
     LabelKey,
     LabelPairs,
+    new_changes,
     new_counter_cell,
     new_gauge_cell,
     new_histogram_cell,
@@ -89,6 +90,9 @@ class Family(Generic[C]):
         # these lists, several times faster than listing a dict's values.
         self._pairs: list[LabelPairs] = []
         self._cells: list[Any] = []
+        #: Whether the family's values changed since an encoder last read them (the
+        #: Rust cells mark it; None with the pure-Python backend).
+        self.changes: object = new_changes()
         self._children_lock = threading.Lock()
         built = keyword_labels(self.labelnames, Family._wrong_call, type(self).__name__)
         if built is not None:
@@ -265,7 +269,7 @@ class Counter(Family[CounterChild], CounterUse):
         self._finish(registry)
 
     def _new_cell(self) -> Any:
-        return new_counter_cell(self.name)
+        return new_counter_cell(self.name, self.changes)
 
     def _child(self, cell: Any) -> CounterChild:
         return CounterChild(cell)
@@ -318,7 +322,7 @@ class Gauge(Family[GaugeChild], GaugeUse):
         self._finish(registry)
 
     def _new_cell(self) -> Any:
-        return new_gauge_cell(self.name)
+        return new_gauge_cell(self.name, self.changes)
 
     def _child(self, cell: Any) -> GaugeChild:
         return GaugeChild(cell)

@@ -270,11 +270,13 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
         sample, (label_sets, cells) = f"{family.name}_total", family.cells()
         if exposition and counter_series is not None:
             # The Rust encoder reads values and exemplars from the cells as it writes.
-            samples = cast("list[Sample]", counter_series(sample, label_sets, cells))
+            series = counter_series(sample, label_sets, cells, family.changes)
+            samples = cast("list[Sample]", series)
         else:
             samples = counter_samples(sample, label_sets, cells, exemplars)
     elif exposition and counter_series is not None:  # a gauge's cells, as a counter's
-        samples = cast("list[Sample]", counter_series(family.name, *family.cells()))
+        series = counter_series(family.name, *family.cells(), family.changes)
+        samples = cast("list[Sample]", series)
     else:
         samples = gauge_samples(family.name, *family.cells())
     return MetricFamily(family.name, family.kind, family.documentation, samples, exemplars)

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 use pyo3::{ffi, Borrowed};
 
+use super::changes::{mark, Changes};
 use super::exemplars::Slot;
 
 /// `inc()`'s argument: left out (one), or whatever was given, `None` included.
@@ -65,15 +66,17 @@ pub struct CounterCell {
     /// The `f64` bits of the sum of amounts other than 1 (updated by compare-and-swap).
     extra: AtomicU64,
     pub exemplar: Slot,
+    /// The family's change bits, marked after each update (see `changes`).
+    changes: Option<Py<Changes>>,
 }
 
 impl CounterCell {
     fn add(&self, amount: f64) {
-        // Relaxed is enough: each update is a single atomic read-modify-write, and a
-        // scrape needs no order between series.
+        // Sequentially consistent, as the change bits need (see `changes`): on x86 a
+        // read-modify-write costs the same in any order.
         let _ = self
             .extra
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
                 Some((f64::from_bits(bits) + amount).to_bits())
             });
     }
@@ -81,8 +84,8 @@ impl CounterCell {
     pub fn value(&self) -> f64 {
         // Python's `int + float`: the count is converted first (exactly, below 2**53).
         #[allow(clippy::cast_precision_loss)]
-        let ones = self.ones.load(Ordering::Relaxed) as f64;
-        ones + f64::from_bits(self.extra.load(Ordering::Relaxed))
+        let ones = self.ones.load(Ordering::SeqCst) as f64;
+        ones + f64::from_bits(self.extra.load(Ordering::SeqCst))
     }
 
     /// `amount` as the number to add, or the error for it.
@@ -111,14 +114,17 @@ impl CounterCell {
 
 #[pymethods]
 impl CounterCell {
-    /// Zero, for the counter named `name` (its errors name it).
+    /// Zero, for the counter named `name` (its errors name it), marking `changes`
+    /// after each update.
     #[new]
-    fn new(name: String) -> Self {
+    #[pyo3(signature = (name, changes = None))]
+    fn new(name: String, changes: Option<Py<Changes>>) -> Self {
         Self {
             name,
             ones: AtomicU64::new(0),
             extra: AtomicU64::new(0.0_f64.to_bits()),
             exemplar: Slot::default(),
+            changes,
         }
     }
 
@@ -141,10 +147,11 @@ impl CounterCell {
         // Exactly one, as Python's `amount == 1`.
         #[allow(clippy::float_cmp)]
         if number == 1.0 {
-            self.ones.fetch_add(1, Ordering::Relaxed);
+            self.ones.fetch_add(1, Ordering::SeqCst);
         } else {
             self.add(number);
         }
+        mark(self.changes.as_ref());
         if let Some(labels) = labels {
             self.exemplar.keep(0, 1, labels, number);
         }
@@ -163,9 +170,10 @@ impl CounterCell {
 
     /// Back to zero, without exemplar (a forked child's counters restart).
     fn reset(&self) {
-        self.ones.store(0, Ordering::Relaxed);
-        self.extra.store(0.0_f64.to_bits(), Ordering::Relaxed);
+        self.ones.store(0, Ordering::SeqCst);
+        self.extra.store(0.0_f64.to_bits(), Ordering::SeqCst);
         self.exemplar.clear();
+        mark(self.changes.as_ref());
     }
 }
 
@@ -220,20 +228,26 @@ pub struct CounterSeries {
     pub sample: Py<PyString>,
     pub labels: Py<PyList>,
     pub cells: Py<PyList>,
+    /// The family's change bits, when every cell in `cells` marks them.
+    pub changes: Option<Py<Changes>>,
 }
 
 #[pymethods]
 impl CounterSeries {
+    /// `changes`: the bits every cell of `cells` marks (its family's), if they do.
     #[new]
+    #[pyo3(signature = (sample, labels, cells, changes = None))]
     fn new(
         sample: Bound<'_, PyString>,
         labels: Bound<'_, PyList>,
         cells: Bound<'_, PyList>,
+        changes: Option<Py<Changes>>,
     ) -> Self {
         Self {
             sample: sample.unbind(),
             labels: labels.unbind(),
             cells: cells.unbind(),
+            changes,
         }
     }
 
@@ -317,19 +331,22 @@ pub fn cell_values(
 pub struct GaugeCell {
     name: String,
     bits: AtomicU64,
+    /// The family's change bits, marked after each update (see `changes`).
+    changes: Option<Py<Changes>>,
 }
 
 impl GaugeCell {
     fn add(&self, amount: f64) {
         let _ = self
             .bits
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
                 Some((f64::from_bits(bits) + amount).to_bits())
             });
+        mark(self.changes.as_ref());
     }
 
     fn value(&self) -> f64 {
-        f64::from_bits(self.bits.load(Ordering::Relaxed))
+        f64::from_bits(self.bits.load(Ordering::SeqCst))
     }
 
     fn amount(&self, what: &str, amount: Amount<'_>) -> PyResult<f64> {
@@ -342,19 +359,23 @@ impl GaugeCell {
 
 #[pymethods]
 impl GaugeCell {
-    /// Zero, for the gauge named `name` (its errors name it).
+    /// Zero, for the gauge named `name` (its errors name it), marking `changes` after
+    /// each update.
     #[new]
-    fn new(name: String) -> Self {
+    #[pyo3(signature = (name, changes = None))]
+    fn new(name: String, changes: Option<Py<Changes>>) -> Self {
         Self {
             name,
             bits: AtomicU64::new(0.0_f64.to_bits()),
+            changes,
         }
     }
 
     /// Set the gauge to `value`.
     fn set(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let number = number(&self.name, "set()", value)?;
-        self.bits.store(number.to_bits(), Ordering::Relaxed);
+        self.bits.store(number.to_bits(), Ordering::SeqCst);
+        mark(self.changes.as_ref());
         Ok(())
     }
 

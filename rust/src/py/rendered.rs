@@ -19,6 +19,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
+use super::changes::Changes;
 use crate::chunk::Chunk;
 
 /// Series per chunk: small enough that a changed value rewrites and deflates about
@@ -42,6 +43,9 @@ pub struct Entry {
     pub name: Vec<u8>,
     pub chunks: Vec<Held>,
     seen: u64,
+    /// The family's change bits and the number of the take after which the chunks'
+    /// values were last read (see `changes`), when it has them.
+    pub read_at: Option<(Py<Changes>, u64)>,
 }
 
 #[derive(Default)]
@@ -73,6 +77,7 @@ impl Rendered {
                 name: name.to_vec(),
                 chunks: Vec::new(),
                 seen: 0,
+                read_at: None,
             },
         }
     }

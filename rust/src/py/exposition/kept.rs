@@ -1,7 +1,8 @@
 //! Families read into lines kept for the next text exposition (see `rendered`): a
 //! counter or histogram family's cells, or a family's totals summed over the processes
-//! sharing a file. Every value is read at every call, and only lines whose objects
-//! (label tuples, and sample names where they vary) are new are rendered.
+//! sharing a file. Every value is read at every call, unless the family's cells marked
+//! no change since its lines were read (counters and gauges: see `changes`). Only lines
+//! whose objects (label tuples, and sample names where they vary) are new are rendered.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use super::super::cells::{cell_values, CounterSeries};
+use super::super::changes::{Changes, EXPOSITION};
 use super::super::histogram::{push_values, HistogramSeries};
 use super::super::objects::{item_address, item_addresses};
 use super::super::rendered::{immutable, Held, CHUNK};
@@ -154,7 +156,7 @@ impl Reader<'_> {
             name,
             name_object,
         };
-        self.kept(&source, labels, name)
+        self.kept(&source, labels, name, series.changes.as_ref())
     }
 
     /// Read a histogram family's series as [`Self::histogram_series`] does (without
@@ -174,7 +176,7 @@ impl Reader<'_> {
             names: &names,
             objects: &objects,
         };
-        self.kept(&source, labels, family.1.as_bytes())
+        self.kept(&source, labels, family.1.as_bytes(), None)
     }
 
     /// Read summed series as [`Self::summed_series`] does (without exemplars), into
@@ -192,7 +194,7 @@ impl Reader<'_> {
             labels,
             family,
         };
-        self.kept(&source, labels, family.1.as_bytes())
+        self.kept(&source, labels, family.1.as_bytes(), None)
     }
 
     /// Push `source`'s lines, runs kept under (`list`, `key`) reused where their
@@ -202,10 +204,22 @@ impl Reader<'_> {
         source: &Source<'_, '_>,
         list: &Bound<'_, PyList>,
         key: &[u8],
+        changes: Option<&Py<Changes>>,
     ) -> PyResult<()> {
         let Some(mut entry) = self.rendered.as_mut().map(|kept| kept.take(list, key)) else {
             return Ok(());
         };
+        // Taken before any value is read (see `changes`). Still: no value changed since
+        // this entry's were read, so runs whose objects are the same are reused without
+        // reading their cells.
+        let taken = changes.map(|changes| (changes, changes.get().take(EXPOSITION)));
+        let still = match (&taken, &entry.read_at) {
+            (Some((changes, (false, number))), Some((read, at))) => {
+                read.is(*changes) && at + 1 == *number
+            }
+            _ => false,
+        };
+        entry.read_at = taken.map(|(changes, (_, number))| (changes.clone_ref(list.py()), number));
         let (count, run) = (source.len(), source.run()?);
         let mut old = std::mem::take(&mut entry.chunks).into_iter();
         let (mut values, mut addresses) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
@@ -214,18 +228,24 @@ impl Reader<'_> {
             let kept = old.next();
             values.clear();
             addresses.clear();
+            if let (true, Some(held), Source::Cells { labels, .. }) = (still, &kept, source) {
+                item_addresses(labels, start..count.min(start + run), &mut addresses);
+                if same_objects(held, &addresses) {
+                    start += addresses.len();
+                    self.surrogates |= held.chunk.surrogates();
+                    self.exposition.push_chunk(Arc::clone(&held.chunk));
+                    entry.chunks.extend(kept);
+                    continue;
+                }
+                addresses.clear();
+            }
             let read = source.read(start, count.min(start + run), &mut values, &mut addresses)?;
             if read == 0 {
                 break;
             }
-            let same = kept.as_ref().is_some_and(|held| {
-                held.objects.len() == addresses.len()
-                    && held
-                        .objects
-                        .iter()
-                        .zip(&addresses)
-                        .all(|(object, &address)| object.as_ptr() as usize == address)
-            });
+            let same = kept
+                .as_ref()
+                .is_some_and(|held| same_objects(held, &addresses));
             let held = match kept {
                 Some(held) if same => {
                     if held.chunk.shows(&values) {
@@ -349,4 +369,14 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `held`'s lines were rendered from the objects at `addresses`.
+fn same_objects(held: &Held, addresses: &[usize]) -> bool {
+    held.objects.len() == addresses.len()
+        && held
+            .objects
+            .iter()
+            .zip(addresses)
+            .all(|(object, &address)| object.as_ptr() as usize == address)
 }
