@@ -565,3 +565,24 @@ def test_attributes_that_are_not_one_object_read_whole_under_unparsed(
         expected.append(value if shown else {"_unparsed": text})
     assert [line["attributes"] for line in lines] == expected
     assert [entry.attributes for entry in native.read()] == expected
+
+
+def test_huge_attributes_whole_or_broken_read_as_json(tmp_path: Path) -> None:
+    """Two megabytes of attributes, one JSON object and the same cut short: served as
+    stored and under ``_unparsed``, the same by both readers, each line JSON."""
+    native, python = readers(tmp_path / "huge.db")
+    whole = json.dumps({f"k{i}": "é" * 20 + str(i) for i in range(60_000)}, ensure_ascii=False)
+    assert len(whole.encode()) > 2_000_000
+    cut = whole[:-1]
+    store(native, [(0.0, 20, "l", "m", whole), (1.0, 20, "l", "m", cut)])
+    bodies = []
+    for reader in (native, python):
+        body, after = b"", 0
+        while chunk := reader.read_ndjson(after=after, limit=50):  # a huge row: alone
+            if not chunk.rows:
+                break
+            body, after = body + chunk.body, chunk.cursor or after
+        bodies.append(body)
+    assert bodies[0] == bodies[1]
+    lines = [orjson.loads(line) for line in bodies[0].splitlines()]
+    assert [line["attributes"] for line in lines] == [json.loads(whole), {"_unparsed": cut}]
