@@ -3,11 +3,12 @@
 //! written around them) is the same text: it gets the same `bytes` object back instead
 //! of a copy of every line (and, gzipped, the same member instead of a new one).
 
-use std::sync::{LazyLock, Mutex, MutexGuard, TryLockError};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use super::rendered::unless_busy;
 use crate::prometheus::{Format, Runs, RunsKey};
 
 struct Last {
@@ -24,11 +25,7 @@ fn slot(format: Format, zipped: bool) -> usize {
 
 /// The slots, unless another thread is using them (the body is then made afresh).
 fn lock() -> Option<MutexGuard<'static, [Option<Last>; 4]>> {
-    match LAST.try_lock() {
-        Ok(last) => Some(last),
-        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(TryLockError::WouldBlock) => None,
-    }
+    unless_busy(&LAST)
 }
 
 /// The last body made of the same runs in `format` (gzipped or not), or the one `make`

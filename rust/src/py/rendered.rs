@@ -60,11 +60,7 @@ static RENDERED: LazyLock<Mutex<Rendered>> = LazyLock::new(Mutex::default);
 impl Rendered {
     /// The kept lines, unless another thread is using them (it then renders afresh).
     pub fn lock() -> Option<MutexGuard<'static, Self>> {
-        match RENDERED.try_lock() {
-            Ok(rendered) => Some(rendered),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+        unless_busy(&RENDERED)
     }
 
     /// The entry for the family `name` read through `labels`, taken out until
@@ -94,6 +90,16 @@ impl Rendered {
         let calls = self.calls;
         self.entries
             .retain(|_, entry| entry.seen + KEEP_CALLS >= calls);
+    }
+}
+
+/// `mutex` locked, unless another thread holds it (what it guards is then made
+/// afresh); a panic while it was held left nothing half-kept worth refusing.
+pub fn unless_busy<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match mutex.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
     }
 }
 
