@@ -265,7 +265,9 @@ class SeriesIndex:
     ) -> tuple[bytes, bytes] | None:
         """``families``' values at their series ids, as native float64 bytes and one
         byte per id (1 where a value is); None when a sample has no id below ``size``.
-        ``index`` is looked up only for label tuples and names not seen before."""
+        ``index`` is looked up only for label tuples and names not seen before; a
+        counter or gauge family whose cells marked no change since this index last read
+        them shows the values of that read, its cells unread."""
 
 @final
 class SummedSeries:

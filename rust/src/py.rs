@@ -32,6 +32,7 @@ mod logs;
 mod objects;
 mod rendered;
 pub(crate) mod series;
+mod series_index;
 mod wire;
 
 /// Inputs with at least this many samples or rows are written with the GIL released:
@@ -66,7 +67,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
     m.add_class::<series::SummedSeries>()?;
-    m.add_class::<series::SeriesIndex>()?;
+    m.add_class::<series_index::SeriesIndex>()?;
     m.add_class::<logger::LoggerCore>()?;
     level_call::add_level_methods(m.py())?;
     m.add_function(wrap_pyfunction!(logger::set_logger_hooks, m)?)?;

@@ -491,14 +491,21 @@ def test_summed_series_kept_between_calls_show_every_change(steps):
 @settings(max_examples=30, deadline=None)
 @given(
     steps=st.lists(
-        st.tuples(st.sampled_from(["inc", "new", "remove", "other"]), st.integers(0, 1_199)),
+        st.tuples(
+            st.sampled_from(["inc", "new", "remove", "other", "unnamed"]),
+            st.integers(0, 1_199),
+            st.sampled_from(["", "another index", "plain"]),
+        ),
         max_size=12,
     )
 )
 def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
     """Counters collected for exposition are read from their cells a run of 512 at a
-    time, label tuples met by address: after increments, new, removed series and a
-    second family with the same label values, every value lands at its own id."""
+    time, label tuples met by address, and a family that stood still since the index
+    last read it is not read again: after increments, new, removed series, a second
+    family with the same label values, a call that meets a series without an id, and
+    reads in between by another index or of plain samples, every value lands at its own
+    id and is the cell's."""
     from observabilipy import Registry
 
     assert backend.native is not None
@@ -524,8 +531,9 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
         decoded.frombytes(ours[0])
         assert (list(decoded), ours[1]) == (list(expected[0]), expected[1])
 
+    another = backend.native.SeriesIndex()
     check()
-    for step, n in steps:
+    for step, n, between in steps:
         if step == "inc":
             jobs.labels(str(n)).inc(0.5)
         elif step == "new":
@@ -533,6 +541,14 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 jobs.remove(str(n))
-        else:
+        elif step == "other":
             other.labels(str(n)).inc(2)
+        else:  # a series the index has no id for yet: the call finds none
+            jobs.labels(str(n)).inc(0.25)
+            other.labels(f"unnamed {len(index)}").inc()
+            assert series.values(source.collect(exposition=True), index, len(index) + 1) is None
+        if between == "another index":  # takes the same change bits
+            another.values(source.collect(exposition=True), index, len(index) + 1)
+        elif between == "plain":  # takes none
+            series.values(source.collect(), index, len(index) + 1)
         check()

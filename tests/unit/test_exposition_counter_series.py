@@ -3,6 +3,8 @@ encode to the same bytes as plain snapshots, in both formats, call after call.""
 
 import contextlib
 import gzip
+from array import array
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -336,8 +338,44 @@ def test_families_that_stand_still_are_not_read_but_every_change_shows() -> None
     assert b'depth{n="8"} 7.5\n' in again
 
 
-@pytest.mark.skipif(counter_series is None, reason="kept lines exist only with Rust")
-def test_scrapes_racing_increments_never_step_back_and_end_exact() -> None:
+def exposition_reader(source: Registry) -> Callable[[], dict[str, float]]:
+    """The text exposition's values (its kept lines take the exposition's change bit)."""
+
+    def shown() -> dict[str, float]:
+        text = encode_text(source.collect(exposition=True)).decode()
+        return {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("jobs_total")
+        }
+
+    return shown
+
+
+def series_index_reader(source: Registry) -> Callable[[], dict[str, float]]:
+    """The values a process sharing a file would write (its series index takes a change
+    bit of its own), named as the exposition names them."""
+    assert native is not None
+    names = [(name, labels) for f in source.collect() for name, labels, _ in f.samples]
+    index = {key: n + 1 for n, key in enumerate(names)}
+    series = native.SeriesIndex()
+
+    def shown() -> dict[str, float]:
+        raw = series.values(source.collect(exposition=True), index, len(names) + 1)
+        assert raw is not None
+        values = array("d", raw[0])
+        return {
+            f'{name}{{n="{labels[0][1]}"}}': values[n + 1] for n, (name, labels) in enumerate(names)
+        }
+
+    return shown
+
+
+@pytest.mark.skipif(counter_series is None, reason="change bits exist only with Rust")
+@pytest.mark.parametrize("reader", [exposition_reader, series_index_reader])
+def test_scrapes_racing_increments_never_step_back_and_end_exact(
+    reader: Callable[[Registry], Callable[[], dict[str, float]]],
+) -> None:
     """Threads increment while another scrapes without pause: no series ever shows
     less than it showed before, and the scrape after the threads end shows every
     increment."""
@@ -352,13 +390,7 @@ def test_scrapes_racing_increments_never_step_back_and_end_exact() -> None:
         for i in range(20_000):
             children[(i * 7 + seed) % 1_000].inc()
 
-    def shown() -> dict[str, float]:
-        text = encode_text(source.collect(exposition=True)).decode()
-        return {
-            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("jobs_total")
-        }
+    shown = reader(source)
 
     seen: dict[str, float] = {}
 

@@ -14,17 +14,20 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
 
 use pyo3::prelude::*;
 
-/// The bit of the text exposition's kept lines (the only reader so far).
+/// The bit of the text exposition's kept lines.
 pub const EXPOSITION: u8 = 1;
-const EVERY_READER: u8 = EXPOSITION;
+/// The bit of the arrays a process sharing a file writes (`SeriesIndex`).
+pub const SERIES: u8 = 2;
+const EVERY_READER: u8 = EXPOSITION | SERIES;
 
 /// One family's change bits, shared by its cells.
 #[pyclass(module = "observabilipy._native", frozen)]
 pub struct Changes {
     bits: AtomicU8,
-    /// Takes so far: a reader keeping several states of one family (one per list it
-    /// was read through) can tell whether a take was its own last one.
-    takes: AtomicU64,
+    /// Takes so far, per reader bit: a reader keeping several states of one family (one
+    /// per list it was read through, or one per index) can tell whether a take was its
+    /// own last one.
+    takes: [AtomicU64; 2],
 }
 
 impl Changes {
@@ -39,7 +42,8 @@ impl Changes {
     /// and this take's number.
     pub fn take(&self, bit: u8) -> (bool, u64) {
         let changed = self.bits.fetch_and(!bit, SeqCst) & bit != 0;
-        (changed, self.takes.fetch_add(1, SeqCst))
+        let takes = &self.takes[bit.trailing_zeros() as usize];
+        (changed, takes.fetch_add(1, SeqCst))
     }
 }
 
@@ -50,7 +54,7 @@ impl Changes {
     fn new() -> Self {
         Self {
             bits: AtomicU8::new(EVERY_READER),
-            takes: AtomicU64::new(0),
+            takes: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 }
