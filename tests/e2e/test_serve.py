@@ -11,7 +11,7 @@ import apsw
 import httpx
 
 from observabilipy import SQLiteLogStorage
-from observabilipy.adapters.storage import sqlite_state
+from observabilipy.adapters.storage import sqlite_arrays, sqlite_state
 from observabilipy.cli import SHUTDOWN_TIMEOUT
 from observabilipy.core.aggregate import Catalog
 
@@ -53,7 +53,7 @@ def test_push_read_scrape_and_sigterm(serve, tmp_path):
         series = catalog.index[("observabilipy_rows_written_total", ())]
         rows_written = sum(
             part.values[series]
-            for part in sqlite_state.read_values(connection, catalog, 0.0)
+            for part in sqlite_arrays.read_values(connection, catalog, 0.0)
             if series < len(part.present) and part.present[series]
         )
     finally:

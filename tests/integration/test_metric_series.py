@@ -9,7 +9,7 @@ import apsw
 import pytest
 
 from observabilipy import Engine, encoders
-from observabilipy.adapters.storage import sqlite_state
+from observabilipy.adapters.storage import sqlite_arrays, sqlite_state
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION, scalar
 from observabilipy.core.aggregate import Catalog
 from observabilipy.encoders import encode_openmetrics, encode_text
@@ -106,7 +106,7 @@ def test_stored_arrays_of_odd_lengths_are_read_without_failing(tmp_path):
         assert set(found.values()) <= {3.0, 4.0}
         catalog = Catalog()
         sqlite_state.load_catalog(second.logs.connection, catalog)
-        stored = sqlite_state.read_values(second.logs.connection, catalog, 0.0)
+        stored = sqlite_arrays.read_values(second.logs.connection, catalog, 0.0)
     assert all(len(p.values) == len(p.present) == len(p.changed) for p in stored)
 
 
@@ -300,7 +300,7 @@ def test_arrays_longer_than_the_catalog_are_read_in_part(tmp_path):
         assert samples(second, "jobs") == {("jobs_total", (("queue", "mail"),)): 3.0}
         catalog = Catalog()
         sqlite_state.load_catalog(second.logs.connection, catalog)
-        stored = sqlite_state.read_values(second.logs.connection, catalog, 0.0)
+        stored = sqlite_arrays.read_values(second.logs.connection, catalog, 0.0)
     assert stored
     assert all(len(part.values) <= catalog.size for part in stored)
 

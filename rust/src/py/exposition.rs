@@ -108,7 +108,7 @@ impl Reader<'_> {
         }
         if let Ok(series) = samples.cast_exact::<SummedSeries>() {
             if self.rendered.is_some() {
-                return self.kept_summed_series(series.get(), (&name_object, name, kind));
+                return self.kept_summed_series(series, (&name_object, name, kind));
             }
             let exemplars = if self.exemplars {
                 exemplars_of(family)?

@@ -46,6 +46,9 @@ pub struct Entry {
     /// The family's change bits and the number of the take after which the chunks'
     /// values were last read (see `changes`), when it has them.
     pub read_at: Option<(Py<Changes>, u64)>,
+    /// The object whose series the chunks were last read from, when it cannot change
+    /// (a `SummedSeries`): the same object again shows the same lines.
+    pub read_from: Option<Py<PyAny>>,
 }
 
 #[derive(Default)]
@@ -74,6 +77,7 @@ impl Rendered {
                 chunks: Vec::new(),
                 seen: 0,
                 read_at: None,
+                read_from: None,
             },
         }
     }

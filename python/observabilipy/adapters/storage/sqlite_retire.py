@@ -16,14 +16,9 @@ from typing import Final
 
 import apsw
 
+from observabilipy.adapters.storage.sqlite_arrays import read_values, write_values
 from observabilipy.adapters.storage.sqlite_schema import immediate
-from observabilipy.adapters.storage.sqlite_state import (
-    family_meta,
-    load_catalog,
-    name_series,
-    read_values,
-    write_values,
-)
+from observabilipy.adapters.storage.sqlite_state import family_meta, load_catalog, name_series
 from observabilipy.core.aggregate import Catalog, Labels, Values, add_values, no_values
 
 

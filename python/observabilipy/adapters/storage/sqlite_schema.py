@@ -105,6 +105,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     # Version 6: reads by time bounded by spans of ids, not an index on every row (see
     # sqlite_spans).
     lambda connection: _to_spans(connection),
+    # Version 7: each process's count of writes to its metric arrays, kept by triggers,
+    # so a scrape reads again only the arrays that moved (see sqlite_arrays).
+    lambda connection: _to_written(connection),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -311,3 +314,9 @@ def _to_spans(connection: apsw.Connection) -> None:
     found = segments.segments(connection)
     sqlite_spans.add_spans(connection, [segments.table(segment.number) for segment in found])
     segments.rebuild_view(connection)  # the insert trigger records spans too
+
+
+def _to_written(connection: apsw.Connection) -> None:
+    from observabilipy.adapters.storage import sqlite_arrays
+
+    connection.execute(sqlite_arrays.WRITTEN_DDL)

@@ -15,13 +15,14 @@ import os
 import socket
 import sys
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Final
 
 import apsw
 import msgspec
 import orjson
 
+from observabilipy.adapters.storage.sqlite_arrays import StoredArrays, write_values
 from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.aggregate import (
     Catalog,
@@ -78,29 +79,6 @@ _NAME_SERIES: Final = f"""
     FROM json_each(:named) WHERE true
     ON CONFLICT (sample, labels) DO NOTHING
 """
-_UPSERT_VALUES: Final = """
-    INSERT INTO metric_values (process, present, vals, changed) VALUES (?, ?, ?, ?)
-    ON CONFLICT (process) DO UPDATE
-        SET present = excluded.present, vals = excluded.vals, changed = excluded.changed
-"""
-
-
-def _bounded(column: str, width: int) -> str:
-    """A stored array, if it is a blob no longer than the catalog's ids need; -1 for a
-    longer blob, read in part (``_prefix``): SQLite would read a value whole, however
-    large, to cut it."""
-    return (
-        f"CASE WHEN typeof(v.{column}) != 'blob' THEN NULL "
-        f"WHEN octet_length(v.{column}) <= {width} * :size THEN v.{column} ELSE -1 END"
-    )
-
-
-_VALUES: Final = f"""
-    SELECT v.process, p.pid, p.exited = 0 AND p.heartbeat >= :live_after AND v.process != 0,
-        {_bounded("present", 1)}, {_bounded("vals", 8)}, {_bounded("changed", 8)}
-    FROM metric_values AS v JOIN processes AS p ON p.id = v.process
-    WHERE v.process != :but
-"""
 #: What version 5 adds: series named once for every process, and each process's values
 #: as arrays over their ids (see ``core.aggregate``).
 DDL: Final = """
@@ -118,7 +96,6 @@ DDL: Final = """
         changed BLOB NOT NULL                  -- float64: when each value last changed
     );
 """
-_SWAP: Final = sys.byteorder != "little"  # the file's arrays are little-endian everywhere
 
 
 def register_process(connection: apsw.Connection, now: float) -> int:
@@ -210,6 +187,8 @@ class MetricStateWriter:
         self._families: dict[str, tuple[str, str, str]] = {}
         self._stored = False
         self._beaten = -math.inf  # when this process's heartbeat was last written
+        #: The other processes' arrays as a scrape last read them.
+        self.others = StoredArrays()
 
     def save(
         self,
@@ -279,82 +258,11 @@ class MetricStateWriter:
         self._stored = False
         self._families.clear()
         self.catalog = Catalog()
+        self.others = StoredArrays()
 
     def mark_exited(self, connection: apsw.Connection) -> None:
         with connection:
             connection.execute("UPDATE processes SET exited = 1 WHERE id = ?", (self.process,))
-
-
-def write_values(connection: apsw.Connection, values: Values) -> None:
-    """Keep one process's arrays."""
-    connection.execute(
-        _UPSERT_VALUES,
-        (values.process, values.present, _blob(values.values), _blob(values.changed)),
-    )
-
-
-def read_values(
-    connection: apsw.Connection, catalog: Catalog, live_after: float, *, but: int = -1
-) -> list[Values]:
-    """Every process's stored values (but one) over ``catalog``'s ids, live if it beat
-    its heart after ``live_after`` and has not exited."""
-    size = catalog.size
-    params = {"live_after": live_after, "but": but, "size": size}
-    return [
-        _stored(
-            process,
-            pid,
-            bool(live),
-            _prefix(connection, "present", process, present, size),
-            _prefix(connection, "vals", process, vals, 8 * size),
-            _prefix(connection, "changed", process, changed, 8 * size),
-        )
-        for process, pid, live, present, vals, changed in connection.execute(_VALUES, params)
-    ]
-
-
-def _prefix(
-    connection: apsw.Connection, column: str, process: int, value: object, width: int
-) -> object:
-    """The array as read, or the first ``width`` bytes of one too long to read whole."""
-    if value != -1:
-        return value
-    blob = connection.blob_open("main", "metric_values", column, process, False)
-    try:
-        return blob.read(width)
-    finally:
-        blob.close()
-
-
-def _stored(
-    process: int, pid: int, live: bool, present: object, vals: object, changed: object
-) -> Values:
-    """Arrays as stored, cut to one length: a file edited by hand is read as far as
-    its arrays agree (what is not a blob as empty), never failing a scrape."""
-    values, times = _floats(vals), _floats(changed)
-    present = present if isinstance(present, bytes) else b""
-    size = len(values)
-    if len(times) != size:  # as written, they agree: no copy of 8 bytes a series
-        times = times[:size] + array("d", bytes(8 * max(0, size - len(times))))
-    if len(present) != size:
-        present = bytes(present[:size]) + bytes(max(0, size - len(present)))
-    return Values(process, pid, live, present, values, times)
-
-
-def _floats(blob: object) -> array[float]:
-    values = array("d")
-    if isinstance(blob, bytes):
-        values.frombytes(blob[: len(blob) // 8 * 8])
-    if _SWAP:
-        values.byteswap()
-    return values
-
-
-def _blob(values: Sequence[float]) -> bytes:
-    data = array("d", values)
-    if _SWAP:
-        data.byteswap()
-    return data.tobytes()
 
 
 def family_meta(connection: apsw.Connection) -> dict[str, tuple[str, str, str]]:

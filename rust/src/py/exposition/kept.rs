@@ -139,6 +139,17 @@ impl Source<'_, '_> {
     }
 }
 
+/// What tells that a family's values stand still since its lines were last read.
+#[derive(Clone, Copy)]
+enum Still<'a, 'py> {
+    /// Nothing: every value is read.
+    Unknown,
+    /// Its cells' change bits.
+    Changes(&'a Py<Changes>),
+    /// Its series are in an object that cannot change: the same object, the same lines.
+    Object(&'a Bound<'py, PyAny>),
+}
+
 impl Reader<'_> {
     /// Read a counter or gauge family's series as [`Self::counter_series`] does, into
     /// kept lines.
@@ -156,7 +167,11 @@ impl Reader<'_> {
             name,
             name_object,
         };
-        self.kept(&source, labels, name, series.changes.as_ref())
+        let still = series
+            .changes
+            .as_ref()
+            .map_or(Still::Unknown, Still::Changes);
+        self.kept(&source, labels, name, still)
     }
 
     /// Read a histogram family's series as [`Self::histogram_series`] does (without
@@ -176,17 +191,17 @@ impl Reader<'_> {
             names: &names,
             objects: &objects,
         };
-        self.kept(&source, labels, family.1.as_bytes(), None)
+        self.kept(&source, labels, family.1.as_bytes(), Still::Unknown)
     }
 
     /// Read summed series as [`Self::summed_series`] does (without exemplars), into
     /// kept lines.
     pub(super) fn kept_summed_series(
         &mut self,
-        series: &SummedSeries,
+        summed: &Bound<'_, SummedSeries>,
         family: (&Bound<'_, PyAny>, &str, Kind),
     ) -> PyResult<()> {
-        let py = family.0.py();
+        let (py, series) = (family.0.py(), summed.get());
         let (names, labels) = (series.names.bind(py), series.labels.bind(py));
         let source = Source::Summed {
             series,
@@ -194,7 +209,12 @@ impl Reader<'_> {
             labels,
             family,
         };
-        self.kept(&source, labels, family.1.as_bytes(), None)
+        self.kept(
+            &source,
+            labels,
+            family.1.as_bytes(),
+            Still::Object(summed.as_any()),
+        )
     }
 
     /// Push `source`'s lines, runs kept under (`list`, `key`) reused where their
@@ -204,11 +224,33 @@ impl Reader<'_> {
         source: &Source<'_, '_>,
         list: &Bound<'_, PyList>,
         key: &[u8],
-        changes: Option<&Py<Changes>>,
+        still_by: Still<'_, '_>,
     ) -> PyResult<()> {
         let Some(mut entry) = self.rendered.as_mut().map(|kept| kept.take(list, key)) else {
             return Ok(());
         };
+        let (changes, object) = match still_by {
+            Still::Unknown => (None, None),
+            Still::Changes(changes) => (Some(changes), None),
+            Still::Object(object) => (None, Some(object)),
+        };
+        // The object read last time (kept alive in the entry, so no other object has its
+        // address), every chunk of objects that cannot change: the same lines.
+        let same_object = object.is_some_and(|object| {
+            entry.read_from.as_ref().is_some_and(|read| read.is(object))
+                && entry.chunks.iter().all(|held| !held.objects.is_empty())
+        });
+        entry.read_from = object.map(|object| object.clone().unbind());
+        if same_object {
+            for held in &entry.chunks {
+                self.surrogates |= held.chunk.surrogates();
+                self.exposition.push_chunk(Arc::clone(&held.chunk));
+            }
+            if let Some(kept) = self.rendered.as_mut() {
+                kept.put(list, key, entry);
+            }
+            return Ok(());
+        }
         // Taken before any value is read (see `changes`). Still: no value changed since
         // this entry's were read, so runs whose objects are the same are reused without
         // reading their cells.

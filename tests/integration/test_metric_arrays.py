@@ -1,0 +1,165 @@
+"""Processes' arrays in a real SQLite file: read again only after their process wrote."""
+
+import sys
+from array import array
+from pathlib import Path
+
+import apsw
+import pytest
+
+from observabilipy import Engine
+from observabilipy.adapters.storage import sqlite_arrays, sqlite_state
+from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION
+from observabilipy.core.aggregate import Catalog, Values
+from observabilipy.encoders import encode_text
+
+
+def quiet_engine(path: Path) -> Engine:
+    """An engine whose periodic tasks wait an hour: only what a test calls runs."""
+    return Engine(path, flush_interval=3600, snapshot_interval=3600, history_interval=3600)
+
+
+def jobs(engine: Engine) -> float:
+    return sum(
+        value
+        for family in engine.collect()
+        if family.name == "jobs"
+        for _, _, value in family.samples
+    )
+
+
+def held(engine: Engine) -> dict[int, Values]:
+    """The other processes' arrays as ``engine``'s last scrape read them."""
+    writer = engine._sync._writer
+    assert writer is not None
+    return {process: values for process, (_, values) in writer.others.by_process.items()}
+
+
+def test_arrays_are_read_again_only_after_their_process_wrote(tmp_path):
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        first.counter("jobs", "Jobs").inc()
+        first.collect()  # a scrape writes its own arrays first
+        counted = second.counter("jobs", "Jobs")
+        counted.inc(2)
+        assert jobs(second) == 3.0
+        assert jobs(first) == 3.0
+        before = held(first)
+        assert jobs(first) == 3.0
+        assert all(held(first)[p] is values for p, values in before.items())  # not read
+        counted.inc(4)
+        assert jobs(second) == 7.0
+        assert jobs(first) == 7.0  # read again: the second wrote
+        assert any(held(first)[p] is not values for p, values in before.items())
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="edits the file's little-endian arrays")
+def test_a_write_that_does_not_count_itself_is_counted_by_the_file(tmp_path):
+    """Code that writes a process's arrays without moving its count (an older version
+    of ours still running while a newer one migrated the file) moves it all the same:
+    the file's triggers count every write."""
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        first.counter("jobs", "Jobs").inc()
+        first.collect()
+        second.counter("jobs", "Jobs").inc(2)
+        assert jobs(second) == 3.0
+        assert jobs(first) == 3.0
+        other = second._sync._writer
+        assert other is not None
+        connection = apsw.Connection(str(path))
+        with connection:
+            [(vals,)] = connection.execute(
+                "SELECT vals FROM metric_values WHERE process = ?", (other.process,)
+            ).fetchall()
+            assert isinstance(vals, bytes)
+            values = array("d", vals)  # little-endian, as this machine
+            changed = array("d", (10.0 if value == 2.0 else value for value in values))
+            connection.execute(
+                "UPDATE metric_values SET vals = ? WHERE process = ?",
+                (changed.tobytes(), other.process),
+            )
+        connection.close()
+        assert jobs(first) == 11.0
+
+
+def test_arrays_are_read_again_for_a_catalog_of_another_size(tmp_path):
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first:
+        family = first.counter("jobs", "Jobs", labels=["queue"])
+        family.labels("a").inc()
+        first.collect()
+        family.labels("b").inc(5)
+        first.collect()
+        connection = first.logs.connection
+        grown = Catalog()
+        sqlite_state.load_catalog(connection, grown)
+        small = Catalog()
+        for series_id in range(1, grown.size - 1):  # all but the last series
+            small.add(
+                series_id, grown.family[series_id], grown.sample[series_id], grown.labels[series_id]
+            )
+        kept = sqlite_arrays.StoredArrays()
+        (part,) = sqlite_arrays.read_values(connection, small, 0.0, held=kept)
+        assert len(part.values) == small.size
+        (again,) = sqlite_arrays.read_values(connection, small, 0.0, held=kept)
+        assert again is part or again == part
+        (whole,) = sqlite_arrays.read_values(connection, grown, 0.0, held=kept)
+        assert len(whole.values) == grown.size
+        assert whole.values[grown.size - 1] == 5.0
+
+
+def test_a_version_6_file_migrates_and_counts_writes_from_then_on(tmp_path):
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first:
+        first.counter("jobs", "Jobs").inc(3)
+    connection = apsw.Connection(str(path))
+    with connection:  # the file as version 6 left it
+        connection.execute(
+            "DROP TRIGGER metric_values_inserted; DROP TRIGGER metric_values_updated;"
+            "ALTER TABLE processes DROP COLUMN values_written; PRAGMA user_version=6"
+        )
+    connection.close()
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        version = first.logs.connection.execute("PRAGMA user_version").fetchall()
+        assert version == [(SCHEMA_VERSION,)]
+        counted = second.counter("jobs", "Jobs")
+        counted.inc()
+        assert jobs(second) == 4.0  # the exited process's 3, kept through the migration
+        assert jobs(first) == 4.0
+        counted.inc()
+        assert jobs(second) == 5.0
+        assert jobs(first) == 5.0
+
+
+def text(engine: Engine) -> str:
+    return encode_text(engine.collect(exposition=True, exemplars=False)).decode()
+
+
+def test_text_scrapes_of_arrays_standing_still_are_the_last_families(tmp_path):
+    """A text scrape that finds every process's arrays, the catalog and the families as
+    the last one did gives the last families again (their kept lines are not read);
+    any change anywhere is shown."""
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        mine = first.counter("jobs", "Jobs", labels=["queue"])
+        mine.labels("a").inc()
+        first.collect()
+        theirs = second.counter("jobs", "Jobs", labels=["queue"])
+        theirs.labels("a").inc(2)
+        assert 'jobs_total{queue="a"} 3\n' in text(second)
+        assert 'jobs_total{queue="a"} 3\n' in text(first)
+        again = first.collect(exposition=True, exemplars=False)
+        last = first.collect(exposition=True, exemplars=False)
+        assert len(again) == len(last)
+        assert all(a is b for a, b in zip(again, last, strict=True))
+        theirs.labels("b").inc(5)  # another process: a new series
+        assert 'jobs_total{queue="b"} 5\n' in text(second)
+        assert 'jobs_total{queue="b"} 5\n' in text(first)
+        mine.labels("a").inc()  # this process
+        assert 'jobs_total{queue="a"} 4\n' in text(first)
+        first.gauge("depth", "Depth").set(7)  # a new family of this process
+        assert "\ndepth 7\n" in text(first)
+        body = text(first)
+        assert body.count("jobs_total{") == 2
+        assert text(first) == body
