@@ -143,7 +143,7 @@ class GaugeCell:
 class HistogramCell:
     """A histogram series' counts and sum (the protocol of ``core.cells.HistogramCell``)."""
 
-    def __new__(cls, name: str, upper: list[float]) -> Self: ...
+    def __new__(cls, name: str, upper: list[float], changes: Changes | None = None) -> Self: ...
     def observe(self, value: float, exemplar: Mapping[str, str] | None = None) -> None:
         """Record one observation (a number, not NaN), with an optional exemplar."""
 
@@ -173,6 +173,7 @@ class HistogramSeries:
         labels: list[Any],
         bucket_labels: list[list[Any]],
         cells: list[HistogramCell],
+        changes: Changes | None = None,
     ) -> Self: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[tuple[str, Any, float]]: ...
@@ -267,7 +268,8 @@ class SeriesIndex:
         byte per id (1 where a value is); None when a sample has no id below ``size``.
         ``index`` is looked up only for label tuples and names not seen before; a
         counter or gauge family whose cells marked no change since this index last read
-        them shows the values of that read, its cells unread."""
+        them shows the values of that read, its cells unread. Arrays of the same bits as
+        the last call's are those objects."""
 
 @final
 class SummedSeries:

@@ -156,6 +156,9 @@ def test_text_scrapes_of_arrays_standing_still_are_the_last_families(tmp_path):
         theirs.labels("b").inc(5)  # another process: a new series
         assert 'jobs_total{queue="b"} 5\n' in text(second)
         assert 'jobs_total{queue="b"} 5\n' in text(first)
+        second.counter("other", "Other").inc(6)  # another process: a new family
+        assert "\nother_total 6\n" in text(second)
+        assert "\nother_total 6\n" in text(first)
         mine.labels("a").inc()  # this process
         assert 'jobs_total{queue="a"} 4\n' in text(first)
         first.gauge("depth", "Depth").set(7)  # a new family of this process

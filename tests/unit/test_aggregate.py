@@ -212,6 +212,24 @@ def test_values_that_stand_still_give_back_the_last_arrays_themselves():
     assert negative_zero.changed[1] == 30.0  # NaN to -0.0 is a change
 
 
+def test_arrays_given_again_are_measured_against_the_values_passed_each_time():
+    """A save that was undone leaves the file's values where they were: the same arrays
+    given again count as a change from those, not as nothing new."""
+    from observabilipy import Registry
+
+    source = Registry()
+    source.counter("jobs", "").inc(2)
+    catalog = Catalog()
+    stored = process(catalog, 1, *source.collect(exposition=True), now=1.0)
+    source.counter("jobs", "").inc()
+    moved = known(values_of(catalog, source.collect(exposition=True), stored, 2.0))
+    assert moved is not stored
+    again = known(values_of(catalog, source.collect(exposition=True), stored, 3.0))
+    assert again is not stored  # the file still holds ``stored``: 3 is still new
+    assert list(again.values) == list(moved.values)
+    assert values_of(catalog, source.collect(exposition=True), again, 4.0) is again
+
+
 def test_retiring_adds_counters_and_drops_gauges():
     catalog = Catalog()
     families = [
@@ -415,6 +433,45 @@ def test_the_identity_index_agrees_when_label_tuples_are_made_anew():
 
 
 @native_only
+def test_the_index_reads_a_histogram_again_once_it_moved():
+    """A histogram family standing still shows the values of the last read; one
+    observation, a series added, or one removed and another added unobserved, and it is
+    read again, every bucket, count and sum."""
+    from observabilipy import Registry
+
+    assert backend.native is not None
+    source = Registry()
+    lat = source.histogram("lat", "", labels=["n"], buckets=[1.0, 10.0])
+    for n in range(5):
+        lat.labels(str(n)).observe(n)
+    index: dict[tuple[str, Labels], int] = {}
+    series = backend.native.SeriesIndex()
+
+    def values() -> list[float]:
+        plain = source.collect()
+        for family in plain:
+            for name, labels, _ in family.samples:
+                index.setdefault((name, labels), len(index) + 1)
+        ours = series.values(source.collect(exposition=True), index, len(index) + 1)
+        expected = aggregate.series_values(plain, index, len(index) + 1)
+        assert ours is not None
+        assert expected is not None
+        assert (array("d", ours[0]), ours[1]) == expected
+        return list(expected[0])
+
+    first = values()
+    assert values() == first
+    lat.labels("3").observe(0.5)
+    moved = values()
+    assert moved != first
+    lat.labels("new").observe(20)
+    assert values() != moved
+    lat.remove("0")  # as many series, none observed: other objects, other ids
+    lat.labels("fresh")
+    values()
+
+
+@native_only
 @pytest.mark.parametrize("fmt", ["text", "openmetrics"])
 def test_summed_counters_encode_as_their_tuples_do(fmt):
     """For an encoder, a summed counter's series stay in the arrays; the bytes are those
@@ -492,7 +549,9 @@ def test_summed_series_kept_between_calls_show_every_change(steps):
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["inc", "new", "remove", "other", "unnamed"]),
+            st.sampled_from(
+                ["inc", "new", "remove", "swap", "other", "unnamed", "observe", "latency"]
+            ),
             st.integers(0, 1_199),
             st.sampled_from(["", "another index", "plain"]),
         ),
@@ -500,20 +559,24 @@ def test_summed_series_kept_between_calls_show_every_change(steps):
     )
 )
 def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
-    """Counters collected for exposition are read from their cells a run of 512 at a
-    time, label tuples met by address, and a family that stood still since the index
-    last read it is not read again: after increments, new, removed series, a second
-    family with the same label values, a call that meets a series without an id, and
-    reads in between by another index or of plain samples, every value lands at its own
-    id and is the cell's."""
+    """Counters collected for exposition are read from their cells, label tuples met
+    by address, and a family that stood still since the index last read it is not read
+    again: after increments, new and removed series, a second family with the same
+    label values, a series removed and another added between two calls (as many series,
+    none marked), histogram observations and series, a call that meets a series without
+    an id, and reads in between by another index or of plain samples, every value lands
+    at its own id and is the cell's."""
     from observabilipy import Registry
 
     assert backend.native is not None
     source = Registry()
     jobs = source.counter("jobs", "", labels=["n"])
     other = source.counter("other", "", labels=["n"])
+    lat = source.histogram("lat", "", labels=["n"], buckets=[1.0, 10.0])
     for n in range(1_100):
         jobs.labels(str(n)).inc(n)
+    for n in range(30):
+        lat.labels(str(n)).observe(n)
     index: dict[tuple[str, Labels], int] = {}
     series = backend.native.SeriesIndex()
 
@@ -541,8 +604,16 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 jobs.remove(str(n))
+        elif step == "swap":  # as many series, none changed: a new list all the same
+            with contextlib.suppress(KeyError):
+                jobs.remove(str(n))
+                jobs.labels(f"swapped {n}")
         elif step == "other":
             other.labels(str(n)).inc(2)
+        elif step == "observe":
+            lat.labels(str(n % 30)).observe(n / 100)
+        elif step == "latency":  # a histogram series: buckets, count and sum
+            lat.labels(f"new {n}").observe(5)
         else:  # a series the index has no id for yet: the call finds none
             jobs.labels(str(n)).inc(0.25)
             other.labels(f"unnamed {len(index)}").inc()

@@ -291,8 +291,11 @@ def workers(points: list[dict[str, Any]], series: int) -> Curve:
         "Each worker holds the same series; a scrape through one of them writes its "
         "values, reads the others' from the file, merges and encodes the totals (what "
         "`GET /metrics` does, without HTTP). The values do not change between scrapes, "
-        "so the Rust encoder reuses the lines it kept from the last one (every value is "
-        "still read).",
+        "so this is the floor of such a scrape: no other worker's arrays are read again "
+        "(none wrote since), this worker's save reads no cell and writes nothing, and the "
+        "encoder is given the last scrape's families and shows the lines it kept. A "
+        "scrape after other workers wrote reads their arrays (17 bytes a series each), "
+        "adds them and reads the kept lines' values.",
         ("workers", "ms per scrape", "ms collecting", "ms encoding", "ms per worker"),
         [
             (

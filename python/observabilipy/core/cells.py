@@ -171,7 +171,7 @@ class PyHistogramCell:
 
     __slots__ = ("_counts", "_exemplars", "_lock", "_name", "_next_probe", "_sum", "_upper")
 
-    def __init__(self, name: str, upper: list[float]) -> None:
+    def __init__(self, name: str, upper: list[float], changes: object = None) -> None:
         self._name = name
         self._upper = upper  # finite bounds; the last count is the +Inf bucket
         self._counts = [0] * (len(upper) + 1)
@@ -280,7 +280,7 @@ def py_histogram_samples(
 new_changes: Callable[[], object]
 new_counter_cell: Callable[[str, object], CounterCell]
 new_gauge_cell: Callable[[str, object], GaugeCell]
-new_histogram_cell: Callable[[str, list[float]], HistogramCell]
+new_histogram_cell: Callable[[str, list[float], object], HistogramCell]
 counter_samples: Callable[..., Samples]
 gauge_samples: Callable[..., Samples]
 histogram_samples: Callable[..., Samples]
@@ -289,7 +289,7 @@ histogram_samples: Callable[..., Samples]
 counter_series: Callable[[str, list[LabelPairs], list[Any], object], object] | None
 #: The Rust ``HistogramSeries`` (the same for a histogram family), or None.
 histogram_series: (
-    Callable[[str, list[LabelPairs], list[list[LabelPairs]], list[Any]], object] | None
+    Callable[[str, list[LabelPairs], list[list[LabelPairs]], list[Any], object], object] | None
 )
 
 if TYPE_CHECKING or native is None:

@@ -384,7 +384,7 @@ class Histogram(Family[HistogramChild], ObserveUse):
         self._finish(registry)
 
     def _new_cell(self) -> Any:
-        return new_histogram_cell(self.name, list(self.buckets))
+        return new_histogram_cell(self.name, list(self.buckets), self.changes)
 
     def _child(self, cell: Any) -> HistogramChild:
         return HistogramChild(cell)

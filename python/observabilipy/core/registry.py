@@ -259,7 +259,9 @@ def snapshot(family: Instrument, *, exposition: bool = False) -> MetricFamily:
         buckets = family.bucket_lists(histogram_sets)
         if exposition and histogram_series is not None:
             # As counters: the Rust encoder reads counts and exemplars from the cells.
-            series = histogram_series(family.name, histogram_sets, buckets, histograms)
+            series = histogram_series(
+                family.name, histogram_sets, buckets, histograms, family.changes
+            )
             samples = cast("list[Sample]", series)
         else:
             samples = histogram_samples(family.name, histogram_sets, buckets, histograms, exemplars)

@@ -138,7 +138,7 @@ class MetricsSync:
                         time.time(),
                         beat_every=self.snapshot_interval,
                     )
-                    store.load_catalog(connection, writer.catalog)
+                    file_meta = writer.learn(connection)
                     processes = [
                         writer.values,
                         *arrays.read_values(
@@ -149,7 +149,7 @@ class MetricsSync:
                             held=writer.others,
                         ),
                     ]
-                    meta = store.family_meta(connection) if len(processes) > 1 else {}
+                    meta = file_meta if len(processes) > 1 else {}
             except apsw.BusyError:
                 writer.forget()
                 # The file is held (a large commit): show what it holds for everyone.

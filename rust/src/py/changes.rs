@@ -8,7 +8,9 @@
 //! the update's load comes after the reader's clear (it sets the bit again: the next
 //! read sees the value), or it comes before, and then so does its value's change, which
 //! the reader's later reads see. On x86 these orders cost nothing more than relaxed
-//! ones: read-modify-writes are locked and loads are plain either way.
+//! ones: read-modify-writes are locked and loads are plain either way. A histogram's
+//! counts change under its lock, which a reader takes to read them: the two critical
+//! sections come one after the other, and either order gives the same either-or.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
 

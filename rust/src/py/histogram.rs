@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyIterator, PyList, PyString, PyTuple};
 
 use super::cells::number;
+use super::changes::{mark, Changes};
 use super::exemplars::Slot;
 
 /// A histogram series: per-bucket counts and the sum, changed together under one short
@@ -21,6 +22,8 @@ pub struct HistogramCell {
     upper: Vec<f64>,
     state: Mutex<(Vec<u64>, f64)>,
     exemplars: Slot,
+    /// The family's change bits, marked after each update (see `changes`).
+    changes: Option<Py<Changes>>,
 }
 
 impl HistogramCell {
@@ -47,12 +50,15 @@ impl HistogramCell {
     }
 
     fn record(&self, index: usize, value: f64) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (counts, sum) = &mut *state;
-        if let Some(count) = counts.get_mut(index) {
-            *count += 1;
-            *sum += value;
+        {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let (counts, sum) = &mut *state;
+            if let Some(count) = counts.get_mut(index) {
+                *count += 1;
+                *sum += value;
+            }
         }
+        mark(self.changes.as_ref());
     }
 
     /// `value` as the number to record: plain non-NaN floats and ints a float holds
@@ -87,15 +93,17 @@ impl HistogramCell {
 #[pymethods]
 impl HistogramCell {
     /// Empty, for the histogram named `name` with finite upper bounds `upper`
-    /// (ascending; the caller has checked them).
+    /// (ascending; the caller has checked them), marking `changes` after each update.
     #[new]
-    fn new(name: String, upper: Vec<f64>) -> Self {
+    #[pyo3(signature = (name, upper, changes = None))]
+    fn new(name: String, upper: Vec<f64>, changes: Option<Py<Changes>>) -> Self {
         let buckets = upper.len() + 1;
         Self {
             name,
             upper,
             state: Mutex::new((vec![0; buckets], 0.0)),
             exemplars: Slot::default(),
+            changes,
         }
     }
 
@@ -132,10 +140,13 @@ impl HistogramCell {
 
     /// Back to empty, without exemplars (a forked child's histograms restart).
     fn reset(&self) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.0.iter_mut().for_each(|count| *count = 0);
-        state.1 = 0.0;
+        {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.0.iter_mut().for_each(|count| *count = 0);
+            state.1 = 0.0;
+        }
         self.exemplars.clear();
+        mark(self.changes.as_ref());
     }
 }
 
@@ -191,6 +202,8 @@ pub struct HistogramSeries {
     pub labels: Py<PyList>,
     pub bucket_labels: Py<PyList>,
     pub cells: Py<PyList>,
+    /// The bits every cell of `cells` marks (its family's), if they do.
+    pub changes: Option<Py<Changes>>,
 }
 
 impl HistogramSeries {
@@ -281,17 +294,20 @@ pub fn bucket_exemplar<'py>(
 #[pymethods]
 impl HistogramSeries {
     #[new]
+    #[pyo3(signature = (name, labels, bucket_labels, cells, changes = None))]
     fn new(
         name: Bound<'_, PyString>,
         labels: Bound<'_, PyList>,
         bucket_labels: Bound<'_, PyList>,
         cells: Bound<'_, PyList>,
+        changes: Option<Py<Changes>>,
     ) -> Self {
         Self {
             name: name.unbind(),
             labels: labels.unbind(),
             bucket_labels: bucket_labels.unbind(),
             cells: cells.unbind(),
+            changes,
         }
     }
 

@@ -62,6 +62,23 @@ pub fn item_addresses(list: &Bound<'_, PyList>, range: Range<usize>, out: &mut V
     }
 }
 
+/// Whether the items of `list` are the objects at `addresses`, in order, and no more.
+pub fn items_are(list: &Bound<'_, PyList>, addresses: &[usize]) -> bool {
+    if list.len() != addresses.len() {
+        return false;
+    }
+    addresses.iter().enumerate().all(|(i, address)| {
+        let Ok(at) = isize::try_from(i) else {
+            return false;
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: as in `item_addresses`: `at` is below the length read above, and no
+        // Python code runs in this loop. The item is only compared as a number.
+        let item = unsafe { ffi::PyList_GET_ITEM(list.as_ptr(), at) };
+        item as usize == *address
+    })
+}
+
 /// The address of item `i` of `list` (None past its end), to compare with an object
 /// held elsewhere: no reference is counted, so the item itself is never touched (in a
 /// loop over many thousand items, counting one costs a cache miss per item).

@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::cells::{cell_values, CounterSeries};
 use super::changes::{Changes, SERIES};
 use super::histogram::{read_cell, HistogramSeries};
-use super::objects::item_addresses;
+use super::objects::{item_addresses, items_are};
 use super::series::floats;
 
 /// Where each sample's value goes, remembered by the identity of its labels object and
@@ -33,12 +33,12 @@ pub struct SeriesIndex {
     /// `by_address` (whose scattered entries cost a cache miss each).
     previous: Vec<Met>,
     current: Vec<Met>,
-    /// The values and presence flags of the last call that found every sample.
-    last: (Vec<f64>, Vec<u8>),
     /// The counter and gauge families that call read, by the address of their change
     /// bits (kept alive in each), and those of this call.
     read: HashMap<usize, FamilyRead>,
     reading: HashMap<usize, FamilyRead>,
+    /// The arrays last given: their values' bits, and the objects.
+    given: Option<(Vec<u64>, Py<PyBytes>, Py<PyBytes>)>,
 }
 
 /// A counter or gauge family as a call read it. Its lists only grow at their ends (a
@@ -47,14 +47,20 @@ pub struct SeriesIndex {
 /// since (see `changes`), they show these values again without a cell read: a process's
 /// save at every scrape then reads only the families that moved.
 struct FamilyRead {
-    changes: Py<Changes>,
-    /// The number of this index's take of the bits before reading.
-    taken: u64,
+    /// The change bits (kept alive here) and the number of this index's take of them
+    /// before reading.
+    taken: Option<(Py<Changes>, u64)>,
+    /// The sample name (a histogram's `_bucket`).
     name: Box<str>,
-    /// The label tuples' addresses (kept alive in `kept`) and the ids, in order.
+    /// The label tuples' addresses (kept alive in `kept`; a histogram's each followed
+    /// by its buckets'), and the samples' ids and values, in order.
     labels: Vec<usize>,
     ids: Vec<usize>,
+    values: Vec<f64>,
 }
+
+/// A family's change bits and the number of this index's take of them, when it has any.
+type Taken<'c> = Option<(&'c Py<Changes>, u64)>;
 
 /// A sample met: its labels object's address (kept alive in `kept`), its name (a
 /// Python reference: counting it up costs no atomic operation), its id.
@@ -63,16 +69,6 @@ struct Met {
     name: Py<PyString>,
     id: usize,
 }
-
-/// The value of cell `i` of `cells`.
-fn cell_value_at(cells: &Bound<'_, PyList>, i: usize) -> PyResult<f64> {
-    let mut value = Vec::with_capacity(1);
-    cell_values(cells, i..i + 1, &mut value)?;
-    Ok(value.first().copied().unwrap_or(0.0))
-}
-
-/// Counter and gauge cells read at a time.
-const RUN: usize = 512;
 
 /// Label tuples by address, each with the ids of the sample names seen with it.
 type ByAddress = HashMap<usize, Vec<(Box<str>, usize)>, BuildHasherDefault<AddressHasher>>;
@@ -133,8 +129,23 @@ impl SeriesIndex {
             return found.map(|_| None);
         };
         std::mem::swap(&mut self.read, &mut self.reading);
+        // The same bits as the last arrays: those objects, for the caller to see at once.
+        if let Some((bits, last_values, last_present)) = &self.given {
+            let same_bits = bits.len() == values.len()
+                && bits
+                    .iter()
+                    .zip(&values)
+                    .all(|(was, is)| *was == is.to_bits());
+            if same_bits && last_present.bind(py).as_bytes() == present.as_slice() {
+                return Ok(Some((
+                    last_values.bind(py).clone(),
+                    last_present.bind(py).clone(),
+                )));
+            }
+        }
         let arrays = (floats(py, &values)?, PyBytes::new(py, &present));
-        self.last = (values, present);
+        let bits = values.iter().map(|value| value.to_bits()).collect();
+        self.given = Some((bits, arrays.0.clone().unbind(), arrays.1.clone().unbind()));
         Ok(Some(arrays))
     }
 }
@@ -158,28 +169,8 @@ impl SeriesIndex {
                 continue;
             }
             if let Ok(series) = samples.cast::<HistogramSeries>() {
-                let series = series.get();
-                let [bucket, count, sum] = series.sample_names(py)?;
-                for (labels, buckets, cell) in series.series(py) {
-                    let (_, cumulative, total) = read_cell(&cell, &buckets)?;
-                    let observed = cumulative.last().copied().unwrap_or(0);
-                    // Python's float(int): exact below 2**53, rounded to nearest above.
-                    #[allow(clippy::cast_precision_loss)]
-                    let found = buckets
-                        .try_iter()?
-                        .zip(cumulative.iter().map(|running| *running as f64))
-                        .map(|(pairs, value)| pairs.map(|pairs| (&bucket, pairs, value)))
-                        .chain([Ok((&count, labels.clone(), observed as f64))])
-                        .chain([Ok((&sum, labels.clone(), total))]);
-                    for sample in found {
-                        let (name, labels, value) = sample?;
-                        let found = self.id(py, name, &labels, index)?;
-                        let Some(id) = found.filter(|id| *id < size) else {
-                            return Ok(None);
-                        };
-                        values[id] = value;
-                        present[id] = 1;
-                    }
+                if !self.histogram_family(series.get(), index, (&mut values, &mut present))? {
+                    return Ok(None);
                 }
                 continue;
             }
@@ -207,89 +198,178 @@ impl SeriesIndex {
         &mut self,
         series: &CounterSeries,
         index: &Bound<'_, PyDict>,
-        (values, present): (&mut [f64], &mut [u8]),
+        arrays: (&mut [f64], &mut [u8]),
     ) -> PyResult<bool> {
         let py = index.py();
         let name = series.sample.bind(py);
         let text = name.to_str()?;
         let (labels, cells) = (series.labels.bind(py), series.cells.bind(py));
         let count = labels.len().min(cells.len());
-        // Taken before any cell is read (see `changes`). Still: nothing changed since
-        // this index's last take, which was the last call's (another index takes too).
-        let taken = series
-            .changes
-            .as_ref()
-            .map(|changes| (changes, changes.get().take(SERIES)));
-        let known = taken
-            .and_then(|(changes, _)| self.read.remove(&(changes.as_ptr() as usize)))
-            .filter(|known| *known.name == *text);
-        let still = match (&taken, &known) {
-            (Some((_, (changed, number))), Some(known)) => !changed && known.taken + 1 == *number,
-            _ => false,
-        };
-        let mut addresses = Vec::with_capacity(count);
-        item_addresses(labels, 0..count, &mut addresses);
-        let (mut ids, same) = match known {
-            Some(known) => {
-                let same = known
-                    .labels
-                    .iter()
-                    .zip(&addresses)
-                    .take_while(|(was, is)| was == is)
-                    .count();
-                let mut ids = known.ids;
-                ids.truncate(same);
-                (ids, same)
+        let (taken, still, known) = self.take(series.changes.as_ref(), text);
+        let (addresses, ids, read) = match known {
+            // The same label tuples, in the same order: the same ids, and the same values.
+            Some(known)
+                if still && known.labels.len() == count && items_are(labels, &known.labels) =>
+            {
+                (known.labels, known.ids, known.values)
             }
-            None => (Vec::with_capacity(count), 0),
-        };
-        for at in same..count {
-            let found =
-                self.id_by_address(py, (name.as_any(), text), &labels.get_item(at)?, index)?;
-            let Some(id) = found.filter(|id| *id < values.len()) else {
-                return Ok(false);
-            };
-            ids.push(id);
-        }
-        if still {
-            for (at, &id) in ids.iter().enumerate() {
-                let last = (at < same).then(|| self.last_value(id)).flatten();
-                values[id] = match last {
-                    Some(value) => value,
-                    None => cell_value_at(cells, at)?,
+            known => {
+                let mut addresses = Vec::with_capacity(count);
+                item_addresses(labels, 0..count, &mut addresses);
+                // Lists only grow at their ends: the label tuples read before, in order,
+                // have the ids found then (and, when still, the values read then).
+                let (mut ids, mut read, same) = match known {
+                    Some(known) => {
+                        let same = known
+                            .labels
+                            .iter()
+                            .zip(&addresses)
+                            .take_while(|(was, is)| was == is)
+                            .count();
+                        let (mut ids, mut read) = (known.ids, known.values);
+                        ids.truncate(same);
+                        read.truncate(if still { same } else { 0 });
+                        (ids, read, same)
+                    }
+                    None => (Vec::with_capacity(count), Vec::with_capacity(count), 0),
                 };
-                present[id] = 1;
-            }
-        } else {
-            let mut run = Vec::with_capacity(RUN);
-            for (start, ids) in (0..).step_by(RUN).zip(ids.chunks(RUN)) {
-                run.clear();
-                cell_values(cells, start..start + ids.len(), &mut run)?;
-                for (&id, &value) in ids.iter().zip(&run) {
-                    values[id] = value;
-                    present[id] = 1;
+                for at in same..count {
+                    let labels = labels.get_item(at)?;
+                    let Some(id) = self.id_by_address(py, (name.as_any(), text), &labels, index)?
+                    else {
+                        return Ok(false);
+                    };
+                    ids.push(id);
                 }
+                let first = read.len();
+                cell_values(cells, first..count, &mut read)?;
+                (addresses, ids, read)
             }
-        }
-        if let Some((changes, (_, number))) = taken {
-            let read = FamilyRead {
-                changes: changes.clone_ref(py),
-                taken: number,
-                name: text.into(),
-                labels: addresses,
-                ids,
-            };
-            self.reading.insert(read.changes.as_ptr() as usize, read);
-        }
-        Ok(true)
+        };
+        let read = FamilyRead {
+            name: text.into(),
+            labels: addresses,
+            ids,
+            values: read,
+            taken: None,
+        };
+        Ok(self.put(py, taken, read, arrays))
     }
 
-    /// The last call's value for `id`, if it had one.
-    fn last_value(&self, id: usize) -> Option<f64> {
-        let (values, present) = &self.last;
-        (present.get(id) == Some(&1))
-            .then(|| values.get(id).copied())
-            .flatten()
+    /// Put a histogram family's values (read from its cells, unless it stood still) at
+    /// their ids; false when a sample has no id below `values.len()`.
+    fn histogram_family(
+        &mut self,
+        series: &HistogramSeries,
+        index: &Bound<'_, PyDict>,
+        arrays: (&mut [f64], &mut [u8]),
+    ) -> PyResult<bool> {
+        let py = index.py();
+        let [bucket, count, sum] = series.sample_names(py)?;
+        let text = bucket.to_str()?;
+        let (taken, still, known) = self.take(series.changes.as_ref(), text);
+        // Each series' label tuple, then its buckets' (every one a list, or none is kept).
+        let mut addresses = Vec::new();
+        let mut keepable = true;
+        for (labels, buckets, _) in series.series(py) {
+            addresses.push(labels.as_ptr() as usize);
+            match buckets.cast::<PyList>() {
+                Ok(buckets) => item_addresses(buckets, 0..buckets.len(), &mut addresses),
+                Err(_) => keepable = false,
+            }
+        }
+        let (ids, read) = match known {
+            // The same objects, in the same order: the same ids, and the same values.
+            Some(known) if still && keepable && known.labels == addresses => {
+                (known.ids, known.values)
+            }
+            _ => {
+                let (mut ids, mut read) = (Vec::new(), Vec::new());
+                for (labels, buckets, cell) in series.series(py) {
+                    let (_, cumulative, total) = read_cell(&cell, &buckets)?;
+                    let observed = cumulative.last().copied().unwrap_or(0);
+                    // Python's float(int): exact below 2**53, rounded to nearest above.
+                    #[allow(clippy::cast_precision_loss)]
+                    let found = buckets
+                        .try_iter()?
+                        .zip(cumulative.iter().map(|running| *running as f64))
+                        .map(|(pairs, value)| pairs.map(|pairs| (&bucket, pairs, value)))
+                        .chain([Ok((&count, labels.clone(), observed as f64))])
+                        .chain([Ok((&sum, labels.clone(), total))]);
+                    for sample in found {
+                        let (name, labels, value) = sample?;
+                        let Some(id) = self.id(py, name, &labels, index)? else {
+                            return Ok(false);
+                        };
+                        ids.push(id);
+                        read.push(value);
+                    }
+                }
+                (ids, read)
+            }
+        };
+        let read = FamilyRead {
+            name: text.into(),
+            labels: addresses,
+            ids,
+            values: read,
+            taken: None,
+        };
+        let taken = taken.filter(|_| keepable);
+        Ok(self.put(py, taken, read, arrays))
+    }
+
+    /// Take this index's bit of `changes` (before any cell is read), and the family as
+    /// the last call read it (if its sample name was `name`): whether it stood still
+    /// since, that is nothing changed since this index's last take, which was the last
+    /// call's (another index takes too).
+    fn take<'c>(
+        &mut self,
+        bits: Option<&'c Py<Changes>>,
+        name: &str,
+    ) -> (Taken<'c>, bool, Option<FamilyRead>) {
+        let taken = bits.map(|changes| (changes, changes.get().take(SERIES)));
+        let known = taken
+            .and_then(|(changes, _)| self.read.remove(&(changes.as_ptr() as usize)))
+            .filter(|known| *known.name == *name);
+        let still = match (&taken, &known) {
+            (Some((_, (changed, number))), Some(known)) => {
+                !changed
+                    && known
+                        .taken
+                        .as_ref()
+                        .is_some_and(|(_, at)| at + 1 == *number)
+            }
+            _ => false,
+        };
+        (
+            taken.map(|(changes, (_, number))| (changes, number)),
+            still,
+            known,
+        )
+    }
+
+    /// Put `read`'s values at their ids, and keep it for the next call when its change
+    /// bits were `taken`; false when an id is not below `values.len()`.
+    fn put(
+        &mut self,
+        py: Python<'_>,
+        taken: Taken<'_>,
+        mut read: FamilyRead,
+        (values, present): (&mut [f64], &mut [u8]),
+    ) -> bool {
+        for (&id, &value) in read.ids.iter().zip(&read.values) {
+            let (Some(to), Some(flag)) = (values.get_mut(id), present.get_mut(id)) else {
+                return false;
+            };
+            *to = value;
+            *flag = 1;
+        }
+        if let Some((changes, number)) = taken {
+            read.taken = Some((changes.clone_ref(py), number));
+            self.reading.insert(changes.as_ptr() as usize, read);
+        }
+        true
     }
 
     /// The id of the sample named `name` with `labels` (None when it has none).

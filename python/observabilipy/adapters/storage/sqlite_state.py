@@ -27,6 +27,7 @@ from observabilipy.adapters.storage.sqlite_schema import scalar
 from observabilipy.core.aggregate import (
     Catalog,
     Labels,
+    Meta,
     Series,
     Values,
     no_values,
@@ -189,6 +190,10 @@ class MetricStateWriter:
         self._beaten = -math.inf  # when this process's heartbeat was last written
         #: The other processes' arrays as a scrape last read them.
         self.others = StoredArrays()
+        self._families_written = 0
+        # What ``learn`` read last: the file's data version, the catalog it brought up
+        # to date (and its size then), the families written by then, the meta read.
+        self._learnt: tuple[object, Catalog, int, int, dict[str, Meta]] | None = None
 
     def save(
         self,
@@ -231,7 +236,26 @@ class MetricStateWriter:
         self._beaten = beaten
         for name, kind, help_text, aggregate in new_families:
             self._families[name] = (kind, help_text, aggregate)
+        self._families_written += bool(new_families)
         return changed
+
+    def learn(self, connection: apsw.Connection) -> dict[str, Meta]:
+        """Bring the catalog up to date with the series other processes named, and give
+        every family's meta: read again only when another connection committed since
+        the last time (``PRAGMA data_version``) or this process wrote families."""
+        version = scalar(connection, "PRAGMA data_version")
+        learnt = self._learnt
+        if (
+            learnt is not None
+            and learnt[0] == version
+            and learnt[1] is self.catalog
+            and learnt[2:4] == (self.catalog.size, self._families_written)
+        ):
+            return learnt[4]
+        load_catalog(connection, self.catalog)
+        meta = family_meta(connection)
+        self._learnt = (version, self.catalog, self.catalog.size, self._families_written, meta)
+        return meta
 
     def _arrays(
         self, connection: apsw.Connection, families: list[MetricFamily], now: float

@@ -1,8 +1,9 @@
 //! Families read into lines kept for the next text exposition (see `rendered`): a
 //! counter or histogram family's cells, or a family's totals summed over the processes
 //! sharing a file. Every value is read at every call, unless the family's cells marked
-//! no change since its lines were read (counters and gauges: see `changes`). Only lines
-//! whose objects (label tuples, and sample names where they vary) are new are rendered.
+//! no change since its lines were read (see `changes`), or the summed series are the
+//! object read last time. Only lines whose objects (label tuples, and sample names where
+//! they vary) are new are rendered.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -73,6 +74,32 @@ impl Source<'_, '_> {
             buckets.get_item(0)?.len()? + 2
         };
         Ok((CHUNK / lines).max(1))
+    }
+
+    /// The addresses of the objects the lines of series `start..end` are rendered from,
+    /// as [`Self::read`] gives them, without reading a value; false for a source whose
+    /// values are not told apart from their objects (summed series).
+    fn addresses(&self, start: usize, end: usize, addresses: &mut Vec<usize>) -> bool {
+        match self {
+            Self::Cells { labels, .. } => item_addresses(labels, start..end, addresses),
+            Self::Histograms {
+                labels, buckets, ..
+            } => {
+                for i in start..end {
+                    let (Some(tuple), Ok(pairs)) = (item_address(labels, i), buckets.get_item(i))
+                    else {
+                        break;
+                    };
+                    addresses.push(tuple);
+                    match pairs.cast::<PyList>() {
+                        Ok(pairs) => item_addresses(pairs, 0..pairs.len(), addresses),
+                        Err(_) => addresses.push(0),
+                    }
+                }
+            }
+            Self::Summed { .. } => return false,
+        }
+        true
     }
 
     /// The values of the lines of series `start..end` and the addresses of the objects
@@ -191,7 +218,11 @@ impl Reader<'_> {
             names: &names,
             objects: &objects,
         };
-        self.kept(&source, labels, family.1.as_bytes(), Still::Unknown)
+        let still = series
+            .changes
+            .as_ref()
+            .map_or(Still::Unknown, Still::Changes);
+        self.kept(&source, labels, family.1.as_bytes(), still)
     }
 
     /// Read summed series as [`Self::summed_series`] does (without exemplars), into
@@ -270,10 +301,10 @@ impl Reader<'_> {
             let kept = old.next();
             values.clear();
             addresses.clear();
-            if let (true, Some(held), Source::Cells { labels, .. }) = (still, &kept, source) {
-                item_addresses(labels, start..count.min(start + run), &mut addresses);
-                if same_objects(held, &addresses) {
-                    start += addresses.len();
+            if let (true, Some(held)) = (still, &kept) {
+                let end = count.min(start + run);
+                if source.addresses(start, end, &mut addresses) && same_objects(held, &addresses) {
+                    start = end;
                     self.surrogates |= held.chunk.surrogates();
                     self.exposition.push_chunk(Arc::clone(&held.chunk));
                     entry.chunks.extend(kept);
