@@ -43,6 +43,7 @@ __all__ = [
     "run_steps",
     "set_exemplar_source",
     "set_logger_hooks",
+    "sum_gauges",
 ]
 
 __version__: str
@@ -250,6 +251,13 @@ def mark_changed(
 ) -> bytes:
     """``changed`` with ``now`` wherever ``values``/``present`` differ from
     ``before``/``before_present`` (shorter arrays hold zeros past their end)."""
+
+def sum_gauges(
+    parts: list[Buffer], present: list[bytes], size: int
+) -> tuple[bytes, bytes, list[int]]:
+    """Each id's exactly rounded sum (as ``math.fsum``; a zero sum is +0.0) of the values
+    of ``parts`` whose ``present`` is not 0 there, one byte per id (1 where any is not), and
+    the ids whose sum ``fsum`` would find past the largest float (left at 0.0)."""
 
 def add_floats(parts: list[Buffer], present: list[bytes], size: int) -> tuple[bytes, bytes]:
     """Float64 arrays added element by element, in order, padded with zeros to ``size``,

@@ -12,6 +12,7 @@ pub mod batch;
 pub mod chunk;
 pub mod errors;
 pub mod fmt;
+pub mod fsum;
 pub mod gzip;
 pub mod json_scan;
 pub mod json_valid;

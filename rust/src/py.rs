@@ -66,6 +66,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wire::encode_otlp_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(series::mark_changed, m)?)?;
     m.add_function(wrap_pyfunction!(series::add_floats, m)?)?;
+    m.add_function(wrap_pyfunction!(series::sum_gauges, m)?)?;
     m.add_class::<series::SummedSeries>()?;
     m.add_class::<series_index::SeriesIndex>()?;
     m.add_class::<logger::LoggerCore>()?;

@@ -130,6 +130,9 @@ def test_gauges_combine_by_their_aggregate(aggregate, expected):
         ((1e308, 1e308, -1e308), 1e308),  # only a partial sum overflows: exact
         ((math.inf, 1.0), math.inf),
         ((math.nan, 1.0), math.nan),
+        ((math.inf, 9e307, 9e307), math.inf),  # fsum overflowed, then Fraction(inf) raised
+        ((9e307, 9e307, -math.inf), -math.inf),
+        ((9e307, math.nan, 9e307), math.nan),
         ((0.1, 0.2, -0.3), 2.7755575615628914e-17),  # exactly rounded
     ],
 )
@@ -320,6 +323,47 @@ flags = st.lists(st.sampled_from([0, 1]), max_size=12).map(bytes)
 
 
 @native_only
+@settings(max_examples=200)
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.lists(
+                st.one_of(
+                    floats,
+                    st.sampled_from([0.0, -0.0, 1e308, -1e308, 0.1, 5e-324, math.inf]),
+                ),
+                max_size=6,
+            ),
+            st.lists(st.sampled_from([0, 1, 1, 2]), max_size=7).map(bytes),
+        ),
+        max_size=5,
+    )
+)
+def test_the_extension_sums_gauges_as_python_does(parts):
+    """Gauges summed across processes in the extension: each id's sum is ``_exact_sum``
+    of the values present there (a zero sum +0.0, NaN for +inf with -inf, a sum past
+    the largest float added exactly), whatever the arrays' lengths and flags."""
+    live = [
+        Values(n, n, True, present, array("d", values), array("d", bytes(8 * len(values))))
+        for n, (values, present) in enumerate(parts)
+    ]
+    size = 7
+    totals, flags = aggregate._summed_gauges(live, size)
+    ours = array("d", totals)
+    for series_id in range(size):
+        found = [
+            part.values[series_id]
+            for part in live
+            if series_id < len(part.values)
+            and series_id < len(part.present)
+            and part.present[series_id]
+        ]
+        assert flags[series_id] == (1 if found else 0)
+        if found:
+            assert repr(ours[series_id]) == repr(aggregate._exact_sum(found)), found
+
+
+@native_only
 @given(parts=st.lists(st.tuples(arrays, flags), max_size=5), size=st.integers(0, 14))
 def test_the_extension_adds_arrays_as_python_does(parts, size):
     assert backend.native is not None
@@ -492,6 +536,39 @@ def test_summed_counters_encode_as_their_tuples_do(fmt):
     kept = combine([jobs], {}, parts, catalog, {}, exposition=True)
     plain = combine([jobs], {}, parts, catalog, {})
     assert not isinstance(kept[0].samples, list)
+    assert list(kept[0].samples) == plain[0].samples
+    assert encode(kept) == encode(plain)
+
+
+@native_only
+@pytest.mark.parametrize("fmt", ["text", "openmetrics"])
+def test_summed_gauges_encode_as_their_tuples_do(fmt):
+    """For an encoder, a summed gauge's series stay in the arrays, as counters' do, over
+    the live processes only; the bytes are those of the same samples as tuples."""
+    from observabilipy import encoders
+
+    encode = encoders.encode_text if fmt == "text" else encoders.encode_openmetrics
+    catalog = Catalog()
+
+    def depth(*values: tuple[str, float]) -> MetricFamily:
+        return MetricFamily(
+            "depth", "gauge", "Depth", [("depth", (("q", q),), v) for q, v in values]
+        )
+
+    parts = [
+        process(catalog, 1, depth(("a", 2.0), ("b\n", 0.5))),
+        process(catalog, 2, depth(("a", 0.25), ("c", -1.0))),
+        process(catalog, 3, depth(("a", 100.0), ("d", 7.0)), live=False),
+    ]
+    local = [depth(("a", 2.0), ("b\n", 0.5))]
+    kept = combine(local, {}, parts, catalog, {}, exposition=True)
+    plain = combine(local, {}, parts, catalog, {})
+    assert not isinstance(kept[0].samples, list)
+    assert plain[0].samples == [
+        ("depth", (("q", "a"),), 2.25),
+        ("depth", (("q", "b\n"),), 0.5),
+        ("depth", (("q", "c"),), -1.0),
+    ]
     assert list(kept[0].samples) == plain[0].samples
     assert encode(kept) == encode(plain)
 

@@ -289,10 +289,17 @@ def combine(
         if name not in meta and name in remote_meta:
             meta[name] = remote_meta[name]
     result = []
+    gauge_sums: tuple[bytes, bytes] | None = None
     for name, family_meta in meta.items():
         ids = catalog.ids_in_order(name, family_meta[0])
-        if family_meta[0] == "gauge":
+        if family_meta[0] == "gauge" and (native is None or family_meta[2] != "sum"):
             samples = _gauge_samples(catalog, ids, family_meta[2], live)
+        elif family_meta[0] == "gauge":  # summed, as counters are, over the live processes
+            assert native is not None
+            gauge_sums = gauge_sums or _summed_gauges(live, catalog.size)
+            packed = catalog.packed_ids(name, "gauge")
+            series = native.SummedSeries(packed, catalog.sample, catalog.labels, *gauge_sums)
+            samples = cast("list[Sample]", series) if exposition else series.samples()
         elif isinstance(totals, bytes):
             assert native is not None
             packed = catalog.packed_ids(name, family_meta[0])
@@ -326,6 +333,26 @@ def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:
     return add_floats(values, present, size)
 
 
+def _summed_gauges(live: list[Values], size: int) -> tuple[bytes, bytes]:
+    """Each id's sum over the live processes that have a value there, as ``_gauge``
+    sums (native float64 bytes), and whether any has one."""
+    assert native is not None
+    values = [part.values for part in live]
+    present = [part.present for part in live]
+    totals, flags, odd = native.sum_gauges(values, present, size)
+    if not odd:
+        return totals, flags
+    patched = array("d", totals)
+    for series_id in odd:  # a sum past the largest float: added exactly
+        found = [part.values[series_id] for part in live if _has(part, series_id)]
+        patched[series_id] = _exact_sum(found)
+    return patched.tobytes(), flags
+
+
+def _has(part: Values, series_id: int) -> bool:
+    return series_id < min(len(part.present), len(part.values)) and part.present[series_id] != 0
+
+
 def _gauge_samples(
     catalog: Catalog, ids: Iterable[int], aggregate: str, live: list[Values]
 ) -> list[Sample]:
@@ -334,7 +361,7 @@ def _gauge_samples(
         found = [
             (part.values[series_id], part.changed[series_id], part.pid)
             for part in live
-            if series_id < len(part.present) and part.present[series_id]
+            if _has(part, series_id)
         ]
         if not found:
             continue
@@ -378,10 +405,13 @@ def _exact_sum(values: list[float]) -> float:
     together give NaN, and a sum beyond the largest float an infinity, as adding floats
     does (a scrape must not fail on values each process could hold)."""
     try:
-        return math.fsum(values)
+        return math.fsum(values) + 0.0  # a zero sum is +0.0, whichever zeros summed
     except ValueError:  # +inf and -inf
         return math.nan
     except OverflowError:  # finite values whose sum, or a partial sum, overflows
+        special = [value for value in values if not math.isfinite(value)]
+        if special:  # an infinity or NaN among them decides, as adding floats does
+            return float(sum(special))
         exact = sum(map(Fraction, values), Fraction(0))
         try:
             return float(exact)

@@ -61,6 +61,48 @@ pub fn add_floats<'py>(
     Ok((floats(py, &totals)?, PyBytes::new(py, &flags)))
 }
 
+/// Gauges summed across processes: for each id below `size`, the exactly rounded sum
+/// (as `math.fsum`, a zero sum +0.0) of the values of `parts` whose `present` is not 0
+/// there, and 1 where any is not; with the ids whose sum `fsum` would find past the
+/// largest float (left at 0.0, for the caller to add exactly).
+#[pyfunction]
+pub fn sum_gauges<'py>(
+    py: Python<'py>,
+    parts: &Bound<'py, PyList>,
+    present: &Bound<'py, PyList>,
+    size: usize,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Vec<usize>)> {
+    let parts = parts
+        .iter()
+        .map(|part| f64s(py, &part))
+        .collect::<PyResult<Vec<_>>>()?;
+    let present = present
+        .iter()
+        .map(|flags| flags.cast_into::<PyBytes>().map_err(PyErr::from))
+        .collect::<PyResult<Vec<_>>>()?;
+    let present: Vec<&[u8]> = present.iter().map(PyBytesMethods::as_bytes).collect();
+    let (mut totals, mut flags, mut odd) = (vec![0f64; size], vec![0u8; size], Vec::new());
+    for id in 0..size {
+        let mut found = parts
+            .iter()
+            .zip(&present)
+            .filter(|(values, flags)| {
+                flags.get(id).is_some_and(|flag| *flag != 0) && id < values.len()
+            })
+            .map(|(values, _)| values[id])
+            .peekable();
+        if found.peek().is_none() {
+            continue;
+        }
+        flags[id] = 1;
+        match crate::fsum::exact_sum(found) {
+            Some(total) => totals[id] = total,
+            None => odd.push(id),
+        }
+    }
+    Ok((floats(py, &totals)?, PyBytes::new(py, &flags), odd))
+}
+
 /// A float64 buffer's values (an `array('d')`); an empty one may point anywhere, so it
 /// is not asked for its buffer.
 fn f64s(py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
