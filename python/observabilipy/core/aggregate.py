@@ -14,11 +14,11 @@ import math
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from itertools import compress
 from operator import add, ne
 from typing import Final, NamedTuple, Protocol, cast
 
+from observabilipy.core import gauges
 from observabilipy.core.backend import native
 from observabilipy.core.models import Exemplar, MetricFamily, Sample
 
@@ -293,10 +293,10 @@ def combine(
     for name, family_meta in meta.items():
         ids = catalog.ids_in_order(name, family_meta[0])
         if family_meta[0] == "gauge" and (native is None or family_meta[2] != "sum"):
-            samples = _gauge_samples(catalog, ids, family_meta[2], live)
+            samples = gauges.combined(catalog, ids, family_meta[2], live)
         elif family_meta[0] == "gauge":  # summed, as counters are, over the live processes
             assert native is not None
-            gauge_sums = gauge_sums or _summed_gauges(live, catalog.size)
+            gauge_sums = gauge_sums or gauges.summed(live, catalog.size)
             packed = catalog.packed_ids(name, "gauge")
             series = native.SummedSeries(packed, catalog.sample, catalog.labels, *gauge_sums)
             samples = cast("list[Sample]", series) if exposition else series.samples()
@@ -333,46 +333,6 @@ def _sums(parts: list[Values], size: int) -> tuple[bytes | list[float], bytes]:
     return add_floats(values, present, size)
 
 
-def _summed_gauges(live: list[Values], size: int) -> tuple[bytes, bytes]:
-    """Each id's sum over the live processes that have a value there, as ``_gauge``
-    sums (native float64 bytes), and whether any has one."""
-    assert native is not None
-    values = [part.values for part in live]
-    present = [part.present for part in live]
-    totals, flags, odd = native.sum_gauges(values, present, size)
-    if not odd:
-        return totals, flags
-    patched = array("d", totals)
-    for series_id in odd:  # a sum past the largest float: added exactly
-        found = [part.values[series_id] for part in live if _has(part, series_id)]
-        patched[series_id] = _exact_sum(found)
-    return patched.tobytes(), flags
-
-
-def _has(part: Values, series_id: int) -> bool:
-    return series_id < min(len(part.present), len(part.values)) and part.present[series_id] != 0
-
-
-def _gauge_samples(
-    catalog: Catalog, ids: Iterable[int], aggregate: str, live: list[Values]
-) -> list[Sample]:
-    samples: list[Sample] = []
-    for series_id in ids:
-        found = [
-            (part.values[series_id], part.changed[series_id], part.pid)
-            for part in live
-            if _has(part, series_id)
-        ]
-        if not found:
-            continue
-        sample, labels = catalog.sample[series_id], catalog.labels[series_id]
-        if aggregate == "per_process":
-            samples.extend((sample, (*labels, ("pid", str(pid))), v) for v, _, pid in found)
-        else:
-            samples.append((sample, labels, _gauge(aggregate, found)))
-    return samples
-
-
 def _padded(values: Sequence[float], size: int) -> Sequence[float]:
     if len(values) >= size:
         return values
@@ -388,35 +348,6 @@ def _family(
 ) -> MetricFamily:
     kind, help_text, _ = meta
     return MetricFamily(name, kind, help_text, samples, exemplars or {})
-
-
-def _gauge(aggregate: str, values: list[tuple[float, float, int]]) -> float:
-    if aggregate == "max":
-        return max(v for v, _, _ in values)
-    if aggregate == "min":
-        return min(v for v, _, _ in values)
-    if aggregate == "latest":
-        return max(values, key=lambda item: item[1])[0]
-    return _exact_sum([v for v, _, _ in values])
-
-
-def _exact_sum(values: list[float]) -> float:
-    """``math.fsum``'s exactly rounded sum, without its exceptions: +inf and -inf
-    together give NaN, and a sum beyond the largest float an infinity, as adding floats
-    does (a scrape must not fail on values each process could hold)."""
-    try:
-        return math.fsum(values) + 0.0  # a zero sum is +0.0, whichever zeros summed
-    except ValueError:  # +inf and -inf
-        return math.nan
-    except OverflowError:  # finite values whose sum, or a partial sum, overflows
-        special = [value for value in values if not math.isfinite(value)]
-        if special:  # an infinity or NaN among them decides, as adding floats does
-            return float(sum(special))
-        exact = sum(map(Fraction, values), Fraction(0))
-        try:
-            return float(exact)
-        except OverflowError:
-            return math.inf if exact > 0 else -math.inf
 
 
 def _series_order(family: str, sample: str, labels: Labels) -> tuple[Labels, int, float]:

@@ -21,6 +21,7 @@ mod exemplars;
 use exemplars::exemplars_of;
 mod kept;
 mod pairs;
+mod source;
 
 /// Read `families` into `exposition`, checking them as `prometheus.py` does, in its
 /// order; exemplars only for OpenMetrics, the one format that has them. Returns
