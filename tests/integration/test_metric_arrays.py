@@ -10,6 +10,7 @@ import pytest
 from observabilipy import Engine
 from observabilipy.adapters.storage import sqlite_arrays, sqlite_state
 from observabilipy.adapters.storage.sqlite_schema import SCHEMA_VERSION
+from observabilipy.core import backend
 from observabilipy.core.aggregate import Catalog, Values
 from observabilipy.encoders import encode_text
 
@@ -166,3 +167,18 @@ def test_text_scrapes_of_arrays_standing_still_are_the_last_families(tmp_path):
         body = text(first)
         assert body.count("jobs_total{") == 2
         assert text(first) == body
+
+
+@pytest.mark.skipif(backend.native is None, reason="summed series exist only with Rust")
+@pytest.mark.parametrize("exemplars", [True, False])
+def test_scrapes_for_an_encoder_leave_summed_series_in_their_arrays(tmp_path, exemplars):
+    """OpenMetrics (exemplars) and text scrapes alike: counters and summed gauges stay in
+    the added arrays for the encoder; a plain collect gives tuples."""
+    with quiet_engine(tmp_path / "app.db") as engine:
+        engine.counter("jobs", "Jobs", labels=["q"]).labels("a").inc()
+        engine.gauge("depth", "Depth").set(2)
+        encoded = engine.collect(exposition=True, exemplars=exemplars)
+        plain = engine.collect()
+    for name in ("jobs", "depth"):
+        assert not isinstance(next(f for f in encoded if f.name == name).samples, list)
+        assert isinstance(next(f for f in plain if f.name == name).samples, list)

@@ -165,7 +165,15 @@ class MetricsSync:
                 connection.set_busy_timeout(self._busy_ms)
             # Under the lock: the next save may add to the catalog.
             if not exposition or exemplars:
-                return combine(local, aggregates, processes, writer.catalog, meta)
+                return combine(
+                    local,
+                    aggregates,
+                    processes,
+                    writer.catalog,
+                    meta,
+                    exposition=exposition,
+                    exemplars=exemplars,
+                )
             # For an encoder of text (no exemplars: values alone), the same arrays (the
             # same objects), catalog and families combine into the same families: the
             # last ones are given again, and the encoder's kept lines show them unread.
