@@ -182,3 +182,33 @@ def test_scrapes_for_an_encoder_leave_summed_series_in_their_arrays(tmp_path, ex
     for name in ("jobs", "depth"):
         assert not isinstance(next(f for f in encoded if f.name == name).samples, list)
         assert isinstance(next(f for f in plain if f.name == name).samples, list)
+
+
+@pytest.mark.parametrize(
+    "count",
+    ["'many'", "x'ff00fe'", "9223372036854775807", "-1.5", "randomblob(100000)"],
+)
+def test_write_counts_edited_by_hand_never_fail_a_scrape(tmp_path, count):
+    """A count that is text (not UTF-8 too), a blob, huge (the trigger's next step
+    leaves the integers) or a float: that process's arrays are read at every scrape,
+    never held, and every write is still shown."""
+    path = tmp_path / "app.db"
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        first.counter("jobs", "Jobs").inc()
+        first.collect()
+        counted = second.counter("jobs", "Jobs")
+        counted.inc(2)
+        assert jobs(second) == 3.0
+        other = first._sync._writer
+        assert other is not None
+        connection = apsw.Connection(str(path))
+        with connection:
+            connection.execute(
+                f"UPDATE processes SET values_written = {count} WHERE id = ?", (other.process,)
+            )
+        connection.close()
+        assert jobs(second) == 3.0
+        assert jobs(second) == 3.0
+        first.counter("jobs", "Jobs").inc(4)
+        first.collect()
+        assert jobs(second) == 7.0
