@@ -5,18 +5,20 @@ byte, errors included; ``observabilipy.encoders`` chooses between the two. The l
 is also a SQLite extension (``sqlite3_observabilipy_init``, see ``sqlite_ext.rs``).
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Self, final
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Self, final, overload
 
 from typing_extensions import Buffer, disjoint_base
 
 from observabilipy.core.encoding.ndjson import LogRow
-from observabilipy.core.models import Exemplar, MetricFamily
+from observabilipy.core.models import Exemplar, LogEntry, MetricFamily
 
 __all__ = [
     "Changes",
     "CounterCell",
     "CounterSeries",
+    "EntryBatch",
+    "EntryQueue",
     "GaugeCell",
     "HistogramCell",
     "HistogramSeries",
@@ -302,6 +304,50 @@ def set_logger_hooks(
     numbers: Mapping[str, int],
 ) -> None:
     """Give ``LoggerCore``'s level methods what they read from ``core`` (once)."""
+
+@final
+class EntryQueue:
+    """The engine's queue of log entries, kept as the JSON the writer inserts."""
+
+    def __new__(
+        cls,
+        entry: type[LogEntry],
+        encode: Callable[[Any], bytes],
+        decode: Callable[[bytes], LogEntry],
+    ) -> Self: ...
+    def __len__(self) -> int: ...
+    def append(self, entry: LogEntry) -> None:
+        """Add an entry at the end: written natively when it is a plain ``LogEntry``."""
+
+    def popleft(self) -> None:
+        """Drop the oldest entry (the buffer's ``drop_oldest``); ``IndexError`` when empty."""
+
+    def clear(self) -> None: ...
+    def wake_past(self, count: int, wake: Callable[[], object]) -> bool:
+        """Call ``wake`` when an append takes the queue past ``count`` entries (once until
+        the next take), so a logger may append up to the buffer's capacity by itself:
+        True."""
+
+    def take(self, count: int, exclusive: bool = True) -> EntryBatch:
+        """Remove and return up to ``count`` entries, oldest first, as one batch.
+        ``exclusive`` is the deque's (whether only the taker removes entries): unused, as
+        every change here is made under the lock."""
+
+@final
+class EntryBatch(Sequence[LogEntry]):
+    """Entries taken from an ``EntryQueue``: a sequence of ``LogEntry`` (read back from
+    their JSON when asked for) whose ``json()`` is the batch's insert text."""
+
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int, /) -> LogEntry: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> EntryBatch | list[LogEntry]:
+        """A batch of the entries in a slice of steps of 1, else a list of them."""
+    def __iter__(self) -> Iterator[LogEntry]: ...
+    def json(self) -> bytes:
+        """The entries as the JSON array the insert reads; those kept as objects are
+        encoded by msgspec now (what it raises, this raises)."""
 
 @disjoint_base
 class LoggerCore:

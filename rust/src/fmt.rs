@@ -171,6 +171,39 @@ pub fn write_value(out: &mut Vec<u8>, value: f64) {
     }
 }
 
+/// A finite float as msgspec writes it in JSON, the form log batches carry: Python's
+/// shortest digits, plain from 1e-5 to below 1e16 (`0.00001`, `1.0`), else `1e16`,
+/// `1.5e-7`. False, with nothing written, for NaN and the infinities.
+pub fn write_json_float(out: &mut Vec<u8>, value: f64) -> bool {
+    if !value.is_finite() {
+        return false;
+    }
+    if value.is_sign_negative() {
+        out.push(b'-');
+    }
+    if value == 0.0 {
+        out.extend_from_slice(b"0.0");
+        return true;
+    }
+    let digits = Digits::of(value);
+    if (-5..16).contains(&digits.exp) {
+        digits.write_fixed_form(out, true);
+    } else {
+        let mantissa = digits.as_bytes();
+        out.push(mantissa[0]);
+        if mantissa.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&mantissa[1..]);
+        }
+        out.push(b'e');
+        if digits.exp < 0 {
+            out.push(b'-');
+        }
+        write_u64(out, u64::from(digits.exp.unsigned_abs()));
+    }
+    true
+}
+
 /// A float as Python's `repr` writes it, for error messages: `nan`, `-inf`, `1e+20`, `0.5`.
 #[must_use]
 pub fn python_repr(value: f64) -> String {

@@ -21,6 +21,8 @@ use crate::prometheus::{Exposition, Format};
 mod bodies;
 pub(crate) mod cells;
 mod changes;
+mod entry_json;
+mod entry_queue;
 mod exemplars;
 mod exposition;
 mod histogram;
@@ -70,6 +72,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<series::SummedSeries>()?;
     m.add_class::<series_index::SeriesIndex>()?;
     m.add_class::<logger::LoggerCore>()?;
+    m.add_class::<entry_queue::EntryQueue>()?;
+    m.add_class::<entry_queue::EntryBatch>()?;
     level_call::add_level_methods(m.py())?;
     m.add_function(wrap_pyfunction!(logger::set_logger_hooks, m)?)?;
     Ok(())

@@ -3,6 +3,7 @@
 columns. Same rows stored, same entries rejected, whatever the entries hold."""
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from observabilipy.adapters.storage import sqlite_insert
 from observabilipy.adapters.storage.sqlite import SQLiteLogStorage, load_sqlite_extension
 from observabilipy.adapters.storage.sqlite_insert import insert_entries
 from observabilipy.adapters.storage.sqlite_segments import DEFAULT_SEGMENTING as DEFAULT
+from observabilipy.core.backend import native as native_backend
+from observabilipy.runtime.buffer import entry_queue
 from tests.backends import rust
 
 texts = st.text(max_size=12) | st.sampled_from(['"', "\\", "\n\t\x01", "é😀", "\u2028", "\ud800"])
@@ -39,7 +42,7 @@ def stored(storage: SQLiteLogStorage) -> list[tuple[Any, ...]]:
     return [tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows]
 
 
-def insert(storage: SQLiteLogStorage, batch: list[LogEntry], native: bool) -> list[str]:
+def insert(storage: SQLiteLogStorage, batch: Sequence[LogEntry], native: bool) -> list[str]:
     with storage.connection:
         _, rejected = insert_entries(storage.connection, batch, native=native)
     return [reason for _, reason in rejected]
@@ -67,6 +70,36 @@ def test_both_paths_store_and_reject_the_same(
     for batch in batches:
         assert insert(native, batch, True) == insert(json, batch, False)
     assert stored(native) == stored(json)
+
+
+@pytest.mark.skipif(native_backend is None, reason="the native queue is the Rust backend's")
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.lists(entries, max_size=6), min_size=1, max_size=3))
+def test_batches_from_the_native_queue_store_and_reject_what_lists_do(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[LogEntry]]
+) -> None:
+    """The engine's queue on the Rust backend hands the writer its entries as JSON
+    (those it does not write kept as objects): by either path, the rows stored and
+    the entries rejected are those of the same entries as a list."""
+    folder = tmp_path_factory.mktemp("paths")
+    files = [SQLiteLogStorage(str(folder / f"{name}.db")) for name in ("a", "b", "c", "d")]
+    listed, queued = (files[0], files[1]), (files[2], files[3])
+    for storage in (listed[0], queued[0]):
+        assert load_sqlite_extension(storage.connection, rust().sqlite_extension)
+    queue = entry_queue()
+    for batch in batches:
+        for entry in batch:
+            queue.append(entry)
+        taken = queue.take(len(batch), True)
+        for native, (from_list, from_queue) in (
+            (True, (listed[0], queued[0])),
+            (False, (listed[1], queued[1])),
+        ):
+            assert insert(from_queue, taken, native) == insert(from_list, batch, native)
+    for from_list, from_queue in zip(listed, queued, strict=True):
+        assert stored(from_queue) == stored(from_list)
 
 
 def test_the_native_path_stores_a_plain_batch(

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from observabilipy import Engine, LogEntry, Logger
 from observabilipy.core.backend import native
 from observabilipy.core.context import bind
+from observabilipy.core.entries import ENTRY_JSON
 from observabilipy.core.levels import LEVELS
 from observabilipy.core.logger import Levels
+from observabilipy.runtime.buffer import entry_queue
 
 pytestmark = pytest.mark.skipif(native is None, reason="the Rust backend is not in use")
 
@@ -178,3 +180,48 @@ def test_text_that_is_not_utf8_and_huge_text_are_recorded_as_python_records_them
         stored = engine.read_logs(limit=10)
     assert [entry.level for entry in stored] == [level for level, *_ in calls]
     assert engine.buffer.dropped == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    calls=st.lists(calls, max_size=6),
+    context=st.dictionaries(names, values, max_size=3),
+    bound=st.dictionaries(names, values, max_size=3),
+    room=st.sampled_from([1, 3, 100]),
+)
+def test_into_the_engine_s_queue_the_rust_level_methods_record_what_the_python_ones_do(
+    calls: list[Any], context: dict[str, Any], bound: dict[str, Any], room: int
+) -> None:
+    """The Rust methods write entries into the native queue (or keep those with parts
+    it does not write); read back, they are the entries the Python methods append to a
+    deque, and the batch's JSON is msgspec's for those entries."""
+
+    def run(kind: type[Logger], lane: Any) -> Any:
+        ticks = iter(range(10_000))
+        sunk: list[LogEntry] = []
+        log = kind(
+            "shop",
+            sunk.append,
+            context=dict(context),
+            clock=lambda: float(next(ticks) % 7) / 8,
+            lane=(lane, room),
+        )
+        outcomes = record(log, calls, bound)
+        return sunk, lane, outcomes
+
+    sunk, queue, outcomes = run(Logger, entry_queue())
+    python_sunk, python_queued, python_outcomes = run(PythonLogger, deque())
+    queued = queue.take(len(queue), True)
+    assert (comparable(sunk), comparable(queued), outcomes) == (
+        comparable(python_sunk),
+        comparable(python_queued),
+        python_outcomes,
+    )
+    assert encoded(queued.json) == encoded(lambda: ENTRY_JSON.encode(list(python_queued)))
+
+
+def encoded(encode: Any) -> Any:
+    try:
+        return encode()
+    except Exception as error:
+        return type(error)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 from observabilipy.core.encoding.attributes import encode_attributes, safe_text, text_of
@@ -35,6 +36,12 @@ MAX_ENTRY_BYTES: Final = 1024 * 1024
 #: The attribute that marks a cut entry: ``{"message": <original bytes>, ...}``.
 TRUNCATED: Final = "_truncated"
 _MAX_LOGGER_BYTES: Final = 1024
+
+#: A ``LogEntry`` as the JSON array a batch carries into storage (see
+#: ``adapters.storage.sqlite_insert``): attribute values of other kinds as their text.
+ENTRY_JSON: Final = msgspec.json.Encoder(enc_hook=text_of)
+#: That JSON read back into a ``LogEntry`` (entries queued as JSON on the Rust backend).
+ENTRY_FROM_JSON: Final = msgspec.json.Decoder(LogEntry)
 
 #: A row as stored: timestamp, level number, logger, message, attributes JSON text.
 Row = tuple[float, int, str, str, str]

@@ -12,7 +12,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from observabilipy.core.backend import native
 from observabilipy.core.context import FIELDS
@@ -21,6 +21,15 @@ from observabilipy.core.levels import STDLIB_NUMBERS, level_number, parse_level
 from observabilipy.core.models import LogEntry
 
 Sink = Callable[[LogEntry], object]
+
+
+class Lane(Protocol):
+    """A sink's own queue, which a logger appends to while it has room."""
+
+    def __len__(self) -> int: ...
+    def append(self, entry: LogEntry, /) -> object: ...
+
+
 _bound: Final = FIELDS.get  # the context's bound fields, read on every call
 
 
@@ -73,7 +82,7 @@ class Levels:
     __slots__ = ("_clock", "_context", "_lane", "_minimum", "_room", "_sink", "name")
     _clock: Callable[[], float]
     _context: dict[str, Any]
-    _lane: deque[LogEntry]
+    _lane: Lane
     _minimum: int
     _room: int
     _sink: Sink
@@ -117,7 +126,7 @@ class Logger(_Core):
         level: str | int = "debug",
         context: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
-        lane: tuple[deque[LogEntry], int] | None = None,
+        lane: tuple[Lane, int] | None = None,
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"logger name must be a str, not {type(name).__name__}")

@@ -12,6 +12,11 @@ hold. When the buffer is full the policy decides:
 
 Every entry is accounted for: taken by the consumer, dropped (counted; the first drop
 says so once on stderr, naming how to change the policy), or still waiting.
+
+The engine's queue (``entry_queue``) is a deque of ``LogEntry`` on the pure-Python
+backend; on the Rust backend, ``_native.EntryQueue`` keeps each entry as the JSON the
+writer inserts, written in the log call, so the writer takes a batch as one copy
+instead of encoding and freeing every entry with the GIL held.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ import operator
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from itertools import repeat
-from typing import Final, Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
+from observabilipy.core.backend import native
+from observabilipy.core.entries import ENTRY_FROM_JSON, ENTRY_JSON
+from observabilipy.core.models import LogEntry
 from observabilipy.runtime.stderr import say
 
 Policy = Literal["backpressure", "block", "drop_newest", "drop_oldest"]
@@ -32,11 +41,57 @@ POLICIES: Final = ("backpressure", "block", "drop_newest", "drop_oldest")
 T = TypeVar("T")
 
 
+class Queue(Protocol[T]):
+    """What a buffer keeps its items in: appends by producers, ``popleft`` by a
+    ``drop_oldest`` producer, everything else by the one consumer."""
+
+    def __len__(self) -> int: ...
+    def append(self, item: T, /) -> object: ...
+    def popleft(self) -> object: ...
+    def clear(self) -> None: ...
+    def take(self, count: int, exclusive: bool) -> Sequence[T]: ...
+    def wake_past(self, count: int, wake: Callable[[], object]) -> bool: ...
+
+
+class Deque(deque[T]):
+    """A deque that hands over a batch (the pure-Python backend's queue)."""
+
+    def wake_past(self, count: int, wake: Callable[[], object]) -> bool:
+        """False: ``Buffer.append`` wakes the consumer (a deque cannot)."""
+        return False
+
+    def take(self, count: int, exclusive: bool) -> list[T]:
+        """Remove and return up to ``count`` items, oldest first. ``exclusive``: only
+        the caller removes items, so ``count`` are there (up to ``len``)."""
+        count = min(count, len(self))
+        if exclusive:
+            # Popped in one C loop (the caller holds the GIL here, which producers wait out).
+            return list(map(operator.call, repeat(self.popleft, count)))
+        batch: list[T] = []
+        pop = self.popleft
+        with contextlib.suppress(IndexError):  # a producer's drop emptied it meanwhile
+            for _ in range(count):
+                batch.append(pop())  # noqa: PERF401 (each popped item must land in batch)
+        return batch
+
+
+def entry_queue() -> Queue[LogEntry]:
+    """The engine's queue of log entries: native on the Rust backend (see the module)."""
+    if native is None:
+        return Deque()
+    queue: Queue[LogEntry] = native.EntryQueue(LogEntry, ENTRY_JSON.encode, ENTRY_FROM_JSON.decode)
+    return queue
+
+
 class Buffer(Generic[T]):
     """A bounded FIFO with exact accounting and a choice of what to do when full."""
 
     def __init__(
-        self, capacity: int = 100_000, policy: Policy = "backpressure", block_timeout: float = 1.0
+        self,
+        capacity: int = 100_000,
+        policy: Policy = "backpressure",
+        block_timeout: float = 1.0,
+        queue: Queue[T] | None = None,
     ) -> None:
         if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
             raise ValueError(f"buffer capacity must be a positive int, got {capacity!r}")
@@ -47,9 +102,19 @@ class Buffer(Generic[T]):
         self.capacity = capacity
         self.policy = policy
         self.block_timeout = block_timeout
-        self.batch_size = 1
-        self._items: deque[T] = deque()
+        self._batch_size = 1
+        self._items: Queue[T] = Deque() if queue is None else queue
         self.reset()
+
+    @property
+    def batch_size(self) -> int:
+        """Entries waiting beyond which the consumer is woken."""
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self._batch_size = value
+        self._self_waking = self._items.wake_past(value, self.wakeup.set)
 
     def reset(self) -> None:
         """Empty, with fresh counts and locks (a forked child starts from here). The
@@ -63,6 +128,7 @@ class Buffer(Generic[T]):
         self._failing = False
         self.last_drop = 0.0  # time.monotonic() of the latest drop
         self._drop_reported = False
+        self.batch_size = self._batch_size  # the queue wakes the new event
 
     @property
     def failing(self) -> bool:
@@ -88,11 +154,14 @@ class Buffer(Generic[T]):
             self.wakeup.set()
         return True
 
-    def lane(self) -> tuple[deque[T], int]:
+    def lane(self) -> tuple[Queue[T], int]:
         """The queue and how many items it may hold before ``append`` must see the
-        next one: below the batch size (and the capacity) an append needs no wakeup
-        and no policy, so a producer may append to the queue itself."""
-        return self._items, min(self.batch_size, self.capacity)
+        next one, so a producer may append to the queue itself until then. That is the
+        capacity when the queue wakes the consumer itself (``wake_past``), else the
+        batch size: below it an append needs no wakeup and, below the capacity, no
+        policy."""
+        room = self.capacity if self._self_waking else min(self.batch_size, self.capacity)
+        return self._items, room
 
     def _make_room(self) -> bool:
         """Apply the policy to a full buffer; True when ``item`` may now be appended."""
@@ -137,20 +206,9 @@ class Buffer(Generic[T]):
                 "observabilipy_buffer_dropped_total"
             )
 
-    def take(self, limit: int) -> list[T]:
+    def take(self, limit: int) -> Sequence[T]:
         """Remove and return up to ``limit`` items, oldest first (single consumer only)."""
-        items = self._items
-        count = min(limit, len(items))
-        if self.policy != "drop_oldest":
-            # Only this consumer removes items, so ``count`` are there: pop them in one
-            # C loop (the writer holds the GIL here, which producers wait out).
-            batch: list[T] = list(map(operator.call, repeat(items.popleft, count)))
-        else:
-            batch = []
-            pop = items.popleft
-            with contextlib.suppress(IndexError):  # a producer's drop emptied it meanwhile
-                for _ in range(count):
-                    batch.append(pop())  # one by one: each popped item must land in batch
+        batch = self._items.take(limit, self.policy != "drop_oldest")
         self._taken += len(batch)
         if batch and self.policy in ("block", "backpressure"):
             with self._space:

@@ -53,7 +53,7 @@ from observabilipy.core.ports import Exporter, MetricsExporter
 from observabilipy.core.registry import Instrument, Registry
 from observabilipy.core.states import Enum, Info
 from observabilipy.core.summary import Summary
-from observabilipy.runtime.buffer import Buffer, Policy
+from observabilipy.runtime.buffer import Buffer, Policy, entry_queue
 from observabilipy.runtime.health import (
     RECENT,
     Facts,
@@ -126,7 +126,7 @@ class Engine:
         self.registry = registry if registry is not None else Registry(max_series=max_series)
         if self.registry.on_overflow is None:
             self.registry.on_overflow = _say_overflow
-        self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout)
+        self.buffer: Buffer[LogEntry] = Buffer(buffer_size, overflow, block_timeout, entry_queue())
         self._flush_interval = flush_interval
         self._batch_size = batch_size
         self._synchronous = synchronous.upper()
@@ -483,7 +483,7 @@ class Engine:
         with self._close_lock:
             if self._closed or self._writer.alive:
                 return
-            for _ in self._writer.abandon():
+            for _ in range(len(self._writer.abandon())):
                 self.buffer.count_dropped()
             self._restarts += 1
             self._last_restart = time.monotonic()

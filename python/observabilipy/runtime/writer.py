@@ -104,7 +104,7 @@ class Writer:
         self.after_batch: Task | None = None
         self._connection: apsw.Connection | None = None
         self._native = False  # the connection has the Rust extension (see _open)
-        self._held: list[LogEntry] = []
+        self._held: Sequence[LogEntry] = []
         self._jobs: deque[Job] = deque()
         #: Entries committed (stored or rejected) through ``commit``, not the buffer.
         self.committed = 0
@@ -150,7 +150,7 @@ class Writer:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def abandon(self) -> list[LogEntry]:
+    def abandon(self) -> Sequence[LogEntry]:
         """For a writer whose thread is gone: the entries it held (never written), and
         its requests answered as not stored."""
         held, self._held = self._held, []
@@ -287,12 +287,12 @@ class Writer:
             time.sleep(0.05)
             ok = self._write_until(len(self.buffer) + self.buffer.taken)
         if not ok:
-            lost = self._held + self.buffer.take(len(self.buffer))
+            lost = len(self._held) + len(self.buffer.take(len(self.buffer)))
             self._held = []
-            for _ in lost:
+            for _ in range(lost):
                 self.buffer.count_dropped()
             say(
-                f"{len(lost)} entries not written to {self.path} "
+                f"{lost} entries not written to {self.path} "
                 f"(storage failing: {self.failing}); counted as dropped"
             )
         for task in self.tasks:

@@ -46,6 +46,27 @@ fn reprs_match_python() {
 }
 
 #[test]
+fn json_floats_match_msgspec() {
+    let cases = [
+        (1e-5, "0.00001"),
+        (9.99e-6, "9.99e-6"),
+        (1.5e-7, "1.5e-7"),
+        (1e15, "1000000000000000.0"),
+        (1e16, "1e16"),
+        (1.234_567_890_123_456_7e17, "1.2345678901234566e17"),
+        (-0.0, "-0.0"),
+        (1_764_536_000.123_456, "1764536000.123456"),
+    ];
+    for (v, expected) in cases {
+        let mut out = Vec::new();
+        assert!(write_json_float(&mut out, v));
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+    assert!(!write_json_float(&mut Vec::new(), f64::NAN));
+    assert!(!write_json_float(&mut Vec::new(), f64::INFINITY));
+}
+
+#[test]
 fn timestamps_round_half_to_even_and_stay_in_years_1_to_9999() {
     assert_eq!(float_micros(0.000_000_5), Ok(0));
     assert_eq!(float_micros(0.000_002_5), Ok(2));

@@ -16,6 +16,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyMapping, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::entry_queue::{EntryQueue, Pushed};
+
 /// What the level methods take from `core`, given once by `set_logger_hooks`.
 struct Hooks {
     /// `LogEntry`.
@@ -78,6 +80,8 @@ pub struct LoggerCore {
     #[pyo3(get, set)]
     name: Py<PyString>,
     lane: Py<PyAny>,
+    /// The lane, when it is the engine's native queue: entries are written into it.
+    queue: Option<Py<EntryQueue>>,
     /// The lane's bound `append`, looked up once.
     append: Py<PyAny>,
     clock: Py<PyAny>,
@@ -101,6 +105,7 @@ impl LoggerCore {
             sink: py.None(),
             name: PyString::new(py, "").unbind(),
             lane: py.None(),
+            queue: None,
             append: py.None(),
             clock: py.None(),
             wall: false,
@@ -121,6 +126,7 @@ impl LoggerCore {
         self.context = PyDict::new(py).unbind();
         self.sink = py.None();
         self.lane = py.None();
+        self.queue = None;
         self.append = py.None();
         self.clock = py.None();
         self.wall = false;
@@ -134,6 +140,10 @@ impl LoggerCore {
     #[setter(_lane)]
     fn set_lane(&mut self, lane: &Bound<'_, PyAny>) -> PyResult<()> {
         self.append = lane.getattr(intern!(lane.py(), "append"))?.unbind();
+        self.queue = lane
+            .cast::<EntryQueue>()
+            .ok()
+            .map(|queue| queue.clone().unbind());
         self.lane = lane.clone().unbind();
         Ok(())
     }
@@ -189,6 +199,34 @@ impl LoggerCore {
             }
             message = text;
         }
+        let name = hooks.names[level].bind(py);
+        if let Some(queue) = &self.queue {
+            let queue = queue.get();
+            let timestamp = if self.wall {
+                PyFloat::new(py, wall_seconds()).into_any()
+            } else {
+                self.clock.bind(py).call0()?
+            };
+            if let Ok(seconds) = timestamp.cast_exact::<PyFloat>() {
+                let parts = [
+                    name.as_any(),
+                    &message,
+                    attributes.as_any(),
+                    self.name.bind(py),
+                ];
+                match queue.push_call(self.room, seconds.value(), parts)? {
+                    Pushed::Done => return Ok(()),
+                    Pushed::Refused => {
+                        let entry = self.entry(hooks, timestamp, name, message, attributes)?;
+                        return queue.push_object(&entry);
+                    }
+                    Pushed::Full => {}
+                }
+            }
+            let entry = self.entry(hooks, timestamp, name, message, attributes)?;
+            self.sink.bind(py).call1((entry,))?;
+            return Ok(());
+        }
         let lane = self.lane.bind(py);
         let appended = !lane.is_none() && lane.len()? < self.room;
         let timestamp = if self.wall {
@@ -196,19 +234,28 @@ impl LoggerCore {
         } else {
             self.clock.bind(py).call0()?
         };
-        let entry = hooks.entry.bind(py).call1((
-            timestamp,
-            hooks.names[level].bind(py),
-            message,
-            attributes,
-            self.name.bind(py),
-        ))?;
+        let entry = self.entry(hooks, timestamp, name, message, attributes)?;
         if appended {
             self.append.bind(py).call1((entry,))?;
         } else {
             self.sink.bind(py).call1((entry,))?;
         }
         Ok(())
+    }
+
+    fn entry<'py>(
+        &self,
+        hooks: &Hooks,
+        timestamp: Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+        message: Bound<'py, PyAny>,
+        attributes: Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = timestamp.py();
+        hooks
+            .entry
+            .bind(py)
+            .call1((timestamp, name, message, attributes, self.name.bind(py)))
     }
 }
 

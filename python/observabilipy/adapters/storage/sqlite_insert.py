@@ -6,8 +6,9 @@ The rows cross into SQLite as one JSON text, so the statement runs start to end 
 the GIL instead of handing it back and forth for every row (which a busy producer
 thread would starve).
 
-Most batches take the fast path: msgspec writes the entries as they are, in one call,
-and the reader and the schema's constraints check what they must. Reserving the
+Most batches take the fast path: msgspec writes the entries as they are, in one call
+(a batch from the Rust backend's queue is that JSON already: ``runtime.buffer``), and
+the reader and the schema's constraints check what they must. Reserving the
 batch's ids, the insert after the segment's last row and recording its span run as
 one list of statements (``sqlite_steps``: with the Rust extension, the GIL released
 once for all of them). A batch that cannot go that way (odd text or attributes, a wide
@@ -24,14 +25,20 @@ from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 import apsw
-import msgspec
 import orjson
 
 from observabilipy.adapters.storage import sqlite_segments as segments
 from observabilipy.adapters.storage import sqlite_spans as spans
 from observabilipy.adapters.storage.sqlite_steps import Run, Values, run_steps
-from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care, text_of
-from observabilipy.core.entries import MAX_ENTRY_BYTES, EntryRejectedError, Row, normalize
+from observabilipy.core.backend import native as native_backend
+from observabilipy.core.encoding.attributes import MAX_DEPTH, may_need_care
+from observabilipy.core.entries import (
+    ENTRY_JSON,
+    MAX_ENTRY_BYTES,
+    EntryRejectedError,
+    Row,
+    normalize,
+)
 from observabilipy.core.models import LogEntry
 from observabilipy.encoders import native_json_needs_care
 
@@ -88,7 +95,8 @@ def _insert_sql(table: str, *, native: bool, appending: bool) -> str:
     return sql.format(table=table, id="id, ", given=given)
 
 
-_ENTRY_ENCODER: Final = msgspec.json.Encoder(enc_hook=text_of)
+#: Batches taken from the Rust backend's queue, encoded already (``runtime.buffer``).
+_ENCODED: Final = None if native_backend is None else native_backend.EntryBatch
 #: What SQLite raises for a statement the data itself makes fail: never worth a retry.
 DATA_ERRORS: Final = (apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError)
 
@@ -103,20 +111,24 @@ def encode_batch(
     go through ``normalize`` (see the module). ``native``: the insert itself checks.
     """
     needs_care = native_json_needs_care
+    checked = native or needs_care is not None  # by the insert, or needs_care below
+    payload: bytes | None
     try:
-        if native:
-            return _ENTRY_ENCODER.encode(entries)
-        if needs_care is not None:
-            payload = _ENTRY_ENCODER.encode(entries)
-            # The batch array and each entry's add two levels above its attributes.
-            return None if needs_care(payload, max_bytes, MAX_DEPTH + 2) else payload
-        parts = list(map(_ENTRY_ENCODER.encode, entries))
+        if checked and _ENCODED is not None and isinstance(entries, _ENCODED):
+            payload = entries.json()  # entries the native writer left are encoded now
+        elif checked:
+            payload = ENTRY_JSON.encode(entries)
+        else:  # each entry checked by the rule's own test
+            parts = list(map(ENTRY_JSON.encode, entries))
+            if max(map(len, parts), default=0) > max_bytes or any(map(may_need_care, parts)):
+                return None
+            return b"[" + b",".join(parts) + b"]"
     except (TypeError, ValueError, RecursionError, OverflowError):  # UnicodeEncodeError too
         return None
-    if max(map(len, parts), default=0) > max_bytes:
-        return None
-    payload = b"[" + b",".join(parts) + b"]"
-    return None if any(map(may_need_care, parts)) else payload
+    if native or payload is None or needs_care is None:
+        return payload
+    # The batch array and each entry's add two levels above its attributes.
+    return None if needs_care(payload, max_bytes, MAX_DEPTH + 2) else payload
 
 
 class _Slice(NamedTuple):
