@@ -196,3 +196,13 @@ def test_a_logger_writes_into_the_queue_up_to_its_room_then_hands_entries_to_its
         LogEntry(1.5, "info", "one", {"n": 1}, "shop"),
         LogEntry(1.5, "warning", "two", {"n": [2]}, "shop"),
     ]
+
+
+def test_a_clock_not_giving_floats_keeps_its_entries_as_objects_within_the_room() -> None:
+    queue = new_queue()
+    sunk: list[LogEntry] = []
+    log = Logger("shop", sunk.append, clock=lambda: 7, lane=(queue, 1))
+    log.info("one")
+    log.info("two")
+    assert [entry.message for entry in sunk] == ["two"]
+    assert list(queue.take(5, True)) == [LogEntry(7, "info", "one", {}, "shop")]

@@ -118,6 +118,9 @@ impl LoggerCore {
         visit.call(&self.context)?;
         visit.call(&self.sink)?;
         visit.call(&self.lane)?;
+        if let Some(queue) = &self.queue {
+            visit.call(queue)?;
+        }
         visit.call(&self.append)?;
         visit.call(&self.clock)
     }
@@ -202,30 +205,41 @@ impl LoggerCore {
         let name = hooks.names[level].bind(py);
         if let Some(queue) = &self.queue {
             let queue = queue.get();
-            let timestamp = if self.wall {
-                PyFloat::new(py, wall_seconds()).into_any()
+            // The wall clock's seconds go into the text without a float object.
+            let (seconds, timestamp) = if self.wall {
+                (Some(wall_seconds()), None)
             } else {
-                self.clock.bind(py).call0()?
+                let timestamp = self.clock.bind(py).call0()?;
+                let seconds = timestamp
+                    .cast_exact::<PyFloat>()
+                    .ok()
+                    .map(PyFloatMethods::value);
+                (seconds, Some(timestamp))
             };
-            if let Ok(seconds) = timestamp.cast_exact::<PyFloat>() {
+            let full = if let Some(seconds) = seconds {
                 let parts = [
                     name.as_any(),
                     &message,
                     attributes.as_any(),
                     self.name.bind(py),
                 ];
-                match queue.push_call(self.room, seconds.value(), parts)? {
+                match queue.push_call(self.room, seconds, parts)? {
                     Pushed::Done => return Ok(()),
-                    Pushed::Refused => {
-                        let entry = self.entry(hooks, timestamp, name, message, attributes)?;
-                        return queue.push_object(&entry);
-                    }
-                    Pushed::Full => {}
+                    Pushed::Refused => false,
+                    Pushed::Full => true,
                 }
-            }
+            } else {
+                queue.len() >= self.room
+            };
+            let timestamp =
+                timestamp.unwrap_or_else(|| PyFloat::new(py, seconds.unwrap_or(0.0)).into_any());
             let entry = self.entry(hooks, timestamp, name, message, attributes)?;
-            self.sink.bind(py).call1((entry,))?;
-            return Ok(());
+            if full {
+                self.sink.bind(py).call1((entry,))?;
+                return Ok(());
+            }
+            // Room, but a part the native writer leaves (or a clock not giving floats).
+            return queue.push_object(&entry);
         }
         let lane = self.lane.bind(py);
         let appended = !lane.is_none() && lane.len()? < self.room;
