@@ -3,6 +3,7 @@ JSON msgspec writes for them, byte for byte, and read back as the same entries."
 
 import datetime
 import math
+import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
@@ -206,3 +207,27 @@ def test_a_clock_not_giving_floats_keeps_its_entries_as_objects_within_the_room(
     log.info("two")
     assert [entry.message for entry in sunk] == ["two"]
     assert list(queue.take(5, True)) == [LogEntry(7, "info", "one", {}, "shop")]
+
+
+def test_a_log_call_made_while_an_entry_is_encoded_never_waits_for_the_queue() -> None:
+    """A message's or an attribute's ``__str__`` that logs runs while no lock of the
+    queue is held: in the call (the message's text) and at the take (the attribute's,
+    encoded by msgspec then)."""
+    queue = new_queue()
+    log = Logger("shop", lambda entry: None, clock=lambda: 1.0, lane=(queue, 100))
+
+    class Chatty:
+        def __str__(self) -> str:
+            log.info("from inside")
+            return "chatty"
+
+    def run() -> None:
+        log.info(Chatty())
+        log.info("kept", value=Chatty())
+        queue.take(100, True).json()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [entry.message for entry in queue.take(100, True)] == ["from inside"]
