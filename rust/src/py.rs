@@ -21,6 +21,7 @@ use crate::prometheus::{Exposition, Format};
 mod bodies;
 pub(crate) mod cells;
 mod changes;
+mod entry_batch;
 mod entry_json;
 mod entry_queue;
 mod exemplars;
@@ -73,7 +74,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<series_index::SeriesIndex>()?;
     m.add_class::<logger::LoggerCore>()?;
     m.add_class::<entry_queue::EntryQueue>()?;
-    m.add_class::<entry_queue::EntryBatch>()?;
+    m.add_class::<entry_batch::EntryBatch>()?;
     level_call::add_level_methods(m.py())?;
     m.add_function(wrap_pyfunction!(logger::set_logger_hooks, m)?)?;
     Ok(())
