@@ -102,6 +102,35 @@ def test_batches_from_the_native_queue_store_and_reject_what_lists_do(
         assert stored(from_queue) == stored(from_list)
 
 
+@pytest.mark.skipif(native_backend is None, reason="the native queue is the Rust backend's")
+def test_a_queued_batch_with_a_huge_entry_and_text_not_utf8_stores_what_a_list_does(
+    tmp_path: Path,
+) -> None:
+    """A 4 MB message with escapes throughout (written natively, then cut by the rule
+    after it is read back), a lone surrogate (kept as the object) and bytes among plain
+    entries: the rows are those of the same entries as a list, on both paths."""
+    big = 'x"\\\n😀' * 800_000
+    batch = [LogEntry(1700000000.0 + i, "info", f"m{i}", {"i": i}, "l") for i in range(1_000)]
+    batch[10] = LogEntry(1700000000.0, "error", big, {"big": big[:10]}, "l")
+    batch[20] = LogEntry(1700000000.0, "error", "a\udcff", {"raw": b"\xff\xfe"}, "l\ud800")
+    for native in (True, False):
+        listed = SQLiteLogStorage(str(tmp_path / f"listed-{native}.db"))
+        queued = SQLiteLogStorage(str(tmp_path / f"queued-{native}.db"))
+        for storage in (listed, queued) if native else ():
+            assert load_sqlite_extension(storage.connection, rust().sqlite_extension)
+        queue = entry_queue()
+        for entry in batch:
+            queue.append(entry)
+        assert insert(queued, queue.take(len(batch), True), native) == []
+        assert insert(listed, batch, native) == []
+        rows = stored(queued)
+        assert rows == stored(listed)
+        assert len(rows) == 1_000
+        assert big.startswith(rows[10][4][:100_000])
+        assert len(rows[10][4].encode()) < len(big.encode())  # cut to the entry limit
+        assert rows[20][4] == "a\ufffd"
+
+
 def test_the_native_path_stores_a_plain_batch(
     pair: tuple[SQLiteLogStorage, SQLiteLogStorage],
 ) -> None:
