@@ -127,7 +127,9 @@ def check_kept(source: Registry) -> None:
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["inc", "inc", "inc", "new", "remove", "clear", "other"]),
+            st.sampled_from(
+                ["inc", "inc", "inc", "new", "untouched", "plain", "remove", "clear", "other"]
+            ),
             st.integers(0, 1_199),
             st.sampled_from([1, 0, 0.5, 3.25, 1e21, 123_456.789, 2**60]),
         ),
@@ -136,11 +138,13 @@ def check_kept(source: Registry) -> None:
 )
 def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
     """The Rust encoder keeps counter families' lines from one text exposition to the
-    next (in runs of 512 series): values changed, series added, removed or cleared, and
+    next (in runs of 512 series): values changed, series added (with no value moved:
+    no change bit), removed or cleared, the unlabelled family's one series moved, and
     another registry encoded in between, every call shows what a fresh rendering does."""
     source, other = Registry(), Registry()
     jobs = source.counter("jobs", "Jobs", labels=["n"])
-    source.counter("plain", "No labels").inc()
+    plain = source.counter("plain", "No labels")
+    plain.inc()
     elsewhere = other.counter("jobs", "Jobs elsewhere", labels=["n"])
     for n in range(1_100):
         jobs.labels(str(n)).inc()
@@ -151,6 +155,10 @@ def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
             jobs.labels(str(n)).inc(amount)
         elif step == "new":
             jobs.labels(f"new {n}").inc()
+        elif step == "untouched":
+            jobs.labels(f"untouched {n}")
+        elif step == "plain":
+            plain.inc(amount)
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 jobs.remove(str(n))
@@ -167,7 +175,7 @@ def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["set", "inc", "dec", "new", "remove", "clear"]),
+            st.sampled_from(["set", "inc", "dec", "new", "untouched", "plain", "remove", "clear"]),
             st.integers(0, 1_199),
             st.sampled_from([1, 0, -0.0, -2.5, 1e21, float("inf"), float("nan"), 2**60]),
         ),
@@ -176,11 +184,13 @@ def test_lines_kept_between_calls_show_every_change(steps: Any) -> None:
 )
 def test_gauge_lines_kept_between_calls_show_every_change(steps: Any) -> None:
     """Gauge families are kept as counter families are: values set, moved either way
-    (NaN and infinities too), series added, removed or cleared; every call shows what
-    a fresh rendering does, in text and in OpenMetrics."""
+    (NaN and infinities too), series added (set or not), removed or cleared, the
+    unlabelled family's value set; every call shows what a fresh rendering does, in
+    text and in OpenMetrics."""
     source = Registry()
     depth = source.gauge("queue_depth", "Depth", labels=["n"])
-    source.gauge("plain", "No labels").set(3)
+    plain = source.gauge("plain", "No labels")
+    plain.set(3)
     for n in range(1_100):
         depth.labels(str(n)).set(n)
     check_kept(source)
@@ -193,6 +203,10 @@ def test_gauge_lines_kept_between_calls_show_every_change(steps: Any) -> None:
             depth.labels(str(n)).dec(amount)
         elif step == "new":
             depth.labels(f"new {n}").set(amount)
+        elif step == "untouched":
+            depth.labels(f"untouched {n}")
+        elif step == "plain":
+            plain.set(amount)
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 depth.remove(str(n))
@@ -244,7 +258,7 @@ def test_kept_lines_with_lone_surrogates_fail_every_call() -> None:
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["observe", "observe", "new", "remove", "clear"]),
+            st.sampled_from(["observe", "observe", "new", "untouched", "remove", "clear"]),
             st.integers(0, 299),
             st.sampled_from([0.05, 0.5, 5.0, 50.0, 1e21]),
         ),
@@ -253,8 +267,8 @@ def test_kept_lines_with_lone_surrogates_fail_every_call() -> None:
 )
 def test_histogram_lines_kept_between_calls_show_every_change(steps: Any) -> None:
     """Histogram families are kept too, in runs of whole series (a line per bucket,
-    the count and the sum): observations, series added, removed or cleared show
-    what a fresh rendering does, every call."""
+    the count and the sum): observations, series added (observed or not), removed or
+    cleared show what a fresh rendering does, every call."""
     source = Registry()
     latency = source.histogram("latency_seconds", "Latency", labels=["route"], buckets=[0.1, 1, 10])
     for n in range(250):
@@ -265,6 +279,8 @@ def test_histogram_lines_kept_between_calls_show_every_change(steps: Any) -> Non
             latency.labels(f"/r/{n}").observe(value)
         elif step == "new":
             latency.labels(f"/new/{n}").observe(value)
+        elif step == "untouched":
+            latency.labels(f"/untouched/{n}")
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 latency.remove(f"/r/{n}")

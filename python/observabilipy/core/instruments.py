@@ -104,6 +104,9 @@ class Family(Generic[C]):
         if not self.labelnames:
             self._single_cell = self._new_cell()
             self._single = self._child(self._single_cell)
+            # The same lists at every snapshot, as a labelled family's are until a
+            # removal: an encoder keeps a family's lines by its list.
+            self._single_lists: tuple[list[LabelPairs], list[Any]] = ([()], [self._single_cell])
             for method in type(self._single).__slots__:  # type: ignore[attr-defined]
                 self.__dict__[method] = getattr(self._single, method)
         self._register(registry)
@@ -229,7 +232,7 @@ class Family(Generic[C]):
         new lists. So reading both in step (``zip``, stopping at the shorter) always
         gives matching pairs and cells, whatever is added meanwhile."""
         if not self.labelnames:
-            return [()], [self._single_cell]
+            return self._single_lists
         with self._children_lock:  # the two lists of the same moment
             return self._pairs, self._cells
 

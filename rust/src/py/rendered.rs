@@ -49,6 +49,9 @@ pub struct Entry {
     /// The object whose series the chunks were last read from, when it cannot change
     /// (a `SummedSeries`): the same object again shows the same lines.
     pub read_from: Option<Py<PyAny>>,
+    /// How many series the chunks show, when every chunk may be reused: the list only
+    /// grows at its end, so the same count through the same list is the same series.
+    pub series: Option<usize>,
 }
 
 #[derive(Default)]
@@ -78,6 +81,7 @@ impl Rendered {
                 seen: 0,
                 read_at: None,
                 read_from: None,
+                series: None,
             },
         }
     }

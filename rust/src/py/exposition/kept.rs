@@ -4,6 +4,11 @@
 //! no change since its lines were read (see `changes`), or the summed series are the
 //! object read last time. Only lines whose objects (label tuples, and sample names where
 //! they vary) are new are rendered.
+//!
+//! Lists that come with change bits are a family's own (`Family.cells`): they only grow
+//! at their end, and a removal makes new ones. So when no value changed and the same
+//! list holds as many series as the kept lines show, not even the label tuples are
+//! looked at: a family standing still costs the same whatever its number of series.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -127,16 +132,6 @@ impl Reader<'_> {
                 && entry.chunks.iter().all(|held| !held.objects.is_empty())
         });
         entry.read_from = object.map(|object| object.clone().unbind());
-        if same_object {
-            for held in &entry.chunks {
-                self.surrogates |= held.chunk.surrogates();
-                self.exposition.push_chunk(Arc::clone(&held.chunk));
-            }
-            if let Some(kept) = self.rendered.as_mut() {
-                kept.put(list, key, entry);
-            }
-            return Ok(());
-        }
         // Taken before any value is read (see `changes`). Still: no value changed since
         // this entry's were read, so runs whose objects are the same are reused without
         // reading their cells.
@@ -149,6 +144,18 @@ impl Reader<'_> {
         };
         entry.read_at = taken.map(|(changes, (_, number))| (changes.clone_ref(list.py()), number));
         let (count, run) = (source.len(), source.run()?);
+        // Still, and the entry's list (held, so the same object) has as many series as
+        // its lines show: the same series (see the module), the same lines.
+        if same_object || (still && entry.series == Some(count)) {
+            for held in &entry.chunks {
+                self.surrogates |= held.chunk.surrogates();
+                self.exposition.push_chunk(Arc::clone(&held.chunk));
+            }
+            if let Some(kept) = self.rendered.as_mut() {
+                kept.put(list, key, entry);
+            }
+            return Ok(());
+        }
         let mut old = std::mem::take(&mut entry.chunks).into_iter();
         let (mut values, mut addresses) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
         let mut start = 0;
@@ -190,6 +197,8 @@ impl Reader<'_> {
             self.exposition.push_chunk(Arc::clone(&held.chunk));
             entry.chunks.push(held);
         }
+        let reusable = entry.chunks.iter().all(|held| !held.objects.is_empty());
+        entry.series = (reusable && start >= count).then_some(count);
         if let Some(kept) = self.rendered.as_mut() {
             kept.put(list, key, entry);
         }
