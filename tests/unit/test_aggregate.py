@@ -627,7 +627,20 @@ def test_summed_series_kept_between_calls_show_every_change(steps):
     steps=st.lists(
         st.tuples(
             st.sampled_from(
-                ["inc", "new", "remove", "swap", "other", "unnamed", "observe", "latency"]
+                [
+                    "inc",
+                    "new",
+                    "untouched",
+                    "remove",
+                    "swap",
+                    "other",
+                    "unnamed",
+                    "observe",
+                    "latency",
+                    "collector",
+                    "grow",
+                    "without other",
+                ]
             ),
             st.integers(0, 1_199),
             st.sampled_from(["", "another index", "plain"]),
@@ -640,9 +653,11 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
     by address, and a family that stood still since the index last read it is not read
     again: after increments, new and removed series, a second family with the same
     label values, a series removed and another added between two calls (as many series,
-    none marked), histogram observations and series, a call that meets a series without
-    an id, and reads in between by another index or of plain samples, every value lands
-    at its own id and is the cell's."""
+    none marked), a series added with no value moved, histogram observations and
+    series, a collector's plain samples moved, the catalog grown by another process's
+    series, a call without one of the families, a call that meets a series without an
+    id, and reads in between by another index or of plain samples, every value lands at
+    its own id and is the cell's."""
     from observabilipy import Registry
 
     assert backend.native is not None
@@ -652,18 +667,22 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
     lat = source.histogram("lat", "", labels=["n"], buckets=[1.0, 10.0])
     for n in range(1_100):
         jobs.labels(str(n)).inc(n)
+    other.labels("0").inc()
     for n in range(30):
         lat.labels(str(n)).observe(n)
+    queued = [3.0]
+    source.add_collector(lambda: [MetricFamily("queued", "gauge", "", [("queued", (), queued[0])])])
     index: dict[tuple[str, Labels], int] = {}
     series = backend.native.SeriesIndex()
 
-    def check() -> None:
-        plain = source.collect()
+    def check(without: str = "") -> None:
+        plain = [family for family in source.collect() if family.name != without]
         for family in plain:
             for name, labels, _ in family.samples:
                 index.setdefault((name, labels), len(index) + 1)
         size = len(index) + 1
-        ours = series.values(source.collect(exposition=True), index, size)
+        exposed = [f for f in source.collect(exposition=True) if f.name != without]
+        ours = series.values(exposed, index, size)
         expected = aggregate.series_values(plain, index, size)
         assert ours is not None
         assert expected is not None
@@ -678,6 +697,14 @@ def test_the_index_reads_counter_cells_as_python_reads_their_samples(steps):
             jobs.labels(str(n)).inc(0.5)
         elif step == "new":
             jobs.labels(f"new {n}").inc()
+        elif step == "untouched":
+            jobs.labels(f"untouched {n}")
+        elif step == "collector":
+            queued[0] += 1
+        elif step == "grow":  # another process's series
+            index.setdefault(("elsewhere", (("n", str(n)),)), len(index) + 1)
+        elif step == "without other":
+            check(without="other")
         elif step == "remove":
             with contextlib.suppress(KeyError):
                 jobs.remove(str(n))

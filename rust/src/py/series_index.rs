@@ -1,6 +1,8 @@
 //! Series ids found for a scrape's samples by the identity of their label tuples, and
 //! their values read into the arrays a process sharing a file writes (see
-//! `core.aggregate`).
+//! `core.aggregate`). A call that finds every family as the last call read it gives the
+//! last arrays back without making them: a process whose values stand still saves at
+//! a cost set by its number of families, not of series.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -40,6 +42,16 @@ pub struct SeriesIndex {
     reading: HashMap<usize, FamilyRead>,
     /// The arrays last given: their values' bits, and the objects.
     given: Option<(Vec<u64>, Py<PyBytes>, Py<PyBytes>)>,
+    /// The families this call read, until its arrays are made.
+    held: Vec<FamilyRead>,
+    /// The samples given as tuples (not in cells) this call and the last: ids and the
+    /// bits of their values.
+    plain: Vec<(usize, u64)>,
+    plain_before: Vec<(usize, u64)>,
+    /// Whether this call read a family afresh (not all as the last call read them).
+    moved: bool,
+    /// The catalog's size at the last call that gave arrays.
+    given_size: usize,
 }
 
 /// A sample met: its labels object's address (kept alive in `kept`), its name (a
@@ -100,15 +112,51 @@ impl SeriesIndex {
         }
         self.current.clear();
         self.reading.clear();
-        let found = self.fill(py, families, index, size);
+        self.held.clear();
+        self.plain.clear();
+        self.moved = false;
+        let found = self.fill(py, families, index);
         // The next call replays this one's samples (as far as it got).
         std::mem::swap(&mut self.previous, &mut self.current);
-        let Ok(Some((values, present))) = found else {
+        // Every family as the last call read it (none of them gone), the same samples
+        // given as tuples, the same catalog: the last arrays, without making them.
+        let same = matches!(found, Ok(true))
+            && !self.moved
+            && self.read.is_empty()
+            && self.plain == self.plain_before
+            && self.given_size == size;
+        if let (true, Some((_, last_values, last_present))) = (same, &self.given) {
+            let arrays = (last_values.bind(py).clone(), last_present.bind(py).clone());
+            self.keep_held();
+            std::mem::swap(&mut self.read, &mut self.reading);
+            return Ok(Some(arrays));
+        }
+        let mut values = vec![0f64; size];
+        let mut present = vec![0u8; size];
+        let placed = found.map(|found| {
+            found
+                && self.put_held((&mut values, &mut present))
+                && self.plain.iter().all(|&(id, bits)| {
+                    match (values.get_mut(id), present.get_mut(id)) {
+                        (Some(to), Some(flag)) => {
+                            *to = f64::from_bits(bits);
+                            *flag = 1;
+                            true
+                        }
+                        _ => false,
+                    }
+                })
+        });
+        if !matches!(placed, Ok(true)) {
             // Bits this call took cleared changes it did not keep: read everything next.
+            self.held.clear();
             self.read.clear();
-            return found.map(|_| None);
-        };
+            return placed.map(|_| None);
+        }
+        self.keep_held();
         std::mem::swap(&mut self.read, &mut self.reading);
+        std::mem::swap(&mut self.plain, &mut self.plain_before);
+        self.given_size = size;
         // The same bits as the last arrays: those objects, for the caller to see at once.
         if let Some((bits, last_values, last_present)) = &self.given {
             let same_bits = bits.len() == values.len()
@@ -131,26 +179,25 @@ impl SeriesIndex {
 }
 
 impl SeriesIndex {
+    /// Read `families` into `held` (those in cells) and `plain` (samples given as
+    /// tuples); false when a sample has no id yet.
     fn fill(
         &mut self,
         py: Python<'_>,
         families: &Bound<'_, PyAny>,
         index: &Bound<'_, PyDict>,
-        size: usize,
-    ) -> PyResult<Option<(Vec<f64>, Vec<u8>)>> {
-        let mut values = vec![0f64; size];
-        let mut present = vec![0u8; size];
+    ) -> PyResult<bool> {
         for family in families.try_iter()? {
             let samples = family?.getattr(intern!(py, "samples"))?;
             if let Ok(series) = samples.cast::<CounterSeries>() {
-                if !self.counter_family(series.get(), index, (&mut values, &mut present))? {
-                    return Ok(None);
+                if !self.counter_family(series.get(), index)? {
+                    return Ok(false);
                 }
                 continue;
             }
             if let Ok(series) = samples.cast::<HistogramSeries>() {
-                if !self.histogram_family(series.get(), index, (&mut values, &mut present))? {
-                    return Ok(None);
+                if !self.histogram_family(series.get(), index)? {
+                    return Ok(false);
                 }
                 continue;
             }
@@ -160,16 +207,13 @@ impl SeriesIndex {
                 let (name, labels) = (sample.get_item(0)?, sample.get_item(1)?);
                 let name = name.cast::<PyString>()?;
                 let Some(id) = self.id(py, name, &labels, index)? else {
-                    return Ok(None);
+                    return Ok(false);
                 };
-                if id >= size {
-                    return Ok(None);
-                }
-                values[id] = sample.get_item(2)?.extract::<f64>()?;
-                present[id] = 1;
+                let value = sample.get_item(2)?.extract::<f64>()?;
+                self.plain.push((id, value.to_bits()));
             }
         }
-        Ok(Some((values, present)))
+        Ok(true)
     }
 
     /// The id of the sample named `name` with `labels` (None when it has none).

@@ -27,19 +27,21 @@ pub(super) struct FamilyRead {
     labels: Vec<usize>,
     ids: Vec<usize>,
     values: Vec<f64>,
+    /// A counter or gauge family's list of label tuples (held, so no other object
+    /// takes its address): the same list, as long as before, holds the same tuples.
+    list: Option<Py<PyList>>,
 }
 
 /// A family's change bits and the number of this index's take of them, when it has any.
 type Taken<'c> = Option<(&'c Py<Changes>, u64)>;
 
 impl SeriesIndex {
-    /// Put a counter or gauge family's values (read from its cells, unless it stood
-    /// still) at their ids; false when a series has no id below `values.len()`.
+    /// Read a counter or gauge family's values (from its cells, unless it stood still)
+    /// and find their ids; false when a series has none.
     pub(super) fn counter_family(
         &mut self,
         series: &CounterSeries,
         index: &Bound<'_, PyDict>,
-        arrays: (&mut [f64], &mut [u8]),
     ) -> PyResult<bool> {
         let py = index.py();
         let name = series.sample.bind(py);
@@ -50,11 +52,15 @@ impl SeriesIndex {
         let (addresses, ids, read) = match known {
             // The same label tuples, in the same order: the same ids, and the same values.
             Some(known)
-                if still && known.labels.len() == count && items_are(labels, &known.labels) =>
+                if still
+                    && known.labels.len() == count
+                    && (same_list(known.list.as_ref(), labels, count)
+                        || items_are(labels, &known.labels)) =>
             {
                 (known.labels, known.ids, known.values)
             }
             known => {
+                self.moved = true;
                 let mut addresses = Vec::with_capacity(count);
                 item_addresses(labels, 0..count, &mut addresses);
                 // Lists only grow at their ends: the label tuples read before, in order,
@@ -93,17 +99,18 @@ impl SeriesIndex {
             ids,
             values: read,
             taken: None,
+            list: Some(labels.clone().unbind()),
         };
-        Ok(self.put(py, taken, read, arrays))
+        self.hold(py, taken, read);
+        Ok(true)
     }
 
-    /// Put a histogram family's values (read from its cells, unless it stood still) at
-    /// their ids; false when a sample has no id below `values.len()`.
+    /// Read a histogram family's values (from its cells, unless it stood still) and
+    /// find their ids; false when a sample has none.
     pub(super) fn histogram_family(
         &mut self,
         series: &HistogramSeries,
         index: &Bound<'_, PyDict>,
-        arrays: (&mut [f64], &mut [u8]),
     ) -> PyResult<bool> {
         let py = index.py();
         let [bucket, count, sum] = series.sample_names(py)?;
@@ -125,6 +132,7 @@ impl SeriesIndex {
                 (known.ids, known.values)
             }
             _ => {
+                self.moved = true;
                 let (mut ids, mut read) = (Vec::new(), Vec::new());
                 for (labels, buckets, cell) in series.series(py) {
                     let (_, cumulative, total) = read_cell(&cell, &buckets)?;
@@ -155,9 +163,11 @@ impl SeriesIndex {
             ids,
             values: read,
             taken: None,
+            list: None,
         };
         let taken = taken.filter(|_| keepable);
-        Ok(self.put(py, taken, read, arrays))
+        self.hold(py, taken, read);
+        Ok(true)
     }
 
     /// Take this index's bit of `changes` (before any cell is read), and the family as
@@ -190,26 +200,39 @@ impl SeriesIndex {
         )
     }
 
-    /// Put `read`'s values at their ids, and keep it for the next call when its change
-    /// bits were `taken`; false when an id is not below `values.len()`.
-    fn put(
-        &mut self,
-        py: Python<'_>,
-        taken: Taken<'_>,
-        mut read: FamilyRead,
-        (values, present): (&mut [f64], &mut [u8]),
-    ) -> bool {
-        for (&id, &value) in read.ids.iter().zip(&read.values) {
-            let (Some(to), Some(flag)) = (values.get_mut(id), present.get_mut(id)) else {
-                return false;
-            };
-            *to = value;
-            *flag = 1;
-        }
-        if let Some((changes, number)) = taken {
-            read.taken = Some((changes.clone_ref(py), number));
-            self.reading.insert(changes.as_ptr() as usize, read);
+    /// Hold `read` until the call's arrays are made, with its change bits' take.
+    fn hold(&mut self, py: Python<'_>, taken: Taken<'_>, mut read: FamilyRead) {
+        read.taken = taken.map(|(changes, number)| (changes.clone_ref(py), number));
+        self.held.push(read);
+    }
+
+    /// Put the values of the families held at their ids; false when an id is not below
+    /// `values.len()`.
+    pub(super) fn put_held(&self, (values, present): (&mut [f64], &mut [u8])) -> bool {
+        for read in &self.held {
+            for (&id, &value) in read.ids.iter().zip(&read.values) {
+                let (Some(to), Some(flag)) = (values.get_mut(id), present.get_mut(id)) else {
+                    return false;
+                };
+                *to = value;
+                *flag = 1;
+            }
         }
         true
     }
+
+    /// Keep the families held whose change bits were taken, for the next call.
+    pub(super) fn keep_held(&mut self) {
+        for read in self.held.drain(..) {
+            if let Some((changes, _)) = &read.taken {
+                self.reading.insert(changes.as_ptr() as usize, read);
+            }
+        }
+    }
+}
+
+/// Whether `list` is the one held, holding `count` items: a family's lists only grow at
+/// their end (a series removed makes new ones), so its items are those read before.
+fn same_list(held: Option<&Py<PyList>>, list: &Bound<'_, PyList>, count: usize) -> bool {
+    held.is_some_and(|held| held.is(list)) && list.len() == count
 }
