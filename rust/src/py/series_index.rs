@@ -133,6 +133,8 @@ impl SeriesIndex {
         }
         let mut values = vec![0f64; size];
         let mut present = vec![0u8; size];
+        // Samples given as tuples go last, where every caller lists them: after the
+        // registry's families come its overflow family, collectors and the buffer's.
         let placed = found.map(|found| {
             found
                 && self.put_held((&mut values, &mut present))
