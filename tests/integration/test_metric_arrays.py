@@ -212,3 +212,47 @@ def test_write_counts_edited_by_hand_never_fail_a_scrape(tmp_path, count):
         first.counter("jobs", "Jobs").inc(4)
         first.collect()
         assert jobs(second) == 7.0
+
+
+def test_odd_labels_standing_still_and_moving_through_a_shared_file(tmp_path):
+    """Odd label values counted by two engines sharing one file.
+
+    The values: an astral character, a 100 KB run, NUL, newline, quote and backslash,
+    and non-ASCII text. Scrapes that find nothing moved (the save gives its last arrays
+    again) show the same totals as the first, and a value moved in either process shows
+    at once. A lone surrogate is refused where it is given, naming the label, and nothing
+    already counted moves.
+    """
+    path = tmp_path / "app.db"
+    odd = ["\U0001f600", "x" * 100_000, 'a\x00b\nc"\\', "é—日本"]
+    with quiet_engine(path) as first, quiet_engine(path) as second:
+        mine = first.counter("jobs", "Jobs", labels=["v"])
+        theirs = second.counter("jobs", "Jobs", labels=["v"])
+        for n, value in enumerate(odd):
+            mine.labels(value).inc(n + 1)
+            theirs.labels(value).inc(10)
+        second.collect()  # the second writes its arrays
+
+        def totals(engine: Engine) -> dict[str, float]:
+            return {
+                dict(labels)["v"]: value
+                for family in engine.collect()
+                if family.name == "jobs"
+                for _, labels, value in family.samples
+            }
+
+        expected = {value: n + 11.0 for n, value in enumerate(odd)}
+        for _ in range(3):  # nothing moved: the same totals every time
+            assert totals(first) == expected
+        with pytest.raises(ValueError, match="label 'v' of 'jobs' is not valid Unicode"):
+            mine.labels("\ud800")
+        assert totals(first) == expected
+        theirs.labels("\U0001f600").inc(5)  # the other process moved
+        second.collect()
+        expected["\U0001f600"] += 5
+        assert totals(first) == expected
+        mine.labels("x" * 100_000).inc(2)  # this process moved
+        expected["x" * 100_000] += 2
+        assert totals(first) == expected
+        assert totals(first) == expected
+        assert totals(second) == expected
